@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make chat` and `make test`. Everything else is set up here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: chat run test lint typecheck flows-check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## chat: talk to the bot in this terminal (SQLite under ./data, no account needed)
+chat: $(STAMP)
+	$(BIN)/complaint-bot chat
+
+## run: start the Telegram bot (needs TELEGRAM_BOT_TOKEN or telegram.token in config.yaml)
+run: $(STAMP)
+	$(BIN)/complaint-bot run
+
+## test: lint, type-check, validate the flows, run the whole test suite
+test: lint typecheck flows-check
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+flows-check: $(STAMP)
+	$(BIN)/complaint-bot flows check
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
