@@ -1,0 +1,104 @@
+"""Open SQLite the way the bot needs it, and run blocking work on the connection's own thread."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import aiosqlite
+
+from storage.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+async def connect(path: str | Path) -> aiosqlite.Connection:
+    """Open the database at `path`, creating its folder, with WAL, foreign keys and a timeout."""
+    in_memory = str(path) == ":memory:"
+    if not in_memory:
+        await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
+    try:
+        # isolation_level=None: we issue BEGIN IMMEDIATE/COMMIT ourselves, so the sqlite3
+        # module must not open transactions behind our back.
+        conn = await aiosqlite.connect(path, isolation_level=None)
+    except sqlite3.Error as e:
+        raise StorageError(
+            f"database: cannot open {str(path)!r}: {e} (is the folder writable?)"
+        ) from e
+    try:
+        conn.row_factory = sqlite3.Row
+        if not in_memory:
+            mode = await conn.execute_fetchall("PRAGMA journal_mode=WAL")
+            if next(iter(mode))[0] != "wal":
+                # Some file systems (network shares) refuse WAL; SQLite still works, only slower.
+                log.warning("database %s: WAL refused, journal_mode is %s", path, mode)
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.Error as e:
+        await conn.close()
+        raise StorageError(f"database: cannot set up {str(path)!r}: {e}") from e
+    return conn
+
+
+async def run_sync(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `fn` with the underlying sqlite3 connection on aiosqlite's thread, in one hop."""
+    # Every await on aiosqlite is a thread hop (~100 us) and lets other coroutines issue
+    # statements on the same connection in between; running a whole step as one function
+    # costs one hop and nothing can interleave with it. aiosqlite offers no public way to
+    # do this; `_execute` has been stable for years and the dependency is pinned below 0.23.
+    # Reaching `_conn` inside the lambda keeps it on the worker thread.
+    try:
+        result = await conn._execute(lambda: fn(conn._conn))  # type: ignore[no-untyped-call]
+    except sqlite3.Error as e:
+        raise StorageError(f"database: {e}") from e
+    return cast(T, result)
+
+
+def select_by_case(
+    conn: sqlite3.Connection, table: str, columns: str, order: str, case_ids: list[int]
+) -> list[sqlite3.Row]:
+    """Return `columns` (and case_id) of `table` rows belonging to `case_ids`, in `order`."""
+    rows: list[sqlite3.Row] = []
+    # Chunks stay under SQLite's limit on bound parameters; order holds within each case.
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows += conn.execute(
+            f"SELECT case_id, {columns} FROM {table} WHERE case_id IN ({marks}) ORDER BY {order}",
+            chunk,
+        ).fetchall()
+    return rows
+
+
+def to_iso(value: datetime, what: str) -> str:
+    """Return `value` as ISO-8601 text, refusing naive datetimes (they would sort wrongly)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise StorageError(f"{what}: expected a timezone-aware datetime, got naive {value!r}")
+    return value.isoformat()
+
+
+def from_iso(text: str) -> datetime:
+    """Parse ISO-8601 text written by `to_iso`."""
+    return datetime.fromisoformat(text)
+
+
+def to_json(value: Any, what: str) -> str:
+    """Return `value` as JSON text, keeping non-ASCII characters as they are."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError) as e:
+        raise StorageError(f"{what}: expected JSON-serialisable data, got {e}") from e
+
+
+def from_json(text: str) -> Any:
+    """Parse JSON text written by `to_json`."""
+    return json.loads(text)

@@ -1,0 +1,158 @@
+"""Schema migrations: ordered plain functions, each applied in one transaction with its record.
+
+A migration's id is its position in `MIGRATIONS` (1-based), so never reorder or remove one;
+append a new function instead. A migration must use `conn.execute`, never `executescript`:
+the latter commits on its own and would split the migration from its record.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from storage.db import run_sync
+from storage.errors import StorageError
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def m001_initial(conn: sqlite3.Connection) -> None:
+    """Create users, conversations, cases, evidence, events and the case number counters."""
+    statements = [
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            messenger TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            language TEXT NOT NULL,
+            display_name TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (messenger, external_id)
+        )""",
+        """CREATE TABLE conversations (
+            user_id INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+            flow_id TEXT,
+            flow_version INTEGER,
+            state TEXT,
+            answers TEXT NOT NULL,
+            history TEXT NOT NULL,
+            turn INTEGER NOT NULL,
+            draft_id TEXT,
+            pending TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL UNIQUE,
+            user_id INTEGER NOT NULL REFERENCES users (id),
+            category TEXT NOT NULL,
+            problem TEXT,
+            state TEXT NOT NULL,
+            flow_id TEXT NOT NULL,
+            flow_version INTEGER NOT NULL,
+            language TEXT NOT NULL,
+            answers TEXT NOT NULL,
+            remedies TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX cases_by_user ON cases (user_id)",
+        """CREATE TABLE evidence (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users (id),
+            draft_id TEXT NOT NULL,
+            case_id INTEGER REFERENCES cases (id) ON DELETE CASCADE,
+            step TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            path TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            file_name TEXT,
+            mime_type TEXT,
+            file_id TEXT,
+            file_unique_id TEXT,
+            group_id TEXT,
+            text TEXT,
+            meta TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (draft_id, sha256)
+        )""",
+        # UNIQUE (draft_id, sha256) already indexes lookups by draft_id.
+        "CREATE INDEX evidence_by_case ON evidence (case_id)",
+        # Finding whether a file is still used by anyone, after a draft is discarded.
+        "CREATE INDEX evidence_by_path ON evidence (path)",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users (id),
+            draft_id TEXT,
+            case_id INTEGER REFERENCES cases (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            data TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX events_by_case ON events (case_id)",
+        "CREATE INDEX events_by_draft ON events (draft_id)",
+        """CREATE TABLE case_counters (
+            year INTEGER PRIMARY KEY,
+            last INTEGER NOT NULL
+        )""",
+    ]
+    for statement in statements:
+        conn.execute(statement)
+
+
+MIGRATIONS: list[Migration] = [m001_initial]
+
+
+async def migrate(conn: aiosqlite.Connection) -> list[str]:
+    """Apply the migrations this database lacks; return the names of those applied."""
+    return await run_sync(conn, lambda c: apply_migrations(c, MIGRATIONS))
+
+
+def apply_migrations(conn: sqlite3.Connection, migrations: list[Migration]) -> list[str]:
+    """Apply `migrations` missing from `conn`, each with its record in one transaction."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations"
+        " (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    recorded = {row[0] for row in conn.execute("SELECT id FROM migrations")}
+    unknown = sorted(recorded - set(range(1, len(migrations) + 1)))
+    if unknown:
+        raise StorageError(
+            f"database: expected migrations up to {len(migrations)}, found {unknown} recorded"
+            " as well (it was written by a newer complaint-bot; upgrade, or point"
+            " database at another file)"
+        )
+    applied = []
+    for number, migration in enumerate(migrations, start=1):
+        if number in recorded:
+            continue
+        name = migration.__name__
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have applied it while we waited for the write lock.
+            if conn.execute("SELECT 1 FROM migrations WHERE id = ?", (number,)).fetchone():
+                conn.execute("ROLLBACK")
+                continue
+            migration(conn)
+            if not conn.in_transaction:
+                raise StorageError(
+                    f"migration {number} ({name}): committed on its own"
+                    " (use conn.execute, not executescript)"
+                )
+            conn.execute(
+                "INSERT INTO migrations (id, name, applied_at) VALUES (?, ?, ?)",
+                (number, name, datetime.now(UTC).isoformat()),
+            )
+            conn.execute("COMMIT")
+        except BaseException as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(e, sqlite3.Error):
+                raise StorageError(f"migration {number} ({name}): {e}") from e
+            raise
+        applied.append(name)
+    return applied

@@ -1,0 +1,192 @@
+"""`SqliteStore`: the engine's `Store` on SQLite plus content-addressed evidence files."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import aiosqlite
+
+from flows.model import ConversationKey
+from flows.store import BlobRef, CaseRecord, CaseSummary, Conversation, StepCommit
+from storage import cases, conversations, events, evidence
+from storage.blobs import BlobStore
+from storage.db import connect, run_sync
+from storage.errors import StorageError
+from storage.migrations import migrate
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A blob is written before the step that references it commits; until then a discarded draft
+# that shared the same file must not delete it. Marks older than this belong to steps that
+# failed, and are forgotten so the table cannot grow without bound.
+_UNCLAIMED_TTL = 3600.0
+
+
+class SqliteStore:
+    """Keep conversations, cases, evidence and timelines in SQLite and files on disk."""
+
+    def __init__(self, conn: aiosqlite.Connection, data_dir: str | Path) -> None:
+        self._conn = conn
+        self._blobs = BlobStore(data_dir)
+        # One writer: a commit deletes unused files after its transaction, and the next
+        # commit must not start until that is done.
+        self._write_lock = asyncio.Lock()
+        # Writing a file and deleting it as unused must not interleave, or a file just put
+        # for a step that is about to commit could vanish under it.
+        self._blob_lock = asyncio.Lock()
+        self._unclaimed: dict[str, tuple[int, float]] = {}  # path -> (puts not committed, when)
+        self._closed = False
+
+    @classmethod
+    async def open(cls, db_path: str | Path, data_dir: str | Path) -> SqliteStore:
+        """Open (or create) the database and bring its schema up to date."""
+        conn = await connect(db_path)
+        try:
+            await migrate(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, data_dir)
+
+    @property
+    def data_dir(self) -> Path:
+        """Return the folder evidence files are stored under."""
+        return self._blobs.data_dir
+
+    async def close(self) -> None:
+        """Close the database after the write in progress, if any; closing twice is fine."""
+        async with self._write_lock:
+            if not self._closed:
+                self._closed = True
+                await self._conn.close()
+
+    async def load_conversation(self, key: ConversationKey) -> Conversation | None:
+        """Return the saved conversation of this person, or None if they never wrote."""
+        return await self._run(lambda conn: conversations.load(conn, key))
+
+    async def put_blob(self, data: bytes) -> BlobRef:
+        """Store bytes content-addressed (idempotent) and return where they are."""
+        async with self._blob_lock:
+            try:
+                ref = await self._blobs.put(data)
+            except OSError as e:
+                raise StorageError(f"evidence folder {self.data_dir}: cannot write: {e}") from e
+            now = time.monotonic()
+            self._unclaimed = {
+                p: mark for p, mark in self._unclaimed.items() if now - mark[1] < _UNCLAIMED_TTL
+            }
+            count, _ = self._unclaimed.get(ref.path, (0, now))
+            self._unclaimed[ref.path] = (count + 1, now)
+            return ref
+
+    async def commit(self, step: StepCommit) -> str | None:
+        """Write one step atomically; return the new case number when a case was filed.
+
+        The whole step runs as one function on the database thread: one thread hop (~100 us
+        each with aiosqlite) instead of one per statement, and no other coroutine's statement
+        can land inside the transaction. Order inside it: the discarded draft goes first, so
+        a "cancelled" event written by the same step survives; a filed case takes the draft
+        of the conversation, or the one saved before this step when the engine cleared it.
+        """
+        # Encoding here, before the transaction, reports bad data without touching the database.
+        now = datetime.now(UTC).isoformat()
+        person = conversations.encode(step.conversation, now)
+        files = evidence.encode(step.evidence, now)
+        timeline = events.encode(step.events)
+        new_case = cases.encode(step.new_case) if step.new_case else None
+        discard = step.discard_draft
+        step_draft = step.conversation.draft_id
+
+        def write(conn: sqlite3.Connection) -> tuple[str | None, list[str]]:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                user_id = conversations.upsert_user(conn, person)
+                draft = step_draft
+                if new_case is not None and draft is None:
+                    draft = conversations.draft_of(conn, user_id)
+                dropped: list[str] = []
+                if discard is not None:
+                    dropped = evidence.discard_draft(conn, discard)
+                    events.discard_draft(conn, discard)
+                conversations.save(conn, user_id, person)
+                evidence.insert(conn, user_id, files)
+                events.insert(conn, user_id, draft, timeline)
+                number = None
+                if new_case is not None:
+                    number = cases.next_number(conn, new_case.year)
+                    case_id = cases.insert(conn, user_id, number, new_case)
+                    if draft is not None:
+                        evidence.attach_to_case(conn, draft, case_id)
+                        events.attach_to_case(conn, draft, case_id)
+                orphans = evidence.unused(conn, dropped)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return number, orphans
+
+        async with self._write_lock:
+            number, orphans = await self._run(write)
+            self._claim(record.path for record in step.evidence)
+            if orphans:
+                await self._delete_files(orphans)
+        return number
+
+    async def list_cases(self, key: ConversationKey) -> list[CaseSummary]:
+        """Return this person's cases, newest first."""
+        return await self._run(lambda conn: cases.summaries(conn, key))
+
+    async def get_case(self, key: ConversationKey, number: str) -> CaseRecord | None:
+        """Return the case if it exists AND belongs to this person, else None."""
+        # One query with the owner in its WHERE: someone else's case and a missing one are
+        # the same empty result, so neither the answer nor its timing tells them apart.
+        found = await self._run(lambda conn: cases.load(conn, number=number, owner=key))
+        return found[0] if found else None
+
+    async def find_case(self, number: str) -> CaseRecord | None:
+        """Return the case with this number whoever owns it (for operators)."""
+        found = await self._run(lambda conn: cases.load(conn, number=number))
+        return found[0] if found else None
+
+    async def list_all_cases(self, user: str | None = None) -> list[CaseRecord]:
+        """Return every case, or those of `user` ("messenger:user_id"), newest first."""
+        owner = None
+        if user is not None:
+            messenger, _, user_id = user.partition(":")
+            if not messenger or not user_id:
+                raise ValueError(f"user: expected 'messenger:user_id', got {user!r}")
+            owner = ConversationKey(messenger, user_id)
+        return await self._run(lambda conn: cases.load(conn, owner=owner))
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._closed:
+            raise StorageError("database: the store is closed")
+        return await run_sync(self._conn, fn)
+
+    def _claim(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            count, when = self._unclaimed.pop(path, (0, 0.0))
+            if count > 1:
+                self._unclaimed[path] = (count - 1, when)
+
+    async def _delete_files(self, paths: list[str]) -> None:
+        # The rows are already gone and committed; a file left behind is only wasted space,
+        # so a failure here is logged rather than reported as a failed step.
+        async with self._blob_lock:
+            for path in paths:
+                if path in self._unclaimed:
+                    continue
+                try:
+                    await self._blobs.delete(path)
+                except (OSError, ValueError):
+                    log.warning("could not delete unused evidence file %s", path, exc_info=True)
