@@ -1,0 +1,1 @@
+"""The channel-agnostic conversation engine and the YAML flows it runs."""

@@ -1,0 +1,229 @@
+"""The registry of names a flow file may use: text-answer validators and derived-answer actions.
+
+A YAML file can only name what is registered here; nothing is ever imported by name from a file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import phonenumbers
+
+
+class Invalid(ValueError):
+    """The answer does not fit; the step's hint is said."""
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationContext:
+    """What a validator may know besides the text: today's date and the step's settings."""
+
+    today: date
+    currency: str = "CNY"
+
+
+Validator = Callable[[str, ValidationContext], dict[str, Any]]
+Action = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+VALIDATORS: dict[str, Validator] = {}
+ACTIONS: dict[str, Action] = {}
+
+
+def validator(name: str) -> Callable[[Validator], Validator]:
+    """Register a validator under the name flow files use."""
+
+    def register(func: Validator) -> Validator:
+        VALIDATORS[name] = func
+        return func
+
+    return register
+
+
+def action(name: str) -> Callable[[Action], Action]:
+    """Register an action under the name flow files use."""
+
+    def register(func: Action) -> Action:
+        ACTIONS[name] = func
+        return func
+
+    return register
+
+
+_SEPARATORS = re.compile(r"[\s\-–—()（）.]+")
+_COUNTRY_PREFIX = re.compile(r"^(?:\+86|0086|86)(?=1\d{4,})")
+_PLATFORM_106 = re.compile(r"^106\d{2,18}$")
+# Service numbers phonenumbers does not know: 95xxx/96xxx company lines, 100xx carriers, 12xxx.
+_SERVICE_NUMBER = re.compile(r"^(?:95\d{3,6}|96\d{3,6}|100\d{2,3}|101\d{2,3}|12\d{3,4})$")
+
+
+def _digits(text: str) -> str:
+    return _COUNTRY_PREFIX.sub("", _SEPARATORS.sub("", text.strip()))
+
+
+def _phone(number: str) -> tuple[str, str] | None:
+    """Return (normalised number, kind) for a phone or service number, else None."""
+    if _PLATFORM_106.match(number):
+        return number, "106"
+    if _SERVICE_NUMBER.match(number):
+        return number, "service"
+    try:
+        parsed = phonenumbers.parse(number, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    kind = "overseas" if parsed.country_code != 86 else "phone"
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), kind
+
+
+@validator("sms_sender")
+def sms_sender(text: str, ctx: ValidationContext) -> dict[str, Any]:
+    """Accept a 106 platform number or an ordinary phone number that sent a text."""
+    found = _phone(_digits(text))
+    if found is None:
+        raise Invalid(text)
+    number, kind = found
+    return {"text": text, "number": number, "kind": kind}
+
+
+_LIST_SEPARATORS = re.compile(r"[,，;；、/\n]+|\s{2,}")
+
+
+@validator("phone_numbers")
+def phone_numbers(text: str, ctx: ValidationContext) -> dict[str, Any]:
+    """Accept one or more phone numbers separated by commas, semicolons or new lines."""
+    parts = [p for p in _LIST_SEPARATORS.split(text) if p.strip()]
+    if len(parts) == 1 and " " in parts[0].strip() and _phone(_digits(parts[0])) is None:
+        parts = parts[0].split()  # "138 0013 8000" is one number, "13800138000 02012345678" two
+    numbers = []
+    for part in parts:
+        found = _phone(_digits(part))
+        if found is None:
+            raise Invalid(part)
+        numbers.append(found[0])
+    if not numbers or len(numbers) > 20:
+        raise Invalid(text)
+    return {"text": text, "numbers": numbers}
+
+
+_CURRENCY_WORDS = {
+    "¥": "CNY",
+    "￥": "CNY",
+    "元": "CNY",
+    "块": "CNY",
+    "块钱": "CNY",
+    "人民币": "CNY",
+    "rmb": "CNY",
+    "cny": "CNY",
+    "$": "USD",
+    "美元": "USD",
+    "usd": "USD",
+    "usdt": "USDT",
+    "usdc": "USDC",
+    "btc": "BTC",
+    "eth": "ETH",
+    "hkd": "HKD",
+    "港币": "HKD",
+    "eur": "EUR",
+    "€": "EUR",
+    "欧元": "EUR",
+}
+_CURRENCY = "|".join(sorted((re.escape(k) for k in _CURRENCY_WORDS), key=len, reverse=True))
+_AMOUNT = re.compile(
+    rf"^\s*(?P<pre>{_CURRENCY})?\s*(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*"
+    rf"(?P<post>{_CURRENCY})?\s*$",
+    re.IGNORECASE,
+)
+
+
+@validator("amount")
+def amount(text: str, ctx: ValidationContext) -> dict[str, Any]:
+    """Accept a positive amount with an optional currency: 100, ¥1,234.50, 200元, 50 USDT."""
+    match = _AMOUNT.match(text)
+    if not match or (match["pre"] and match["post"]):
+        raise Invalid(text)
+    try:
+        value = Decimal(match["num"].replace(",", ""))
+    except InvalidOperation as exc:
+        raise Invalid(text) from exc
+    if value <= 0 or value >= Decimal("1e12"):
+        raise Invalid(text)
+    word = (match["pre"] or match["post"] or "").lower()
+    currency = _CURRENCY_WORDS.get(word, ctx.currency)
+    return {"text": text, "amount": str(value), "currency": currency}
+
+
+_ISO_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
+_MONTH_DAY = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
+_DAYS_AGO = re.compile(r"^(\d{1,3})\s*(?:天前|days?\s+ago)$", re.IGNORECASE)
+_RELATIVE = {"今天": 0, "today": 0, "昨天": 1, "yesterday": 1, "前天": 2}
+
+
+@validator("date")
+def date_answer(text: str, ctx: ValidationContext) -> dict[str, Any]:
+    """Accept a date not in the future: 2026-11-03, 11月3日, 昨天, 3天前, yesterday."""
+    cleaned = text.strip().lower()
+    try:
+        if cleaned in _RELATIVE:
+            day = ctx.today - timedelta(days=_RELATIVE[cleaned])
+        elif m := _DAYS_AGO.match(cleaned):
+            day = ctx.today - timedelta(days=int(m[1]))
+        elif m := _ISO_DATE.match(cleaned):
+            day = date(int(m[1]), int(m[2]), int(m[3]))
+        elif m := _MONTH_DAY.match(cleaned):
+            day = date(ctx.today.year, int(m[1]), int(m[2]))
+            if day > ctx.today:  # "12月30日" said in January means last year
+                day = day.replace(year=day.year - 1)
+        else:
+            raise Invalid(text)
+    except ValueError as exc:  # 2月30日
+        raise Invalid(text) from exc
+    if day > ctx.today or day.year < 2000:
+        raise Invalid(text)
+    return {"text": text, "date": day.isoformat()}
+
+
+_TRANSACTION_ID = re.compile(r"^[A-Za-z0-9_\-]{4,64}$")
+
+
+@validator("transaction_id")
+def transaction_id(text: str, ctx: ValidationContext) -> dict[str, Any]:
+    """Accept an order or transaction id: 4-64 letters, digits, '-' or '_'."""
+    cleaned = text.strip()
+    if not _TRANSACTION_ID.match(cleaned):
+        raise Invalid(text)
+    return {"text": text, "id": cleaned}
+
+
+# Number segments of 106 platform numbers (电信网编号计划 2017, via secondary pages: unconfirmed).
+_106_PREFIXES = (
+    ("10655", "carrier_unicom"),
+    ("10657", "carrier_mobile"),
+    ("10659", "carrier_telecom"),
+    ("1062", "commercial_provincial"),
+    ("1063", "public_provincial"),
+    ("1064", "machine_to_machine"),
+    ("1066", "commercial_national"),
+    ("1069", "industry_national"),
+    ("1068", "platform_unknown"),
+)
+
+
+@action("classify_sender")
+def classify_sender(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Derive `sender_type` from the 106 segment (or phone kind) of the `sender` answer."""
+    sender = answers.get("sender")
+    if not isinstance(sender, Mapping):
+        return {}
+    number = str(sender.get("number", ""))
+    if sender.get("kind") != "106":
+        return {"sender_type": str(sender.get("kind", "unknown"))}
+    for prefix, kind in _106_PREFIXES:
+        if number.startswith(prefix):
+            return {"sender_type": kind}
+    return {"sender_type": "platform_unknown"}

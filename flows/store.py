@@ -1,0 +1,149 @@
+"""What the engine needs from storage: records and the narrow Protocol `storage/` implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from flows.model import ConversationKey
+
+
+@dataclass(slots=True)
+class Conversation:
+    """Where one person is: the flow and step they are on, and what they answered so far."""
+
+    key: ConversationKey
+    chat_id: str
+    language: str
+    flow_id: str | None = None
+    flow_version: int | None = None
+    state: str | None = None  # current step id; None when no intake is in progress
+    answers: dict[str, Any] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)  # steps answered, in order, for "back"
+    turn: int = 0  # bumped with every question asked, so old buttons can be told apart
+    draft_id: str | None = None  # ties evidence uploaded during this intake to it
+    pending: dict[str, Any] = field(default_factory=dict)  # scratch for the current step
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRef:
+    """A file stored content-addressed under the data folder."""
+
+    sha256: str
+    path: str  # relative to the data folder
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRecord:
+    """One piece of evidence: a stored file, or a forwarded message's text."""
+
+    draft_id: str
+    step: str
+    kind: str  # "photo" | "document" | "forward"
+    sha256: str
+    path: str
+    size: int
+    file_name: str | None = None
+    mime_type: str | None = None
+    file_id: str | None = None
+    file_unique_id: str | None = None
+    group_id: str | None = None
+    text: str | None = None  # a forwarded message's text
+    meta: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEvent:
+    """One line of a case's timeline."""
+
+    kind: str
+    at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NewCase:
+    """A confirmed intake, to be filed under a fresh case number."""
+
+    category: str
+    problem: str | None
+    flow_id: str
+    flow_version: int
+    language: str
+    answers: dict[str, Any]
+    remedies: list[str]
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class StepCommit:
+    """Everything one step changes, written in one transaction before the reply goes out."""
+
+    conversation: Conversation
+    events: list[CaseEvent] = field(default_factory=list)  # tied to the draft (and its case)
+    evidence: list[EvidenceRecord] = field(default_factory=list)
+    new_case: NewCase | None = None
+    discard_draft: str | None = None  # a draft id whose evidence and events are dropped
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    """A line of `/cases`."""
+
+    number: str
+    category: str
+    problem: str | None
+    state: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    """A whole case, as its owner or an operator sees it."""
+
+    number: str
+    user: str  # "messenger:user_id"
+    category: str
+    problem: str | None
+    state: str
+    flow_id: str
+    flow_version: int
+    language: str
+    answers: dict[str, Any]
+    remedies: list[str]
+    created_at: datetime
+    updated_at: datetime
+    evidence: list[EvidenceRecord] = field(default_factory=list)
+    events: list[CaseEvent] = field(default_factory=list)
+
+    @property
+    def flow(self) -> str:
+        return f"{self.flow_id}@{self.flow_version}"
+
+
+class Store(Protocol):
+    """The storage the engine talks to; `storage.SqliteStore` is the implementation."""
+
+    async def load_conversation(self, key: ConversationKey) -> Conversation | None:
+        """Return the saved conversation of this person, or None if they never wrote."""
+        ...
+
+    async def commit(self, step: StepCommit) -> str | None:
+        """Write one step atomically; return the new case number when a case was filed."""
+        ...
+
+    async def put_blob(self, data: bytes) -> BlobRef:
+        """Store bytes content-addressed (idempotent) and return where they are."""
+        ...
+
+    async def list_cases(self, key: ConversationKey) -> list[CaseSummary]:
+        """Return this person's cases, newest first."""
+        ...
+
+    async def get_case(self, key: ConversationKey, number: str) -> CaseRecord | None:
+        """Return the case if it exists AND belongs to this person, else None."""
+        ...

@@ -1,0 +1,99 @@
+"""User-facing text: a mapping of language -> string, and the catalog of the engine's own texts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+Texts = Mapping[str, str]
+
+# Every key the engine says something with; `flows check` fails when common.yaml lacks one.
+ENGINE_TEXTS = (
+    "greeting",
+    "choose_category",
+    "idle_hint",
+    "progress",
+    "back",
+    "skip",
+    "keep",
+    "done",
+    "other",
+    "other_ask",
+    "current_answer",
+    "choose_from_buttons",
+    "text_expected",
+    "multi_none_selected",
+    "files_received",
+    "files_need_more",
+    "files_too_many",
+    "files_text_instead",
+    "file_too_big",
+    "file_bad_type",
+    "file_mismatch",
+    "file_duplicate",
+    "unsupported_media",
+    "too_long",
+    "too_short",
+    "summary_title",
+    "summary_confirm",
+    "summary_edit",
+    "file_case",
+    "cancel",
+    "filed",
+    "view_case",
+    "new_case",
+    "continue",
+    "start_over",
+    "resume_prompt",
+    "cancelled",
+    "nothing_to_cancel",
+    "button_expired",
+    "unknown_command",
+    "help",
+    "language_set",
+    "language_usage",
+    "cases_none",
+    "cases_title",
+    "case_usage",
+    "case_not_found",
+    "case_view",
+    "timeline_title",
+    "answer_skipped",
+    "evidence_count",
+    "internal_error",
+    "event_started",
+    "event_filed",
+    "event_evidence",
+    "event_edited",
+    "state_filed",
+    # the command menu messengers show
+    "cmd_new",
+    "cmd_cases",
+    "cmd_case",
+    "cmd_cancel",
+    "cmd_lang",
+    "cmd_help",
+)
+
+
+def pick(texts: Texts, language: str) -> str:
+    """Return the text in `language`, or in any language the mapping has."""
+    if language in texts:
+        return texts[language]
+    return next(iter(texts.values()), "")
+
+
+class Catalog:
+    """The engine's own texts, looked up by key and language, with named placeholders."""
+
+    def __init__(self, texts: Mapping[str, Texts], languages: tuple[str, ...]) -> None:
+        self._texts = texts
+        self.languages = languages
+
+    def has(self, key: str) -> bool:
+        """Return True when the catalog has a text under `key`."""
+        return key in self._texts
+
+    def __call__(self, key: str, language: str, /, **values: Any) -> str:
+        template = pick(self._texts[key], language)
+        return template.format(**values) if values else template
