@@ -1,0 +1,1 @@
+"""complaint-bot: the application around the flow engine (CLI, config, messengers)."""

@@ -1,0 +1,166 @@
+"""`complaint-bot`: run the Telegram bot, chat in the console, check flows, look at cases."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.app import Services, load_flow_set
+from bot.case_json import case_to_json
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup_logging
+from flows.errors import ComplaintBotError, FlowError
+from flows.render import Renderer
+from flows.schema import DEFINITIONS, load_flows
+from storage import SqliteStore, StorageError
+
+DEFAULT_CONFIG = Path("config.yaml")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="complaint-bot", description="A conversational assistant for effective complaints."
+    )
+    parser.add_argument(
+        "--config", type=Path, help="YAML settings file (default: ./config.yaml if present)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("run", help="start the Telegram bot (long polling)")
+
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal; no account needed")
+    chat.add_argument("--db", help="SQLite database file (overrides storage.db_path)")
+    chat.add_argument("--data-dir", help="evidence folder (overrides storage.data_dir)")
+    chat.add_argument("--user", default="local", help="who you are in the console (default: local)")
+
+    flows = commands.add_parser("flows", help="check or draw the flow files")
+    flow_commands = flows.add_subparsers(dest="flows_command", required=True, metavar="ACTION")
+    check = flow_commands.add_parser("check", help="validate every flow file; exit 1 on problems")
+    check.add_argument("dir", nargs="?", type=Path, help="folder of flow files (default: built-in)")
+    diagram = flow_commands.add_parser("diagram", help="print a flow as a mermaid state diagram")
+    diagram.add_argument("flow_id")
+    diagram.add_argument("--version", type=int, help="flow version (default: newest)")
+
+    cases = commands.add_parser("cases", help="list or show filed cases (operators)")
+    case_commands = cases.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
+    for name, helptext in (("list", "list cases"), ("show", "show one case")):
+        sub = case_commands.add_parser(name, help=helptext)
+        if name == "show":
+            sub.add_argument("number")
+        else:
+            sub.add_argument("--user", help="only this user's cases, e.g. telegram:12345")
+        sub.add_argument("--db", help="SQLite database file (overrides storage.db_path)")
+        sub.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path = args.config
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    settings = load_settings(path)
+    return settings.replace(
+        storage_db_path=getattr(args, "db", None),
+        storage_data_dir=getattr(args, "data_dir", None),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "flows":
+            return _flows(args)
+        settings = _settings(args)
+        setup_logging(settings.log_level)
+        if args.command == "run":
+            from bot.channels.telegram import run_polling  # PTB loads only when needed
+
+            run_polling(settings)
+            return 0
+        if args.command == "chat":
+            return asyncio.run(_chat(settings, args.user))
+        return _cases_command(settings, args)
+    except FlowError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except (ConfigError, StorageError, ComplaintBotError) as exc:
+        print(f"complaint-bot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _flows(args: argparse.Namespace) -> int:
+    if args.flows_command == "check":
+        directory = args.dir or DEFINITIONS
+        flow_set = load_flows(directory)
+        for flow in flow_set.categories():
+            print(f"ok  {flow.ref:<12} {len(flow.steps):>2} steps  {flow.file}")
+        return 0
+    chosen = load_flows().get(args.flow_id, args.version)
+    if chosen is None:
+        print(f"complaint-bot: no flow '{args.flow_id}'", file=sys.stderr)
+        return 1
+    from flows.diagram import mermaid
+
+    print(mermaid(chosen))
+    return 0
+
+
+async def _chat(settings: Settings, user: str) -> int:
+    from bot.channels.console import Console
+
+    services = await Services.open(settings)
+    try:
+        await Console(services.engine, user_id=user).run()
+    finally:
+        await services.close()
+    return 0
+
+
+def _cases_command(settings: Settings, args: argparse.Namespace) -> int:
+    if not Path(settings.storage_db_path).exists():
+        raise ConfigError(f"storage.db_path: no database at {settings.storage_db_path}")
+    return asyncio.run(_cases(settings, args))
+
+
+async def _cases(settings: Settings, args: argparse.Namespace) -> int:
+    store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
+    try:
+        if args.cases_command == "list":
+            records = await store.list_all_cases(args.user)
+            if args.json:
+                _print_json([case_to_json(c, full=False) for c in records])
+            else:
+                for c in records:
+                    print(
+                        f"{c.number}  {c.user:<24} {c.category:<8} {c.problem or '-':<16} "
+                        f"{c.state:<10} {c.created_at.isoformat(timespec='minutes')}"
+                    )
+            return 0
+        case = await store.find_case(args.number.strip().upper())
+        if case is None:
+            print(f"complaint-bot: no case {args.number}", file=sys.stderr)
+            return 1
+        if args.json:
+            _print_json(case_to_json(case))
+        else:
+            renderer = Renderer(load_flow_set(settings), settings.tz)
+            print(f"{case.user}  flow {case.flow}\n")
+            print(renderer.case_view(case, case.language).text)
+        return 0
+    finally:
+        await store.close()
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

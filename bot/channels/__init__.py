@@ -1,0 +1,1 @@
+"""Messengers: each translates its updates into `Incoming` and renders `Reply` back."""

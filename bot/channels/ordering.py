@@ -1,0 +1,94 @@
+"""Update processing for PTB: one chat's updates strictly in order, different chats concurrently.
+
+An album (several photos sent at once) reaches a bot as one update per photo with a shared
+`media_group_id`; they are gathered here so that the engine sees them as one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+
+@dataclass(slots=True)
+class _Album:
+    updates: list[Update]
+    last_seen: float
+    done: bool = field(default=False)
+
+
+class AlbumCollector:
+    """Gather the updates of one media group until none has arrived for `wait` seconds."""
+
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+        self._albums: dict[str, _Album] = {}
+
+    def join(self, update: Update) -> bool:
+        """Return True when `update` joined an album already being gathered (it needs no run)."""
+        message = update.message
+        group = message.media_group_id if message else None
+        if group is None:
+            return False
+        now = asyncio.get_running_loop().time()
+        album = self._albums.get(group)
+        if album is None or album.done:
+            self._albums[group] = _Album([update], now)
+            return False
+        album.updates.append(update)
+        album.last_seen = now
+        return True
+
+    async def collect(self, group: str) -> list[Update]:
+        """Wait for the rest of the album; return all its updates in message order."""
+        album = self._albums.get(group)
+        if album is None:
+            return []
+        loop = asyncio.get_running_loop()
+        # Each new member pushes last_seen forward: sleep until the album has been quiet `wait` s.
+        while (remaining := album.last_seen + self.wait - loop.time()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(remaining)
+        album.done = True
+        del self._albums[group]
+        return sorted(album.updates, key=lambda u: u.message.message_id if u.message else 0)
+
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Process updates of one chat one after another (transitions and our steps need it)."""
+
+    def __init__(self, max_concurrent_updates: int, albums: AlbumCollector) -> None:
+        super().__init__(max_concurrent_updates)
+        self.albums = albums
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run `coroutine` under its chat's lock; album members after the first are skipped."""
+        if not isinstance(update, Update) or update.effective_chat is None:
+            await coroutine
+            return
+        if self.albums.join(update):
+            if asyncio.iscoroutine(coroutine):
+                coroutine.close()  # the album's first update handles this one too
+            return
+        chat = update.effective_chat.id
+        lock = self._locks.setdefault(chat, asyncio.Lock())
+        self._users[chat] = self._users.get(chat, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[chat] -= 1
+            if not self._users[chat]:  # forget idle chats so the dict does not grow forever
+                del self._users[chat], self._locks[chat]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""

@@ -1,0 +1,325 @@
+"""Telegram through python-telegram-bot: translate updates into Incoming, render Replies back."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    MessageOriginChannel,
+    MessageOriginChat,
+    MessageOriginHiddenUser,
+    MessageOriginUser,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.app import Services
+from bot.channels.ordering import AlbumCollector, ChatOrderedProcessor
+from bot.config import Settings
+from flows.model import Attachment, ConversationKey, Forward, Incoming, Reply
+
+log = logging.getLogger(__name__)
+
+MESSENGER = "telegram"
+MAX_TEXT = 4096
+MAX_CONCURRENT_UPDATES = 256
+COMMANDS = ("new", "cases", "case", "cancel", "lang", "help")
+_UNSUPPORTED = (
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "sticker",
+    "animation",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+    "game",
+)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split text into messages Telegram accepts, at line breaks where possible."""
+    chunks: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = limit
+        chunks.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    chunks.append(text)
+    return chunks
+
+
+async def _download(bot: Any, file_id: str) -> bytes:
+    file = await bot.get_file(file_id)
+    return bytes(await file.download_as_bytearray())
+
+
+def _forward(message: Message) -> Forward | None:
+    origin = message.forward_origin
+    if origin is None:
+        return None
+    date: datetime | None = origin.date
+    if isinstance(origin, MessageOriginUser):
+        user = origin.sender_user
+        return Forward("user", user.full_name, str(user.id), date)
+    if isinstance(origin, MessageOriginHiddenUser):
+        return Forward("hidden_user", origin.sender_user_name, None, date)
+    if isinstance(origin, MessageOriginChat):
+        chat = origin.sender_chat
+        return Forward("chat", chat.title or chat.username, str(chat.id), date)
+    if isinstance(origin, MessageOriginChannel):
+        channel = origin.chat
+        return Forward("channel", channel.title or channel.username, str(channel.id), date)
+    return Forward("unknown", None, None, date)
+
+
+def _attachments(message: Message, bot: Any) -> list[Attachment]:
+    found = []
+    group = message.media_group_id
+    if message.photo:
+        photo = message.photo[-1]  # the largest size
+        found.append(
+            Attachment(
+                kind="photo",
+                mime_type="image/jpeg",
+                size=photo.file_size,
+                file_id=photo.file_id,
+                file_unique_id=photo.file_unique_id,
+                group_id=group,
+                fetch=partial(_download, bot, photo.file_id),
+            )
+        )
+    if message.document:
+        doc = message.document
+        found.append(
+            Attachment(
+                kind="document",
+                file_name=doc.file_name,
+                mime_type=doc.mime_type,
+                size=doc.file_size,
+                file_id=doc.file_id,
+                file_unique_id=doc.file_unique_id,
+                group_id=group,
+                fetch=partial(_download, bot, doc.file_id),
+            )
+        )
+    return found
+
+
+def to_incoming(updates: list[Update], bot: Any) -> Incoming | None:
+    """Translate one update (or the updates of one album) into the engine's Incoming."""
+    first = updates[0]
+    user, chat = first.effective_user, first.effective_chat
+    if user is None or chat is None:
+        return None
+    key = ConversationKey(MESSENGER, str(user.id))
+    common: dict[str, Any] = {
+        "chat_id": str(chat.id),
+        "language_hint": user.language_code,
+        "display_name": user.full_name,
+    }
+    if first.callback_query is not None:
+        return Incoming(key, button=first.callback_query.data or "", **common)
+    message = first.message
+    if message is None:
+        return None
+    attachments = [a for u in updates if u.message for a in _attachments(u.message, bot)]
+    unsupported = next((kind for kind in _UNSUPPORTED if getattr(message, kind, None)), None)
+    if message.document and message.animation:  # a GIF arrives as both; it is not evidence
+        attachments, unsupported = [], "animation"
+    text = next((u.message.text or u.message.caption for u in updates if u.message), None)
+    return Incoming(
+        key,
+        text=text,
+        attachments=tuple(attachments),
+        forward=_forward(message),
+        unsupported=None if attachments or text else unsupported or "unknown",
+        **common,
+    )
+
+
+def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+            for row in reply.buttons
+        ]
+    )
+
+
+class TelegramMessenger:
+    """The handlers PTB calls; each hands one Incoming to the engine and sends its replies."""
+
+    def __init__(self, services: Services, albums: AlbumCollector) -> None:
+        self.services = services
+        self.albums = albums
+
+    async def on_message(self, update: Update, context: Context) -> None:
+        """Handle a message (text, files, album, forward) from a private chat."""
+        updates = [update]
+        if update.message and update.message.media_group_id:
+            updates = await self.albums.collect(update.message.media_group_id) or updates
+        incoming = to_incoming(updates, context.bot)
+        if incoming is not None:
+            await self.deliver(context.bot, incoming, await self.services.engine.handle(incoming))
+
+    async def on_button(self, update: Update, context: Context) -> None:
+        """Handle a button press: acknowledge it, then answer like a message."""
+        query = update.callback_query
+        assert query is not None
+        try:
+            await query.answer()
+        except TelegramError:  # an old query can no longer be answered; the press still counts
+            log.debug("could not answer a callback query", exc_info=True)
+        incoming = to_incoming([update], context.bot)
+        if incoming is None:
+            return
+        replies = await self.services.engine.handle(incoming)
+        if isinstance(query.message, Message) and not any(r.edit for r in replies):
+            await self.mark_pressed(query.message, query.data or "")
+        await self.deliver(context.bot, incoming, replies, pressed=query.message)
+
+    async def mark_pressed(self, message: Message, data: str) -> None:
+        """Remove the buttons of an answered question, noting which one was pressed."""
+        label = next(
+            (
+                b.text
+                for row in (message.reply_markup.inline_keyboard if message.reply_markup else ())
+                for b in row
+                if b.callback_data == data
+            ),
+            None,
+        )
+        try:
+            if label and message.text:
+                await message.edit_text(f"{message.text}\n\n→ {label}"[:MAX_TEXT])
+            else:
+                await message.edit_reply_markup(None)
+        except BadRequest:  # already edited, too old, or unchanged: nothing to fix
+            log.debug("could not mark a pressed button", exc_info=True)
+
+    async def deliver(
+        self, bot: Any, incoming: Incoming, replies: list[Reply], pressed: Any = None
+    ) -> None:
+        """Send the replies: edits in place where asked, long texts split, documents attached."""
+        chat_id = int(incoming.chat_id)
+        try:
+            for reply in replies:
+                markup = _markup(reply)
+                if reply.edit and isinstance(pressed, Message):
+                    try:
+                        await pressed.edit_text(reply.text[:MAX_TEXT], reply_markup=markup)
+                    except BadRequest as exc:
+                        if "not modified" not in str(exc).lower():
+                            raise
+                    continue
+                chunks = split_text(reply.text)
+                for index, chunk in enumerate(chunks):
+                    last = index == len(chunks) - 1
+                    await bot.send_message(chat_id, chunk, reply_markup=markup if last else None)
+                if reply.document is not None:
+                    document = InputFile(reply.document.content, filename=reply.document.file_name)
+                    await bot.send_document(chat_id, document)
+        except Forbidden:
+            log.info("chat %s blocked the bot; replies dropped", chat_id)
+
+    async def on_group(self, update: Update, context: Context) -> None:
+        """Ask people who write in a group to talk privately (cases are personal)."""
+        if update.effective_message is not None:
+            await update.effective_message.reply_text(
+                "请私聊我 / Please talk to me in a private chat: cases hold personal data."
+            )
+
+
+async def _error_handler(update: object, context: Context) -> None:
+    log.error("error while handling an update", exc_info=context.error)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """Build the PTB Application: storage opens in post_init and closes in post_shutdown."""
+    albums = AlbumCollector(settings.telegram_album_wait)
+    holder: dict[str, Any] = {}
+
+    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        services = await Services.open(settings, clock=clock)
+        messenger = TelegramMessenger(services, albums)
+        holder["services"] = services
+        private = filters.ChatType.PRIVATE
+        app.add_handler(CallbackQueryHandler(messenger.on_button))
+        app.add_handler(MessageHandler(private & ~filters.UpdateType.EDITED, messenger.on_message))
+        app.add_handler(
+            MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, messenger.on_group)
+        )
+        app.add_error_handler(_error_handler)
+        await _set_commands(app, services)
+
+    async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        if "services" in holder:
+            await holder.pop("services").close()
+
+    builder = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(ChatOrderedProcessor(MAX_CONCURRENT_UPDATES, albums))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    app = builder.build()
+    app.bot_data["services_holder"] = holder
+    return app
+
+
+async def _set_commands(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+    catalog = services.flows.catalog
+    for index, language in enumerate(services.flows.languages):
+        commands = [BotCommand(c, catalog(f"cmd_{c}", language)) for c in COMMANDS]
+        # The default language's list is also the list for clients in any other language.
+        code = None if language == services.settings.default_language else language
+        await app.bot.set_my_commands(commands, language_code=code)
+        if index == 0 and code is not None:
+            await app.bot.set_my_commands(commands)
+
+
+def run_polling(settings: Settings) -> None:
+    """Start the bot with long polling until interrupted."""
+    app = build_application(settings)
+    log.info("starting the Telegram bot (long polling)")
+    app.run_polling(allowed_updates=["message", "callback_query"])

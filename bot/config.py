@@ -1,0 +1,272 @@
+"""Settings, each declared once with its default and help; read from YAML, then the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flows.errors import ComplaintBotError
+from flows.yamlfile import Mapping_, YamlSyntaxError, load
+
+TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+ENV_PREFIX = "COMPLAINT_BOT_"
+
+
+class ConfigError(ComplaintBotError):
+    """A setting is missing or wrong; the message says which, what was expected and a hint."""
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError
+    return value.strip()
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value in (None, "") else _text(value)
+
+
+def _language(value: Any) -> str:
+    if value not in ("zh", "en"):
+        raise ValueError
+    return str(value)
+
+
+def _timezone(value: Any) -> str:
+    try:
+        ZoneInfo(_text(value))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError from exc
+    return str(value).strip()
+
+
+def _positive_number(value: Any) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError
+    return number
+
+
+def _log_level(value: Any) -> str:
+    level = _text(value).upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError
+    return level
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting: where it lives in the YAML, its default, what it means, how it is checked."""
+
+    key: str
+    default: Any
+    help: str
+    parse: Callable[[Any], Any]
+    expected: str
+    hint: str = ""
+
+    @property
+    def attribute(self) -> str:
+        return self.key.replace(".", "_")
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.key.upper().replace(".", "__")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "telegram.token",
+        None,
+        f"Bot token from @BotFather. Prefer the environment variable {TOKEN_ENV}, which wins.",
+        _optional_text,
+        "a bot token like 123456:ABC...",
+    ),
+    Setting(
+        "telegram.base_url",
+        "https://api.telegram.org/bot",
+        "Bot API endpoint; point it at a self-hosted telegram-bot-api server if you run one.",
+        _text,
+        "a URL ending in /bot",
+    ),
+    Setting(
+        "telegram.base_file_url",
+        "https://api.telegram.org/file/bot",
+        "Where files are downloaded from; change together with telegram.base_url.",
+        _text,
+        "a URL ending in /file/bot",
+    ),
+    Setting(
+        "telegram.album_wait",
+        0.8,
+        "Seconds to wait for the rest of an album (several photos sent at once) before answering.",
+        _positive_number,
+        "a number of seconds > 0",
+        "0.5 to 1.5 works well",
+    ),
+    Setting(
+        "storage.db_path",
+        "data/complaint-bot.sqlite3",
+        "The SQLite database file (created with its folder if missing).",
+        _text,
+        "a file path",
+    ),
+    Setting(
+        "storage.data_dir",
+        "data",
+        "Folder for evidence files, stored by content hash.",
+        _text,
+        "a folder path",
+    ),
+    Setting(
+        "default_language",
+        "zh",
+        "Language of a new conversation: zh or en (each person can switch with /lang).",
+        _language,
+        "zh or en",
+    ),
+    Setting(
+        "timezone",
+        "Asia/Shanghai",
+        "Timezone for dates shown to people and for reading 'today' / 'yesterday'.",
+        _timezone,
+        "an IANA timezone name",
+        "e.g. Asia/Shanghai",
+    ),
+    Setting(
+        "max_file_mb",
+        20.0,
+        "Largest evidence file accepted, in MB (the Telegram Bot API serves at most 20 MB).",
+        _positive_number,
+        "a number of MB > 0",
+    ),
+    Setting(
+        "flows_dir",
+        None,
+        "Folder of flow files; empty means the flows shipped with the bot.",
+        _optional_text,
+        "a folder path",
+    ),
+    Setting(
+        "log_level",
+        "INFO",
+        "DEBUG, INFO, WARNING or ERROR.",
+        _log_level,
+        "one of DEBUG, INFO, WARNING, ERROR",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The bot's settings after defaults, the YAML file and the environment were applied."""
+
+    # No defaults here: they are declared once, in SETTINGS; use Settings.defaults().
+    telegram_token: str | None
+    telegram_base_url: str
+    telegram_base_file_url: str
+    telegram_album_wait: float
+    storage_db_path: str
+    storage_data_dir: str
+    default_language: str
+    timezone: str
+    max_file_mb: float
+    flows_dir: str | None
+    log_level: str
+    source: str = field(default="defaults", compare=False)
+
+    @classmethod
+    def defaults(cls) -> Settings:
+        """Return the settings with every default from SETTINGS."""
+        return cls(**{s.attribute: s.default for s in SETTINGS})
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def max_file_size(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with some settings changed (command-line options)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update({k: v for k, v in changes.items() if v is not None})
+        return Settings(**values)
+
+    def require_token(self) -> str:
+        """Return the bot token or stop with a one-line error that names the variable."""
+        if not self.telegram_token:
+            raise ConfigError(
+                f"telegram.token: no bot token (set the environment variable {TOKEN_ENV}, "
+                "or telegram.token in the config file; get one from @BotFather)"
+            )
+        return self.telegram_token
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings: defaults, then the YAML file (if any), then environment variables."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, tuple[Any, str]] = {}
+    source = "defaults"
+    if path is not None:
+        raw.update(_read_yaml(path))
+        source = str(path)
+    for setting in SETTINGS:
+        if setting.env in environ:
+            raw[setting.key] = (environ[setting.env], f"environment {setting.env}")
+    if environ.get(TOKEN_ENV):
+        raw["telegram.token"] = (environ[TOKEN_ENV], f"environment {TOKEN_ENV}")
+    values: dict[str, Any] = {s.attribute: s.default for s in SETTINGS}
+    for setting in SETTINGS:
+        if setting.key not in raw:
+            continue
+        value, where = raw[setting.key]
+        try:
+            values[setting.attribute] = setting.parse(value)
+        except (ValueError, TypeError) as exc:
+            hint = f" ({setting.hint})" if setting.hint else ""
+            shown = "(hidden)" if setting.key == "telegram.token" else repr(value)
+            raise ConfigError(
+                f"{where}: {setting.key}: expected {setting.expected}, got {shown}{hint}"
+            ) from exc
+    return Settings(**values, source=source)
+
+
+def _read_yaml(path: Path) -> dict[str, tuple[Any, str]]:
+    try:
+        data = load(path)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found (copy config.example.yaml)") from exc
+    except YamlSyntaxError as exc:
+        raise ConfigError(f"{path}:{exc.line}: not valid YAML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping_):
+        raise ConfigError(f"{path}:1: expected a mapping of settings")
+    known = {s.key for s in SETTINGS}
+    flat: dict[str, tuple[Any, str]] = {}
+    for key, value, line in _flatten(data, ""):
+        if key not in known:
+            close = ", ".join(sorted(k for k in known if k.split(".")[0] == key.split(".")[0]))
+            hint = f" (known here: {close})" if close else " (see config.example.yaml)"
+            raise ConfigError(f"{path}:{line}: unknown setting '{key}'{hint}")
+        flat[key] = (value, f"{path}:{line}")
+    return flat
+
+
+def _flatten(data: Mapping_, prefix: str) -> list[tuple[str, Any, int]]:
+    items: list[tuple[str, Any, int]] = []
+    for key, value in data.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, Mapping_) and full in ("telegram", "storage"):
+            items.extend(_flatten(value, f"{full}."))
+        else:
+            items.append((full, value, data.line_of(key)))
+    return items
