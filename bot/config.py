@@ -270,3 +270,31 @@ def _flatten(data: Mapping_, prefix: str) -> list[tuple[str, Any, int]]:
         else:
             items.append((full, value, data.line_of(key)))
     return items
+
+
+def example_yaml() -> str:
+    """Return config.example.yaml: every setting with its help and default."""
+    lines = [
+        "# complaint-bot settings. Copy to config.yaml (or pass --config FILE) and edit.",
+        "# Every setting can also come from the environment: COMPLAINT_BOT_<KEY>, dots as __,",
+        f"# e.g. COMPLAINT_BOT_STORAGE__DB_PATH. The bot token is best given as {TOKEN_ENV}.",
+        "# This file is generated from bot/config.py; a test checks they agree.",
+    ]
+    section = ""
+    for setting in SETTINGS:
+        head, _, name = setting.key.rpartition(".")
+        if head != section:
+            lines.extend(["", f"{head}:"] if head else [""])
+            section = head
+        indent = "  " if head else ""
+        lines.append(f"{indent}# {setting.help}")
+        default = setting.default
+        shown = "" if default is None else default
+        lines.append(f"{indent}{name or setting.key}: {_yaml_scalar(shown)}")
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"' if value else '""'
+    return str(value)

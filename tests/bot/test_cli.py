@@ -1,0 +1,156 @@
+"""The command line: flows check/diagram, cases list/show, chat on a pipe, run without a token."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from flows.schema import DEFINITIONS
+
+SMS_SPAM = [
+    "/start",
+    "1",
+    "1",
+    "10690123456789",
+    "昨天",
+    "3",
+    "积分清零，点击领取",
+    "1",
+    "1",
+    "1",  # evidence: skip
+    "1",
+    "8",  # remedies: stop sending, done
+    "1",  # file
+]
+
+
+def run_cli(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "COMPLAINT_BOT_"))
+    }
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+def test_flows_check_passes_on_the_shipped_flows(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flows", "check"]) == 0
+    out = capsys.readouterr().out
+    for flow in ("sms@1", "calls@1", "wallet@1", "crypto@1", "other@1"):
+        assert f"ok  {flow}" in out
+
+
+def test_flows_check_fails_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(DEFINITIONS, tmp_path / "flows")
+    sms = tmp_path / "flows" / "sms.yaml"
+    lines = sms.read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if "validate: sms_sender" in line)
+    lines[index] = lines[index].replace("sms_sender", "eval")
+    sms.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["flows", "check", str(tmp_path / "flows")]) == 1
+    err = capsys.readouterr().err
+    assert f"sms.yaml:{index + 1}: step 'sender': unknown validator 'eval'" in err
+
+
+def test_flows_diagram_prints_mermaid(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flows", "diagram", "sms"]) == 0
+    out = capsys.readouterr().out
+    assert "stateDiagram-v2" in out
+    assert "problem --> service: next [problem=code_missing]" in out
+    assert "summary --> filed: confirm" in out
+    assert main(["flows", "diagram", "nope"]) == 1
+
+
+def test_chat_on_a_pipe_files_a_case_and_cases_shows_it(tmp_path: Path) -> None:
+    db = tmp_path / "bot.sqlite3"
+    result = run_cli(
+        "chat",
+        "--db",
+        str(db),
+        "--data-dir",
+        str(tmp_path / "data"),
+        stdin="\n".join(SMS_SPAM) + "\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"投诉已提交，编号 TS-\d{4}-000001", result.stdout), result.stdout
+    assert "Traceback" not in result.stderr
+
+    listed = run_cli("cases", "list", "--db", str(db), "--json")
+    assert listed.returncode == 0, listed.stderr
+    cases = json.loads(listed.stdout)
+    assert len(cases) == 1
+    case = cases[0]
+    for key in (
+        "number",
+        "user",
+        "category",
+        "problem",
+        "state",
+        "answers",
+        "remedies",
+        "evidence_count",
+        "flow",
+        "created_at",
+    ):
+        assert key in case
+    assert (case["user"], case["category"], case["problem"], case["state"]) == (
+        "console:local",
+        "sms",
+        "spam",
+        "filed",
+    )
+    assert case["flow"] == "sms@1" and case["remedies"] == ["stop_sending"]
+    assert case["answers"]["content"] == "积分清零，点击领取"
+
+    shown = run_cli("cases", "show", case["number"].lower(), "--db", str(db), "--json")
+    assert json.loads(shown.stdout)["number"] == case["number"]
+    text = run_cli("cases", "show", case["number"], "--db", str(db))
+    assert "10690123456789" in text.stdout and "时间线" in text.stdout
+    missing = run_cli("cases", "show", "TS-2026-999999", "--db", str(db))
+    assert missing.returncode == 1 and "no case TS-2026-999999" in missing.stderr
+
+
+def test_chat_exits_cleanly_on_empty_input(tmp_path: Path) -> None:
+    result = run_cli("chat", "--db", str(tmp_path / "x.sqlite3"), "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
+def test_run_without_a_token_is_one_line_naming_the_variable(tmp_path: Path) -> None:
+    result = run_cli("run", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_broken_config_file_is_one_line_with_its_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("storage:\n  db_path: x\n  colour: blue\n", encoding="utf-8")
+    result = run_cli("--config", str(config), "chat")
+    assert result.returncode == 1
+    assert f"{config}:3: unknown setting 'storage.colour'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cases_on_a_missing_database_says_so(tmp_path: Path) -> None:
+    result = run_cli("cases", "list", "--db", str(tmp_path / "none.sqlite3"))
+    assert result.returncode == 1 and "no database at" in result.stderr

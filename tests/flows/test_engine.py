@@ -1,0 +1,312 @@
+"""The engine on real SQLite: what persists after each step, and how bad or stale input is met."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.engine import Engine
+from flows.model import Attachment, ConversationKey, Forward, Incoming, Reply
+from flows.schema import load_flows
+from flows.store import StepCommit
+from storage import SqliteStore, StorageError
+
+NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+ALICE = ConversationKey("test", "alice")
+BOB = ConversationKey("test", "bob")
+DATA = Path(__file__).parent.parent / "data"
+FLOWS = load_flows()
+
+
+class Bot:
+    """A person talking to an engine; remembers the last buttons like a chat client does."""
+
+    def __init__(self, engine: Engine, key: ConversationKey = ALICE) -> None:
+        self.engine = engine
+        self.key = key
+        self.replies: list[Reply] = []
+
+    async def send(self, text: str | None = None, **kwargs: Any) -> list[Reply]:
+        incoming = Incoming(self.key, self.key.user_id, text=text, **kwargs)
+        self.replies = await self.engine.handle(incoming)
+        return self.replies
+
+    async def press(self, label: str) -> list[Reply]:
+        """Press the button whose label contains `label` in the latest replies."""
+        for reply in reversed(self.replies):
+            for row in reply.buttons:
+                for button in row:
+                    if label in button.label:
+                        return await self.send(button=button.data)
+        raise AssertionError(f"no button {label!r} in {self.text}")
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.text for r in self.replies)
+
+
+async def open_engine(tmp_path: Path, **options: Any) -> tuple[Engine, SqliteStore]:
+    store = await SqliteStore.open(tmp_path / "db.sqlite3", tmp_path / "data")
+    return Engine(FLOWS, store, clock=lambda: NOW, **options), store
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
+    engine, store = await open_engine(tmp_path)
+    yield engine
+    await store.close()
+
+
+async def walk_to_evidence(bot: Bot) -> None:
+    """Walk the SMS spam intake up to its evidence step."""
+    await bot.send("/start")
+    await bot.press("短信")
+    await bot.press("垃圾")
+    for answer in ("10690123456789", "昨天"):
+        await bot.send(answer)
+    await bot.press("每天")
+    await bot.send("退订也没用的广告")
+    await bot.press("退订过")
+    await bot.press("移动")
+    assert "短信截图" in bot.text
+
+
+def photo(
+    content: bytes, unique: str, group: str | None = None, size: int | None = None
+) -> Attachment:
+    async def fetch() -> bytes:
+        return content
+
+    return Attachment(
+        kind="photo",
+        mime_type="image/jpeg",
+        size=len(content) if size is None else size,
+        file_id=f"id-{unique}",
+        file_unique_id=unique,
+        group_id=group,
+        fetch=fetch,
+    )
+
+
+async def test_progress_shows_position_and_total(engine: Engine) -> None:
+    bot = Bot(engine)
+    await bot.send("/start")
+    await bot.press("短信")
+    assert "（1/9）" in bot.text
+    await bot.press("收不到验证码")  # a shorter branch: the total follows the answers
+    assert "（2/6）" in bot.text
+
+
+async def test_each_step_is_saved_before_the_reply(engine: Engine) -> None:
+    bot = Bot(engine)
+    await bot.send("/start")
+    await bot.press("短信")
+    await bot.press("垃圾")
+    await bot.send("10690123456789")
+    conv = await engine.store.load_conversation(ALICE)
+    assert conv is not None
+    assert conv.state == "started"
+    assert conv.history == ["problem", "sender"]
+    assert conv.answers["sender"]["number"] == "10690123456789"
+    assert conv.answers["sender_type"] == "industry_national"
+
+
+async def test_a_restarted_bot_continues_at_the_same_step(tmp_path: Path) -> None:
+    engine, store = await open_engine(tmp_path)
+    bot = Bot(engine)
+    await bot.send("/start")
+    await bot.press("短信")
+    await bot.press("垃圾")
+    await bot.send("10690123456789")
+    await store.close()
+
+    engine, store = await open_engine(tmp_path)
+    bot = Bot(engine)
+    await bot.send("/start")
+    assert "第 3/9 步" in bot.text
+    await bot.press("继续填写")
+    assert "（3/9）" in bot.text
+    await bot.press("上一步")
+    assert "10690123456789" in bot.text  # the earlier answer is kept, shown for editing
+    await store.close()
+
+
+async def test_a_stale_button_expires_and_shows_the_current_step(engine: Engine) -> None:
+    bot = Bot(engine)
+    await bot.send("/start")
+    await bot.press("短信")
+    old = bot.replies
+    await bot.press("垃圾")
+    bot.replies = old
+    await bot.press("诈骗")  # pressed on the old question, after it was answered
+    assert "这个按钮已经过期了" in bot.text
+    assert "（2/9）" in bot.text
+    conv = await engine.store.load_conversation(ALICE)
+    assert conv is not None and conv.answers["problem"] == "spam"
+
+
+@pytest.mark.parametrize("data", ["", "garbage", "x:y", "99999999999:opt:spam", "g:nope"])
+async def test_unknown_button_data_is_answered_politely(engine: Engine, data: str) -> None:
+    bot = Bot(engine)
+    await bot.send("/start")
+    await bot.send(button=data)
+    assert "这个按钮已经过期了" in bot.text
+    assert "遇到了什么问题" in bot.text
+
+
+async def test_a_storage_failure_is_told_and_loses_nothing_confirmed(engine: Engine) -> None:
+    bot = Bot(engine)
+    await bot.send("/start")
+    await bot.press("短信")
+    await bot.press("垃圾")
+    store = engine.store
+    real_commit = store.commit
+
+    async def failing_commit(step: StepCommit) -> str | None:
+        raise StorageError("disk full")
+
+    store.commit = failing_commit  # type: ignore[method-assign]
+    await bot.send("10690123456789")
+    assert bot.text == "抱歉，出了点问题，刚才这条没有保存。请再发一次。"
+    store.commit = real_commit  # type: ignore[method-assign]
+    conv = await store.load_conversation(ALICE)
+    assert conv is not None and conv.state == "sender" and conv.answers == {"problem": "spam"}
+    await bot.send("10690123456789")
+    assert "（3/9）" in bot.text
+
+
+async def test_an_album_is_one_message_and_kept_as_one_group(engine: Engine) -> None:
+    bot = Bot(engine)
+    await walk_to_evidence(bot)
+    png = (DATA / "sms-screenshot.png").read_bytes()
+    album = tuple(photo(png + bytes([i]), f"u{i}", group="album-1") for i in range(3))
+    await bot.send(attachments=album)
+    assert "已收到 3 份，共 3 份证据" in bot.text
+    await bot.press("完成")
+    await bot.press("停止给我发短信")
+    await bot.press("完成")
+    await bot.press("提交投诉")
+    case = await engine.store.get_case(ALICE, "TS-2026-000001")
+    assert case is not None
+    assert [(e.kind, e.group_id, e.file_unique_id) for e in case.evidence] == [
+        ("photo", "album-1", "u0"),
+        ("photo", "album-1", "u1"),
+        ("photo", "album-1", "u2"),
+    ]
+
+
+async def test_a_forwarded_message_becomes_evidence_with_its_text(engine: Engine) -> None:
+    bot = Bot(engine)
+    await walk_to_evidence(bot)
+    sent = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    await bot.send(
+        "【银行】您的账户异常，点击 http://bank-verify.cc 验证",
+        forward=Forward("hidden_user", "某某", None, sent),
+    )
+    assert "已收到 1 份" in bot.text
+    conv = await engine.store.load_conversation(ALICE)
+    assert conv is not None and conv.answers["evidence"][0]["kind"] == "forward"
+
+
+async def test_oversized_file_is_refused_before_download(tmp_path: Path) -> None:
+    engine, store = await open_engine(tmp_path, max_file_size=1024)
+    bot = Bot(engine)
+    await walk_to_evidence(bot)
+    downloaded = []
+
+    async def fetch() -> bytes:
+        downloaded.append(True)
+        return b"x"
+
+    big = Attachment(
+        kind="document",
+        file_name="huge.pdf",
+        mime_type="application/pdf",
+        size=5 * 1024 * 1024,
+        fetch=fetch,
+    )
+    await bot.send(attachments=(big,))
+    assert "「huge.pdf」太大了（5.0 MB），上限是 1 KB" in bot.text
+    assert downloaded == []
+    await store.close()
+
+
+async def test_a_file_whose_content_does_not_match_its_type_is_refused(engine: Engine) -> None:
+    bot = Bot(engine)
+    await walk_to_evidence(bot)
+
+    async def fetch() -> bytes:
+        return b"MZ\x90\x00 an executable"
+
+    fake = Attachment(
+        kind="document", file_name="receipt.pdf", mime_type="application/pdf", size=20, fetch=fetch
+    )
+    await bot.send(attachments=(fake,))
+    assert "「receipt.pdf」的内容和它的格式对不上" in bot.text
+    conv = await engine.store.load_conversation(ALICE)
+    assert conv is not None and "evidence" not in conv.answers
+
+
+async def test_unsupported_media_keeps_the_step(engine: Engine) -> None:
+    bot = Bot(engine)
+    await walk_to_evidence(bot)
+    await bot.send(unsupported="voice")
+    assert "语音、视频、贴纸" in bot.text
+    conv = await engine.store.load_conversation(ALICE)
+    assert conv is not None and conv.state == "evidence"
+
+
+async def test_multi_choices_survive_a_restart(tmp_path: Path) -> None:
+    engine, store = await open_engine(tmp_path)
+    bot = Bot(engine)
+    await walk_to_evidence(bot)
+    await bot.press("跳过")
+    await bot.press("道歉")
+    assert bot.replies[-1].edit  # the toggle redraws the pressed message in place
+    await store.close()
+    engine, store = await open_engine(tmp_path)
+    bot = Bot(engine)
+    await bot.send("/start")
+    await bot.press("继续填写")
+    assert "✅ 道歉" in str(bot.replies[-1].buttons)
+    await store.close()
+
+
+async def test_someone_elses_case_answers_like_a_missing_one(engine: Engine) -> None:
+    alice = Bot(engine, ALICE)
+    await walk_to_evidence(alice)
+    await alice.press("跳过")
+    await alice.press("道歉")
+    await alice.press("完成")
+    await alice.press("提交投诉")
+    assert "TS-2026-000001" in alice.text
+    bob = Bot(engine, BOB)
+    await bob.send("/case TS-2026-000001")
+    theirs = bob.text
+    await bob.send("/case TS-2026-000002")
+    assert theirs.replace("000001", "000002") == bob.text
+    assert "没有找到" in bob.text
+    await bob.send("/cases")
+    assert "TS-2026-000001" not in bob.text
+
+
+async def test_language_switch_re_asks_the_current_question(engine: Engine) -> None:
+    bot = Bot(engine)
+    await bot.send("/start")
+    await bot.press("短信")
+    await bot.send("/lang en")
+    assert "OK, English from now on." in bot.text
+    assert "(1/9)" in bot.text
+    await bot.send("/lang fr")
+    assert "Usage: /lang zh" in bot.text
+
+
+async def test_help_lists_every_command(engine: Engine) -> None:
+    bot = Bot(engine)
+    await bot.send("/help")
+    for command in ("/new", "/cases", "/case", "/cancel", "/lang", "/help"):
+        assert command in bot.text

@@ -1,0 +1,131 @@
+"""Whole conversations through the console messenger, written as readable transcript files.
+
+Format of `tests/transcripts/*.txt` (one directive per line; blank lines and `#` comments ignored):
+
+    > TEXT          the person types TEXT (a button number, a label, an answer, /file PATH, /forward TEXT)
+    < TEXT          what the bot printed since the last `>` contains TEXT
+    <! TEXT         ... and does not contain TEXT
+    [LABEL]         ... and offered a button with exactly LABEL (emoji included)
+    ~ restart       the bot stops and starts again on the same database and data folder
+    case: KEY = V   the newest filed case, as `complaint-bot cases show --json` prints it, has
+                    KEY (dotted path into the JSON, list items by index) equal to V (as text)
+    cases: N        the person has exactly N filed cases
+
+`/file NAME` resolves NAME against tests/data/. Dates are read against a fixed clock:
+2026-11-22 10:00 in Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import Services
+from bot.case_json import case_to_json
+from bot.channels.console import Console
+from bot.config import Settings
+
+HERE = Path(__file__).parent
+DATA = HERE.parent / "data"
+TRANSCRIPTS = sorted(HERE.glob("*.txt"))
+NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+
+class Session:
+    """A console session whose output can be read back after each line."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.settings = Settings.defaults().replace(
+            storage_db_path=str(tmp / "bot.sqlite3"), storage_data_dir=str(tmp / "data")
+        )
+        self.out = io.StringIO()
+        self.services: Services | None = None
+        self.console: Console | None = None
+
+    async def start(self) -> None:
+        self.services = await Services.open(self.settings, clock=lambda: NOW)
+        self.console = Console(self.services.engine, user_id="tester", stdout=self.out)
+
+    async def stop(self) -> None:
+        if self.services is not None:
+            await self.services.close()
+
+    async def send(self, line: str) -> str:
+        assert self.console is not None
+        if line.startswith("/file "):
+            line = "/file " + " ".join(str(DATA / name) for name in line.split()[1:])
+        self.out.seek(0)
+        self.out.truncate()
+        await self.console.send(line)
+        return self.out.getvalue()
+
+    async def cases(self) -> list[dict[str, Any]]:
+        assert self.services is not None
+        records = await self.services.store.list_all_cases("console:tester")
+        return [case_to_json(c) for c in records]
+
+
+def _dig(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        data = data[int(part)] if isinstance(data, list) else data[part]
+    return data
+
+
+@pytest.fixture
+async def session(tmp_path: Path) -> AsyncIterator[Session]:
+    s = Session(tmp_path)
+    await s.start()
+    yield s
+    await s.stop()
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
+async def test_transcript(path: Path, session: Session) -> None:
+    output = ""
+    last_sent = "(start)"
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        where = f"{path.name}:{number}"
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("> "):
+            last_sent = line[2:]
+            output = await session.send(last_sent)
+        elif line.startswith("<! "):
+            assert line[3:] not in output, (
+                f"{where}: after '> {last_sent}' did not expect:\n{line[3:]}\n--- got:\n{output}"
+            )
+        elif line.startswith("< "):
+            assert line[2:] in output, (
+                f"{where}: after '> {last_sent}' expected:\n{line[2:]}\n--- got:\n{output}"
+            )
+        elif line.startswith("[") and line.endswith("]"):
+            labels = [
+                row.split(". ", 1)[-1].lstrip("· ")
+                for row in output.splitlines()
+                if row.startswith("  ")
+            ]
+            assert line[1:-1] in labels, (
+                f"{where}: after '> {last_sent}' no button {line}; buttons: {labels}"
+            )
+        elif line == "~ restart":
+            await session.stop()
+            await session.start()
+        elif line.startswith("cases:"):
+            found = len(await session.cases())
+            assert found == int(line.split(":", 1)[1]), f"{where}: {found} cases"
+        elif line.startswith("case:"):
+            key, _, wanted = line[5:].partition("=")
+            cases = await session.cases()
+            assert cases, f"{where}: no case filed"
+            value = _dig(cases[0], key.strip())
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            assert shown == wanted.strip(), f"{where}: case {key.strip()} is {shown!r}"
+        else:
+            raise AssertionError(f"{where}: cannot read this transcript line: {raw!r}")
