@@ -1,0 +1,155 @@
+"""Taking answers: typed text, choices, multi-choices, files and forwards, per step kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flows import actions
+from flows.callbacks import Press, encode
+from flows.evidence import summary_of
+from flows.model import Button, Reply
+from flows.texts import pick
+from flows.turn import Turn
+
+
+class AnswerTurn(Turn):
+    """Read what the person sent as an answer to the current step."""
+
+    async def on_step_button(self, press: Press) -> None:
+        step, conv = self.step, self.conv
+        verb, arg = press.verb, press.arg
+        if verb == "back":
+            await self.back()
+        elif verb == "keep" and step.id in conv.answers:
+            await self.advance(conv.answers[step.id])
+        elif verb == "skip" and (step.optional or (step.expect == "files" and step.min_files == 0)):
+            await self.advance(conv.answers.get(step.id) or None)
+        elif verb == "opt" and step.expect == "choice" and step.option(arg):
+            await self.advance(arg)
+        elif verb == "tog" and step.expect == "multi" and step.option(arg):
+            selected = conv.pending.setdefault("selected", [])
+            if arg in selected:
+                selected.remove(arg)
+            else:
+                selected.append(arg)
+            await self.redraw()
+        elif verb == "oth" and step.expect == "multi" and step.other:
+            conv.pending["awaiting_other"] = True
+            self.dirty = True
+            await self.save()
+            back = ((Button(self.t("back"), encode(conv.turn, "back")),),)
+            self.replies.append(Reply(self.t("other_ask"), back, expects_text=True))
+        elif verb == "ok" and step.expect == "multi":
+            await self.finish_multi()
+        elif verb == "ok" and step.expect == "files":
+            await self.finish_files()
+        elif verb == "file" and step.expect == "confirm":
+            await self.file_case()
+        elif verb == "edit" and step.expect == "confirm" and arg in conv.history:
+            await self.edit(arg)
+        elif verb == "cancel":
+            await self.cancel()
+        else:
+            await self.ask_current(prefix=self.t("button_expired"))
+
+    async def redraw(self) -> None:
+        assert self.machine is not None
+        self.dirty = True
+        await self.save()
+        pressed = self.incoming.button is not None
+        render = self.e.render.redraw if pressed else self.e.render.question
+        self.replies.append(render(self.machine, self.conv))
+
+    async def on_input(self) -> None:
+        step, incoming = self.step, self.incoming
+        if incoming.unsupported:
+            await self.ask_current(prefix=self.t("unsupported_media"))
+        elif step.expect == "files":
+            if incoming.attachments or incoming.forward is not None:
+                await self.take_files()
+            else:
+                await self.ask_current(prefix=self.t("files_text_instead"))
+        elif incoming.attachments or not incoming.text:
+            await self.ask_current(prefix=self.t("text_expected"))
+        elif step.expect == "text":
+            await self.answer_text(incoming.text)
+        elif step.expect == "multi" and self.conv.pending.get("awaiting_other"):
+            self.conv.pending["other"] = incoming.text.strip()[: step.max_length]
+            self.conv.pending["awaiting_other"] = False
+            await self.redraw()
+        elif step.expect in ("choice", "multi") and (option := self.match_option(incoming.text)):
+            if step.expect == "choice":
+                await self.advance(option)
+            else:
+                await self.on_step_button(Press(str(self.conv.turn), "tog", option))
+        else:
+            await self.ask_current(prefix=self.t("choose_from_buttons"))
+
+    def match_option(self, text: str) -> str | None:
+        wanted = text.strip().casefold()
+        for option in self.step.options:
+            if wanted in (option.id, *(label.casefold() for label in option.label.values())):
+                return option.id
+        return None
+
+    async def answer_text(self, text: str) -> None:
+        step = self.step
+        stripped = text.strip()
+        if len(stripped) < step.min_length:
+            await self.ask_current(prefix=self.t("too_short", min=step.min_length))
+            return
+        if len(text) > step.max_length:
+            await self.ask_current(prefix=self.t("too_long", length=len(text), max=step.max_length))
+            return
+        value: Any = text  # free text is kept exactly as the person wrote it
+        try:
+            if step.pattern is not None and not step.pattern.fullmatch(stripped):
+                raise actions.Invalid(text)
+            if step.validate is not None:
+                today = self.now.astimezone(self.e.timezone).date()
+                context = actions.ValidationContext(today=today, currency=step.currency)
+                value = actions.VALIDATORS[step.validate](text, context)
+        except actions.Invalid:
+            await self.ask_current(prefix=pick(step.hint or {}, self.lang))
+            return
+        await self.advance(value)
+
+    async def finish_multi(self) -> None:
+        pending = self.conv.pending
+        selected = [o.id for o in self.step.options if o.id in pending.get("selected", [])]
+        other = pending.get("other") or None
+        if not selected and not other:
+            await self.ask_current(prefix=self.t("multi_none_selected"))
+            return
+        await self.advance({"selected": selected, "other": other})
+
+    async def take_files(self) -> None:
+        step, conv = self.step, self.conv
+        assert conv.draft_id is not None
+        kept = list(conv.answers.get(step.id) or [])
+        intake = await self.e.evidence.take(
+            self.incoming,
+            draft_id=conv.draft_id,
+            step=step.id,
+            known={k["sha256"] for k in kept},
+            room=max(0, step.max_files - len(kept)),
+            now=self.now,
+        )
+        problems = [self.t(key, **values) for key, values in intake.problems]
+        if intake.records:
+            kept.extend(summary_of(r) for r in intake.records)
+            conv.answers[step.id] = kept
+            self.commit.evidence.extend(intake.records)
+            self.event("evidence", count=len(intake.records))
+            self.dirty = True
+            await self.save()
+            problems.insert(0, self.t("files_received", count=len(intake.records), total=len(kept)))
+        assert self.machine is not None
+        self.replies.append(self.e.render.question(self.machine, conv, "\n".join(problems)))
+
+    async def finish_files(self) -> None:
+        kept = self.conv.answers.get(self.step.id) or []
+        if len(kept) < self.step.min_files:
+            await self.ask_current(prefix=self.t("files_need_more", min=self.step.min_files))
+            return
+        await self.advance(kept or None)

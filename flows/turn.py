@@ -1,0 +1,216 @@
+"""Moving one conversation through its flow: enter steps, save answers, file or drop the case."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from flows import actions
+from flows.callbacks import GLOBAL, encode
+from flows.machine import FILED, FlowMachine
+from flows.model import Button, Incoming, Reply
+from flows.schema import Step
+from flows.store import CaseEvent, Conversation, NewCase, StepCommit
+from flows.texts import pick
+
+if TYPE_CHECKING:
+    from flows.engine import Engine
+
+
+class Turn:
+    """The handling of one message: reads the conversation, changes it, saves, then speaks."""
+
+    def __init__(self, engine: Engine, conv: Conversation, incoming: Incoming, fresh: bool) -> None:
+        self.e = engine
+        self.conv = conv
+        self.incoming = incoming
+        self.fresh = fresh
+        self.replies: list[Reply] = []
+        self.commit = StepCommit(conv)
+        self.dirty = False
+        self.now = engine.clock()
+        conv.chat_id = incoming.chat_id
+
+    @property
+    def lang(self) -> str:
+        return self.conv.language
+
+    def t(self, key: str, **values: Any) -> str:
+        return self.e.flows.catalog(key, self.lang, **values)
+
+    def say(self, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
+        self.replies.append(Reply(text, buttons))
+
+    def event(self, kind: str, **data: Any) -> None:
+        self.commit.events.append(CaseEvent(kind, self.now, data))
+
+    async def save(self) -> str | None:
+        """Commit what this message changed; return the case number when one was filed."""
+        if not (self.dirty or self.commit.events or self.commit.evidence or self.commit.new_case):
+            return None
+        self.conv.updated_at = self.now
+        number = await self.e.store.commit(self.commit)
+        self.commit = StepCommit(self.conv)
+        self.dirty = False
+        return number
+
+    @property
+    def machine(self) -> FlowMachine | None:
+        conv = self.conv
+        if conv.flow_id is None or conv.flow_version is None:
+            return None
+        return self.e.machines.get((conv.flow_id, conv.flow_version))
+
+    @property
+    def step(self) -> Step:
+        assert self.machine is not None and self.conv.state is not None
+        return self.machine.flow.steps[self.conv.state]
+
+    async def show_menu(self, *, greeting: bool = False, prefix: str = "") -> None:
+        self.conv.turn += 1
+        self.dirty = True
+        await self.save()
+        menu = self.e.render.menu(self.conv, greeting=greeting)
+        text = f"{prefix}\n\n{menu.text}" if prefix else menu.text
+        self.replies.append(Reply(text, menu.buttons))
+
+    async def ask_current(self, prefix: str = "") -> None:
+        if self.conv.state is None or self.machine is None:
+            await self.show_menu(prefix=prefix)
+            return
+        self.replies.append(self.e.render.question(self.machine, self.conv, prefix))
+
+    async def start_flow(self, flow_id: str) -> None:
+        flow = self.e.flows.get(flow_id)
+        assert flow is not None
+        conv = self.conv
+        conv.flow_id, conv.flow_version = flow.id, flow.version
+        conv.answers, conv.history = {}, []
+        conv.draft_id = uuid.uuid4().hex
+        self.enter(flow.first)
+        self.event("started", flow=flow.ref)
+        await self.save()
+        if flow.intro:
+            self.say(pick(flow.intro, self.lang))
+        await self.ask_current()
+
+    def enter(self, state: str) -> None:
+        """Move to `state`: a new turn (older buttons expire) and fresh scratch for the step."""
+        conv = self.conv
+        editing = conv.pending.get("editing") and state != self.machine_confirm()
+        conv.state = state
+        conv.turn += 1
+        conv.pending = {"editing": True} if editing else {}
+        step = self.step
+        previous = conv.answers.get(state)
+        if step.expect == "multi" and isinstance(previous, dict):
+            conv.pending["selected"] = list(previous.get("selected", []))
+            conv.pending["other"] = previous.get("other")
+        self.dirty = True
+
+    def machine_confirm(self) -> str:
+        assert self.machine is not None
+        return self.machine.flow.confirm_step
+
+    async def advance(self, value: Any) -> None:
+        """Save the answer to the current step and move to the step its routes lead to."""
+        machine, conv, step = self.machine, self.conv, self.step
+        assert machine is not None
+        conv.answers[step.id] = value
+        for name in step.actions:
+            conv.answers.update(actions.ACTIONS[name](conv.answers))
+        target = await machine.fire("next", step.id, conv.answers)
+        if target is None:
+            raise RuntimeError(f"{machine.flow.ref}: no route out of '{step.id}'")
+        conv.history.append(step.id)
+        if conv.pending.get("editing"):
+            self.event("edited", label=self.e.render.label(step, self.lang))
+            # Only the questions the change opened up are asked; the rest keep their answers.
+            while target != machine.flow.confirm_step and target in conv.answers:
+                conv.history.append(target)
+                target = machine.next_step(target, conv.answers) or machine.flow.confirm_step
+        self.enter(target)
+        await self.save()
+        if step.expect == "choice" and (option := step.option(str(value))) and option.advice:
+            self.say(pick(option.advice, self.lang))
+        await self.ask_current()
+
+    async def back(self) -> None:
+        conv = self.conv
+        if not conv.history:
+            self.abandon()
+            await self.show_menu()
+            return
+        conv.pending.pop("editing", None)
+        self.enter(conv.history.pop())
+        await self.save()
+        await self.ask_current()
+
+    def abandon(self) -> None:
+        """Drop the intake in progress, with the evidence uploaded for it."""
+        conv = self.conv
+        if conv.draft_id and conv.state is not None:
+            self.commit.discard_draft = conv.draft_id
+        conv.flow_id = conv.flow_version = conv.state = None
+        conv.answers, conv.history, conv.pending = {}, [], {}
+        self.dirty = True
+
+    async def cancel(self) -> None:
+        if self.conv.state is None:
+            self.say(self.t("nothing_to_cancel"))
+            return
+        self.abandon()
+        await self.save()
+        self.say(self.t("cancelled"), ((Button(self.t("new_case"), encode(GLOBAL, "new")),),))
+
+    async def edit(self, step_id: str) -> None:
+        machine, conv = self.machine, self.conv
+        assert machine is not None and conv.state is not None
+        target = await machine.fire(f"edit_{step_id}", conv.state, conv.answers)
+        if target is None:
+            await self.ask_current(prefix=self.t("button_expired"))
+            return
+        conv.history = conv.history[: conv.history.index(step_id)]
+        conv.pending = {"editing": True}
+        self.enter(target)
+        await self.save()
+        await self.ask_current()
+
+    async def file_case(self) -> None:
+        machine, conv = self.machine, self.conv
+        assert machine is not None and conv.state is not None
+        if await machine.fire("confirm", conv.state, conv.answers) != FILED:
+            await self.ask_current(prefix=self.t("button_expired"))
+            return
+        flow = machine.flow
+        on_path = set(conv.history)
+        # Answers to questions the person later routed around are not part of the case.
+        answers = {k: v for k, v in conv.answers.items() if k in on_path or k not in flow.steps}
+        remedies = answers.get("remedies") or {}
+        chosen = list(remedies.get("selected", [])) + (["other"] if remedies.get("other") else [])
+        self.commit.new_case = NewCase(
+            category=flow.id,
+            problem=answers.get("problem"),
+            flow_id=flow.id,
+            flow_version=flow.version,
+            language=self.lang,
+            answers=answers,
+            remedies=chosen,
+            created_at=self.now,
+        )
+        self.event("filed")
+        conv.flow_id = conv.flow_version = conv.state = None
+        conv.answers, conv.history, conv.pending = {}, [], {}
+        conv.turn += 1
+        self.dirty = True
+        number = await self.save()
+        assert number is not None
+        self.say(
+            self.t("filed", number=number),
+            (
+                (
+                    Button(self.t("view_case"), encode(GLOBAL, "case", number)),
+                    Button(self.t("new_case"), encode(GLOBAL, "new")),
+                ),
+            ),
+        )
