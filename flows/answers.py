@@ -18,7 +18,10 @@ class AnswerTurn(Turn):
     async def on_step_button(self, press: Press) -> None:
         step, conv = self.step, self.conv
         verb, arg = press.verb, press.arg
-        if verb == "back":
+        if verb == "back" and conv.pending.get("awaiting_other"):
+            conv.pending["awaiting_other"] = False  # back from "other…" is back to the list
+            await self.redraw()
+        elif verb == "back":
             await self.back()
         elif verb == "keep" and step.id in conv.answers:
             await self.advance(conv.answers[step.id])

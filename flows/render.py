@@ -169,6 +169,8 @@ class Renderer:
             return ("、" if lang == "zh" else ", ").join(labels)
         if step.expect == "files":
             return self.t("evidence_count", lang, count=len(value))
+        if isinstance(value, Mapping) and "date" in value:
+            return str(value["date"])  # "昨天" read a week later would mislead
         if isinstance(value, Mapping):
             return str(value.get("text", ""))
         return str(value)

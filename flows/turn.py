@@ -116,6 +116,7 @@ class Turn:
         """Save the answer to the current step and move to the step its routes lead to."""
         machine, conv, step = self.machine, self.conv, self.step
         assert machine is not None
+        changed = conv.answers.get(step.id, value) != value
         conv.answers[step.id] = value
         for name in step.actions:
             conv.answers.update(actions.ACTIONS[name](conv.answers))
@@ -124,7 +125,8 @@ class Turn:
             raise RuntimeError(f"{machine.flow.ref}: no route out of '{step.id}'")
         conv.history.append(step.id)
         if conv.pending.get("editing"):
-            self.event("edited", label=self.e.render.label(step, self.lang))
+            if changed:
+                self.event("edited", label=self.e.render.label(step, self.lang))
             # Only the questions the change opened up are asked; the rest keep their answers.
             while target != machine.flow.confirm_step and target in conv.answers:
                 conv.history.append(target)
@@ -183,9 +185,12 @@ class Turn:
             await self.ask_current(prefix=self.t("button_expired"))
             return
         flow = machine.flow
-        on_path = set(conv.history)
-        # Answers to questions the person later routed around are not part of the case.
-        answers = {k: v for k, v in conv.answers.items() if k in on_path or k not in flow.steps}
+        # Only the questions on the final path make the case; derived answers are derived again
+        # from them, so nothing from a branch the person later routed around slips in.
+        answers = {s: conv.answers[s] for s in conv.history if s in conv.answers}
+        for step_id in conv.history:
+            for name in flow.steps[step_id].actions:
+                answers.update(actions.ACTIONS[name](answers))
         remedies = answers.get("remedies") or {}
         chosen = list(remedies.get("selected", [])) + (["other"] if remedies.get("other") else [])
         self.commit.new_case = NewCase(

@@ -8,7 +8,8 @@ Format of `tests/transcripts/*.txt` (one directive per line; blank lines and `#`
     [LABEL]         ... and offered a button with exactly LABEL (emoji included)
     ~ restart       the bot stops and starts again on the same database and data folder
     case: KEY = V   the newest filed case, as `complaint-bot cases show --json` prints it, has
-                    KEY (dotted path into the JSON, list items by index) equal to V (as text)
+                    KEY (dotted path into the JSON, list items by index) equal to V (as text);
+                    V = (absent) asserts the case has no such key
     cases: N        the person has exactly N filed cases
 
 `/file NAME` resolves NAME against tests/data/. Dates are read against a fixed clock:
@@ -71,9 +72,15 @@ class Session:
         return [case_to_json(c) for c in records]
 
 
+ABSENT = "(absent)"
+
+
 def _dig(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        data = data[int(part)] if isinstance(data, list) else data[part]
+    try:
+        for part in path.split("."):
+            data = data[int(part)] if isinstance(data, list) else data[part]
+    except (KeyError, IndexError, TypeError):
+        return ABSENT
     return data
 
 
