@@ -478,16 +478,18 @@ class FakeBotAPI:
         """Updates not yet confirmed by the bot (a later getUpdates offset confirms them)."""
         return [copy.deepcopy(queued.update) for queued in self._queue]
 
-    def _new_user_message(self, user: FakeUser, content: Mapping[str, Any]) -> JSON:
-        chat = self._chats[user.id]
+    def _new_user_message(
+        self, user: FakeUser, content: Mapping[str, Any], *, chat_id: int | None = None
+    ) -> JSON:
+        chat = self._chats[user.id if chat_id is None else chat_id]
         message: JSON = {
-            "message_id": self._next_message_id(user.id),
+            "message_id": self._next_message_id(chat["id"]),
             "from": user.to_dict(),
             "chat": copy.deepcopy(chat),
             "date": self.now(),
         }
         message.update(copy.deepcopy(dict(content)))
-        self._messages[(user.id, message["message_id"])] = message
+        self._messages[(chat["id"], message["message_id"])] = message
         return message
 
     def _new_callback_query_id(self) -> str:

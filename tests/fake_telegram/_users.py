@@ -240,6 +240,14 @@ class FakeUser:
         entities = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
         return self._message_update({"text": text, "entities": entities}, log=text)
 
+    def send_in_group(self, chat: Mapping[str, Any] | int, text: str) -> JSON:
+        """A text (or ``/command``) this user writes in a group registered with ``add_chat``."""
+        chat_id = chat if isinstance(chat, int) else int(chat["id"])
+        message = self.api._new_user_message(self, self._text_content(text, None), chat_id=chat_id)
+        self.api._log(chat_id, f"user {self.first_name}: {text}")
+        update = {"update_id": self.api.next_update_id(), "message": message}
+        return self.api._enqueue([update])[0]
+
     def edit_text(self, update: Mapping[str, Any], new_text: str) -> JSON:
         """An ``edited_message`` update for a text message this user sent earlier."""
         original = update["message"]
