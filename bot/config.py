@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.deadlines import QuietHours, parse_duration
 from flows.errors import ComplaintBotError
 from flows.yamlfile import Mapping_, YamlSyntaxError, load
 
@@ -49,6 +52,43 @@ def _positive_number(value: Any) -> float:
     if number <= 0:
         raise ValueError
     return number
+
+
+def _quiet_hours(value: Any) -> str:
+    if value in (None, "", False):  # YAML reads a bare `off` as false
+        return "off"
+    quiet = QuietHours.parse(_text(value))
+    return "off" if quiet is None else str(quiet)
+
+
+def _duration(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    text = _text(value)
+    parse_duration(text)
+    return text
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value  # YAML reads an unquoted 2027-01-01 as a date
+    text = _text(value)
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError
+    return date.fromisoformat(text)
+
+
+def _dates(value: Any) -> tuple[date, ...]:
+    if value in (None, ""):
+        return ()
+    if isinstance(value, str):  # from the environment: comma-separated
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list):
+        raise ValueError
+    return tuple(sorted({_date(item) for item in value}))
 
 
 def _log_level(value: Any) -> str:
@@ -138,6 +178,30 @@ SETTINGS: tuple[Setting, ...] = (
         "e.g. Asia/Shanghai",
     ),
     Setting(
+        "quiet_hours",
+        "22:00-08:00",
+        "Local hours when no reminder is sent (HH:MM-HH:MM, may cross midnight); off: any time.",
+        _quiet_hours,
+        "HH:MM-HH:MM or off",
+        "e.g. 22:00-08:00",
+    ),
+    Setting(
+        "extra_holidays",
+        (),
+        "Public holidays the chinesecalendar package does not know yet, as dates YYYY-MM-DD.",
+        _dates,
+        "a list of dates YYYY-MM-DD",
+        "e.g. [2027-01-01, 2027-02-05]; in the environment comma-separated",
+    ),
+    Setting(
+        "deadline_override",
+        None,
+        "Make every deadline this long (2s, 10m, 1d) for a test or a demo; empty: the real rules.",
+        _duration,
+        "a duration like 2s, 10m, 3h or 1d",
+        "units: ms, s, m, h, d, w",
+    ),
+    Setting(
         "max_file_mb",
         20.0,
         "Largest evidence file accepted, in MB (the Telegram Bot API serves at most 20 MB).",
@@ -174,6 +238,9 @@ class Settings:
     storage_data_dir: str
     default_language: str
     timezone: str
+    quiet_hours: str
+    extra_holidays: tuple[date, ...]
+    deadline_override: str | None
     max_file_mb: float
     flows_dir: str | None
     log_level: str
@@ -187,6 +254,14 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def quiet_period(self) -> QuietHours | None:
+        return QuietHours.parse(self.quiet_hours)
+
+    @property
+    def deadline_override_delta(self) -> timedelta | None:
+        return None if self.deadline_override is None else parse_duration(self.deadline_override)
 
     @property
     def max_file_size(self) -> int:
@@ -246,6 +321,8 @@ def _read_yaml(path: Path) -> dict[str, tuple[Any, str]]:
         raise ConfigError(f"{path}:{exc.line}: not valid YAML: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    except ValueError as exc:  # a value YAML recognised but cannot build, like 2027-13-01
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if data is None:
         return {}
     if not isinstance(data, Mapping_):
@@ -295,6 +372,8 @@ def example_yaml() -> str:
 
 
 def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_yaml_scalar(str(item)) for item in value) + "]"
     if isinstance(value, str):
         return f'"{value}"' if value else '""'
     return str(value)
