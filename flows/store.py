@@ -66,6 +66,14 @@ class CaseEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class NewReminder:
+    """A follow-up to send about a case when `due_at` has passed."""
+
+    kind: str  # "deadline" (the respondent's time is up) | "snooze" (the person asked for it)
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class NewCase:
     """A confirmed intake, to be filed under a fresh case number."""
 
@@ -77,6 +85,10 @@ class NewCase:
     answers: dict[str, Any]
     remedies: list[str]
     created_at: datetime
+    state: str = "waiting"  # the lifecycle state it starts in
+    rung: int = 0  # index into its flow's escalation ladder
+    due_at: datetime | None = None  # when the current respondent's deadline passes
+    reminder: NewReminder | None = None  # written with the case, in the same transaction
 
 
 @dataclass(slots=True)
@@ -99,6 +111,7 @@ class CaseSummary:
     problem: str | None
     state: str
     created_at: datetime
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +132,52 @@ class CaseRecord:
     updated_at: datetime
     evidence: list[EvidenceRecord] = field(default_factory=list)
     events: list[CaseEvent] = field(default_factory=list)
+    rung: int = 0
+    due_at: datetime | None = None
+    rating: int | None = None  # 1-5, given when the person marked it resolved
+    comment: str | None = None
 
     @property
     def flow(self) -> str:
         return f"{self.flow_id}@{self.flow_version}"
+
+
+@dataclass(slots=True)
+class CaseChange:
+    """One lifecycle step of a filed case, written in one transaction.
+
+    Only the fields that are not None change. The change applies only while the case's state is
+    one of `expect_states` (when given), so a second press of the same button changes nothing.
+    """
+
+    number: str
+    owner: ConversationKey | None  # None: the scheduler or an operator (no owner check)
+    expect_states: frozenset[str] | None = None
+    state: str | None = None
+    rung: int | None = None
+    due_at: datetime | None = None
+    clear_due: bool = False  # set due_at to NULL (resolved, closed, ladder end)
+    rating: int | None = None
+    comment: str | None = None
+    events: list[CaseEvent] = field(default_factory=list)
+    cancel_reminders: bool = False  # drop the case's pending reminders first
+    reminder: NewReminder | None = None  # then add this one
+    sent_reminder: int | None = None  # mark this reminder id as sent
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """A pending follow-up, with what is needed to reach its case's owner."""
+
+    id: int
+    case_number: str
+    key: ConversationKey
+    chat_id: str
+    language: str
+    kind: str
+    due_at: datetime
+    attempts: int = 0
+    unreachable: bool = False  # the owner blocked the bot (until they write again)
 
 
 class Store(Protocol):
@@ -146,4 +201,8 @@ class Store(Protocol):
 
     async def get_case(self, key: ConversationKey, number: str) -> CaseRecord | None:
         """Return the case if it exists AND belongs to this person, else None."""
+        ...
+
+    async def change_case(self, change: CaseChange) -> bool:
+        """Apply a lifecycle step; False when the case is missing, not theirs, or moved on."""
         ...

@@ -1,17 +1,18 @@
-"""SQL for cases: numbering, filing, and reading them back with their evidence and timeline."""
+"""SQL for cases: numbering, filing, lifecycle steps, and reading them back whole."""
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flows.model import ConversationKey
-from flows.store import CaseRecord, CaseSummary, NewCase
-from storage import events, evidence
-from storage.db import from_iso, from_json, to_iso, to_json
-
-FILED = "filed"
+from flows.store import CaseChange, CaseRecord, CaseSummary, NewCase
+from storage import events, evidence, reminders
+from storage.db import from_iso, from_json, to_iso, to_json, to_utc_iso
+from storage.errors import StorageError
+from storage.reminders import ReminderRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,12 +21,30 @@ class CaseRow:
 
     year: int
     values: tuple[Any, ...]  # category ... updated_at, in `_COLUMNS` order
+    reminder: ReminderRow | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    """A lifecycle step encoded for the tables, ready to write from the database thread."""
+
+    number: str
+    owner: ConversationKey | None
+    expect_states: frozenset[str] | None
+    updates: dict[str, Any]  # cases column -> new value; always has updated_at
+    events: list[events.Row]
+    done_at: str  # when reminders this step ends were done with
+    cancel_reminders: bool
+    sent_reminder: int | None
+    reminder: ReminderRow | None
 
 
 _NAMES = (
     "category",
     "problem",
     "state",
+    "rung",
+    "due_at",
     "flow_id",
     "flow_version",
     "language",
@@ -35,16 +54,24 @@ _NAMES = (
     "updated_at",
 )
 _COLUMNS = ", ".join(_NAMES)
-_SELECTED = ", ".join(f"c.{name}" for name in _NAMES)  # users has a `language` too
+_MARKS = ", ".join("?" * (len(_NAMES) + 2))  # number, user_id, then _NAMES
+# users has a `language` too, hence the prefix.
+_SELECTED = ", ".join(f"c.{name}" for name in (*_NAMES, "rating", "comment"))
 
 
 def encode(case: NewCase) -> CaseRow:
-    """Encode a confirmed intake as a case in state `filed`."""
+    """Encode a confirmed intake as a case in its first lifecycle state."""
     created_at = to_iso(case.created_at, "new_case.created_at")
+    due_at = None if case.due_at is None else to_utc_iso(case.due_at, "new_case.due_at")
+    reminder = None
+    if case.reminder is not None:
+        reminder = reminders.encode(case.reminder, case.created_at, "new_case.reminder")
     values = (
         case.category,
         case.problem,
-        FILED,
+        case.state,
+        case.rung,
+        due_at,
         case.flow_id,
         case.flow_version,
         case.language,
@@ -53,7 +80,7 @@ def encode(case: NewCase) -> CaseRow:
         created_at,
         created_at,
     )
-    return CaseRow(case.created_at.year, values)
+    return CaseRow(case.created_at.year, values, reminder)
 
 
 def next_number(conn: sqlite3.Connection, year: int) -> str:
@@ -67,13 +94,78 @@ def next_number(conn: sqlite3.Connection, year: int) -> str:
 
 
 def insert(conn: sqlite3.Connection, user_id: int, number: str, row: CaseRow) -> int:
-    """File the case under `number`; return its row id."""
+    """File the case under `number`, with its first reminder if any; return its row id."""
     case_id: int = conn.execute(
-        f"INSERT INTO cases (number, user_id, {_COLUMNS})"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        f"INSERT INTO cases (number, user_id, {_COLUMNS}) VALUES ({_MARKS}) RETURNING id",
         (number, user_id, *row.values),
     ).fetchone()[0]
+    if row.reminder is not None:
+        reminders.insert(conn, case_id, row.reminder)
     return case_id
+
+
+def encode_change(change: CaseChange, now: datetime) -> ChangeRow:
+    """Encode a lifecycle step, dated by its latest event, or `now` when it has none."""
+    what = f"change of {change.number}"
+    timeline = events.encode(change.events)
+    at = max((e.at for e in change.events), default=now)
+    updates: dict[str, Any] = {}
+    if change.state is not None:
+        updates["state"] = change.state
+    if change.rung is not None:
+        updates["rung"] = change.rung
+    if change.clear_due and change.due_at is not None:
+        raise StorageError(f"{what}: expected due_at or clear_due, got both")
+    if change.clear_due:
+        updates["due_at"] = None
+    elif change.due_at is not None:
+        updates["due_at"] = to_utc_iso(change.due_at, f"{what}: due_at")
+    if change.rating is not None:
+        if not 1 <= change.rating <= 5:
+            raise StorageError(f"{what}: rating: expected 1 to 5, got {change.rating!r}")
+        updates["rating"] = change.rating
+    if change.comment is not None:
+        updates["comment"] = change.comment
+    updates["updated_at"] = to_iso(at, f"{what}: updated_at")
+    reminder = None
+    if change.reminder is not None:
+        reminder = reminders.encode(change.reminder, at, f"{what}: reminder")
+    return ChangeRow(
+        number=change.number,
+        owner=change.owner,
+        expect_states=change.expect_states,
+        updates=updates,
+        events=timeline,
+        done_at=to_utc_iso(at, f"{what}: done_at"),
+        cancel_reminders=change.cancel_reminders,
+        sent_reminder=change.sent_reminder,
+        reminder=reminder,
+    )
+
+
+def apply_change(conn: sqlite3.Connection, row: ChangeRow) -> bool:
+    """Apply a lifecycle step; False, writing nothing, if the case is not found or moved on."""
+    where, params = _where(row.number, row.owner)
+    found = conn.execute(
+        f"SELECT c.id, c.user_id, c.state FROM cases c JOIN users u ON u.id = c.user_id{where}",
+        params,
+    ).fetchone()
+    if found is None:
+        return False
+    if row.expect_states is not None and found["state"] not in row.expect_states:
+        return False
+    case_id = found["id"]
+    assignments = ", ".join(f"{column} = ?" for column in row.updates)
+    conn.execute(f"UPDATE cases SET {assignments} WHERE id = ?", (*row.updates.values(), case_id))
+    events.insert(conn, found["user_id"], None, row.events, case_id=case_id)
+    if row.cancel_reminders:
+        reminders.cancel_pending(conn, case_id, row.done_at)
+    # After the cancelling: the reminder that just went out ends `sent`, not `cancelled`.
+    if row.sent_reminder is not None:
+        reminders.mark_sent(conn, case_id, row.sent_reminder, row.done_at)
+    if row.reminder is not None:
+        reminders.insert(conn, case_id, row.reminder)
+    return True
 
 
 def summaries(conn: sqlite3.Connection, key: ConversationKey) -> list[CaseSummary]:
@@ -85,9 +177,10 @@ def summaries(conn: sqlite3.Connection, key: ConversationKey) -> list[CaseSummar
             problem=row["problem"],
             state=row["state"],
             created_at=from_iso(row["created_at"]),
+            due_at=_maybe_time(row["due_at"]),
         )
         for row in conn.execute(
-            "SELECT c.number, c.category, c.problem, c.state, c.created_at"
+            "SELECT c.number, c.category, c.problem, c.state, c.created_at, c.due_at"
             " FROM cases c JOIN users u ON u.id = c.user_id"
             " WHERE u.messenger = ? AND u.external_id = ?"
             # julianday compares instants, so offsets other than +00:00 still sort right.
@@ -101,18 +194,11 @@ def load(
     conn: sqlite3.Connection, *, number: str | None = None, owner: ConversationKey | None = None
 ) -> list[CaseRecord]:
     """Return whole cases, newest first, filtered by number and/or owner."""
-    where, params = [], []
-    if number is not None:
-        where.append("c.number = ?")
-        params.append(number)
-    if owner is not None:
-        where.append("u.messenger = ? AND u.external_id = ?")
-        params += [owner.messenger, owner.user_id]
+    where, params = _where(number, owner)
     rows = conn.execute(
         f"SELECT c.id, c.number, u.messenger, u.external_id, {_SELECTED}"
-        " FROM cases c JOIN users u ON u.id = c.user_id"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY julianday(c.created_at) DESC, c.id DESC",
+        f" FROM cases c JOIN users u ON u.id = c.user_id{where}"
+        " ORDER BY julianday(c.created_at) DESC, c.id DESC",
         params,
     ).fetchall()
     ids = [row["id"] for row in rows]
@@ -134,6 +220,26 @@ def load(
             updated_at=from_iso(row["updated_at"]),
             evidence=files.get(row["id"], []),
             events=timeline.get(row["id"], []),
+            rung=row["rung"],
+            due_at=_maybe_time(row["due_at"]),
+            rating=row["rating"],
+            comment=row["comment"],
         )
         for row in rows
     ]
+
+
+def _where(number: str | None, owner: ConversationKey | None) -> tuple[str, list[str]]:
+    """Return the WHERE clause (or "") and parameters over `cases c JOIN users u`."""
+    where, params = [], []
+    if number is not None:
+        where.append("c.number = ?")
+        params.append(number)
+    if owner is not None:
+        where.append("u.messenger = ? AND u.external_id = ?")
+        params += [owner.messenger, owner.user_id]
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def _maybe_time(text: str | None) -> datetime | None:
+    return None if text is None else from_iso(text)

@@ -50,11 +50,13 @@ def encode(conversation: Conversation, now: str) -> ConversationRow:
 
 def upsert_user(conn: sqlite3.Connection, row: ConversationRow) -> int:
     """Create or refresh the person behind `row`; return their user id."""
+    # They are writing, so they no longer block the bot: reminders may reach them again.
     cursor = conn.execute(
         "INSERT INTO users (messenger, external_id, chat_id, language, created_at)"
         " VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (messenger, external_id)"
-        " DO UPDATE SET chat_id = excluded.chat_id, language = excluded.language"
+        " DO UPDATE SET chat_id = excluded.chat_id, language = excluded.language,"
+        " unreachable_at = NULL"
         " RETURNING id",
         (row.messenger, row.external_id, row.chat_id, row.language, row.updated_at),
     )
@@ -69,6 +71,17 @@ def user_id_of(conn: sqlite3.Connection, key: ConversationKey) -> int | None:
         (key.messenger, key.user_id),
     ).fetchone()
     return None if found is None else int(found[0])
+
+
+def set_unreachable(conn: sqlite3.Connection, key: ConversationKey, since: str | None) -> None:
+    """Mark the person as having blocked the bot `since` then, or (None) as reachable again."""
+    # The first time they were found unreachable is kept: it says how long it has lasted.
+    conn.execute(
+        "UPDATE users SET unreachable_at = CASE WHEN ? IS NULL THEN NULL"
+        " ELSE coalesce(unreachable_at, ?) END"
+        " WHERE messenger = ? AND external_id = ?",
+        (since, since, key.messenger, key.user_id),
+    )
 
 
 def draft_of(conn: sqlite3.Connection, user_id: int) -> str | None:

@@ -7,7 +7,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -63,6 +63,21 @@ async def run_sync(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection]
     return cast(T, result)
 
 
+def write_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `fn` in one write transaction: all of its statements commit, or none of them."""
+    # IMMEDIATE takes the write lock up front, so a read inside `fn` cannot go stale before
+    # its write (another process, or a CLI, may share the file).
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
 def select_by_case(
     conn: sqlite3.Connection, table: str, columns: str, order: str, case_ids: list[int]
 ) -> list[sqlite3.Row]:
@@ -84,6 +99,23 @@ def to_iso(value: datetime, what: str) -> str:
     if value.tzinfo is None or value.utcoffset() is None:
         raise StorageError(f"{what}: expected a timezone-aware datetime, got naive {value!r}")
     return value.isoformat()
+
+
+def to_utc_iso(value: datetime, what: str) -> str:
+    """Return `value` as fixed-width UTC ISO-8601 text, which compares right as plain text.
+
+    Columns compared in SQL (`due_at <= ?`) are written only through this, and so are the
+    values bound against them: one offset and one width make text order the order in time,
+    and let an index answer the comparison.
+    """
+    to_iso(value, what)  # refuses naive datetimes
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError as e:
+        raise StorageError(
+            f"{what}: expected a datetime within years 1-9999 in UTC, got {value!r}"
+        ) from e
+    return utc.isoformat(timespec="microseconds")
 
 
 def from_iso(text: str) -> datetime:

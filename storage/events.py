@@ -20,11 +20,17 @@ def encode(events: list[CaseEvent]) -> list[Row]:
     ]
 
 
-def insert(conn: sqlite3.Connection, user_id: int, draft_id: str | None, rows: list[Row]) -> None:
-    """Add events of `user_id`, tied to `draft_id`."""
+def insert(
+    conn: sqlite3.Connection,
+    user_id: int,
+    draft_id: str | None,
+    rows: list[Row],
+    case_id: int | None = None,
+) -> None:
+    """Add events of `user_id`, tied to `draft_id` and/or a filed case."""
     conn.executemany(
-        "INSERT INTO events (user_id, draft_id, kind, data, at) VALUES (?, ?, ?, ?, ?)",
-        [(user_id, draft_id, *row) for row in rows],
+        "INSERT INTO events (user_id, draft_id, case_id, kind, data, at) VALUES (?, ?, ?, ?, ?, ?)",
+        [(user_id, draft_id, case_id, *row) for row in rows],
     )
 
 

@@ -104,7 +104,36 @@ def m001_initial(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS: list[Migration] = [m001_initial]
+def m002_deadlines_and_reminders(conn: sqlite3.Connection) -> None:
+    """Give cases a ladder rung, a deadline and a rating; add reminders; filed becomes waiting."""
+    statements = [
+        "ALTER TABLE cases ADD COLUMN rung INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE cases ADD COLUMN due_at TEXT",
+        "ALTER TABLE cases ADD COLUMN rating INTEGER",
+        "ALTER TABLE cases ADD COLUMN comment TEXT",
+        # The lifecycle starts in `waiting` (for the respondent's reply); `filed` is no state.
+        "UPDATE cases SET state = 'waiting' WHERE state = 'filed'",
+        # Set when the person blocked the bot, cleared when they write again.
+        "ALTER TABLE users ADD COLUMN unreachable_at TEXT",
+        """CREATE TABLE reminders (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',  -- pending|sent|cancelled|undeliverable|failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            done_at TEXT
+        )""",
+        # Only pending rows are indexed: finding what is due costs O(due), whatever the history.
+        "CREATE INDEX reminders_due ON reminders (due_at) WHERE status = 'pending'",
+        "CREATE INDEX reminders_by_case ON reminders (case_id)",
+    ]
+    for statement in statements:
+        conn.execute(statement)
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_deadlines_and_reminders]
 
 
 async def migrate(conn: aiosqlite.Connection) -> list[str]:

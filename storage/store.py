@@ -14,10 +14,18 @@ from typing import TypeVar
 import aiosqlite
 
 from flows.model import ConversationKey
-from flows.store import BlobRef, CaseRecord, CaseSummary, Conversation, StepCommit
-from storage import cases, conversations, events, evidence
+from flows.store import (
+    BlobRef,
+    CaseChange,
+    CaseRecord,
+    CaseSummary,
+    Conversation,
+    Reminder,
+    StepCommit,
+)
+from storage import cases, conversations, events, evidence, reminders
 from storage.blobs import BlobStore
-from storage.db import connect, run_sync
+from storage.db import connect, run_sync, to_utc_iso, write_transaction
 from storage.errors import StorageError
 from storage.migrations import migrate
 
@@ -29,6 +37,15 @@ T = TypeVar("T")
 # that shared the same file must not delete it. Marks older than this belong to steps that
 # failed, and are forgotten so the table cannot grow without bound.
 _UNCLAIMED_TTL = 3600.0
+
+# Whose reminders: everyone's (None), a messenger's people ("telegram"), or one person.
+Audience = str | ConversationKey | None
+
+
+def _audience(audience: Audience) -> tuple[str | None, str | None]:
+    if isinstance(audience, ConversationKey):
+        return audience.messenger, audience.user_id
+    return audience, None
 
 
 class SqliteStore:
@@ -167,6 +184,52 @@ class SqliteStore:
                 raise ValueError(f"user: expected 'messenger:user_id', got {user!r}")
             owner = ConversationKey(messenger, user_id)
         return await self._run(lambda conn: cases.load(conn, owner=owner))
+
+    async def change_case(self, change: CaseChange) -> bool:
+        """Apply a lifecycle step; False when the case is missing, not theirs, or moved on."""
+        row = cases.encode_change(change, datetime.now(UTC))
+        return await self._write(lambda conn: cases.apply_change(conn, row))
+
+    async def due_reminders(
+        self, now: datetime, limit: int = 100, *, audience: Audience = None
+    ) -> list[Reminder]:
+        """Return pending reminders due at or before `now`, earliest first.
+
+        `audience` keeps to the reminders of people on one messenger, or of one person: a
+        console session and a Telegram bot sharing one database each send only their own.
+        """
+        at = to_utc_iso(now, "now")
+        messenger, user_id = _audience(audience)
+        return await self._run(lambda conn: reminders.due(conn, at, limit, messenger, user_id))
+
+    async def next_due_at(self, *, audience: Audience = None) -> datetime | None:
+        """Return the earliest due_at of any pending reminder (of `audience`)."""
+        messenger, user_id = _audience(audience)
+        return await self._run(lambda conn: reminders.next_due_at(conn, messenger, user_id))
+
+    async def pending_reminders(self, limit: int | None = None) -> list[Reminder]:
+        """Return pending reminders (all, or the first `limit`), earliest first."""
+        return await self._run(lambda conn: reminders.pending(conn, limit))
+
+    async def finish_reminder(self, reminder_id: int, status: str) -> bool:
+        """End a pending reminder as sent, undeliverable, failed or cancelled."""
+        reminders.check_ending(status)
+        done_at = to_utc_iso(datetime.now(UTC), "done_at")
+        return await self._write(lambda conn: reminders.finish(conn, reminder_id, status, done_at))
+
+    async def retry_reminder(self, reminder_id: int, due_at: datetime) -> bool:
+        """Count a failed attempt and make the reminder due again at `due_at`."""
+        at = to_utc_iso(due_at, "due_at")
+        return await self._write(lambda conn: reminders.retry(conn, reminder_id, at))
+
+    async def set_unreachable(self, key: ConversationKey, unreachable: bool) -> None:
+        """Mark the person as having blocked the bot, or as reachable again."""
+        since = to_utc_iso(datetime.now(UTC), "since") if unreachable else None
+        await self._write(lambda conn: conversations.set_unreachable(conn, key, since))
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        async with self._write_lock:
+            return await self._run(lambda conn: write_transaction(conn, fn))
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:

@@ -12,15 +12,25 @@ from storage.db import connect, run_sync
 from storage.errors import StorageError
 from storage.migrations import MIGRATIONS, apply_migrations, m001_initial, migrate
 
-TABLES = {"users", "conversations", "cases", "evidence", "events", "case_counters", "migrations"}
+TABLES = {
+    "users",
+    "conversations",
+    "cases",
+    "evidence",
+    "events",
+    "case_counters",
+    "migrations",
+    "reminders",
+}
+ALL = [m.__name__ for m in MIGRATIONS]
 
 
 async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
     conn = await connect(tmp_path / "bot.sqlite3")
     try:
-        assert await migrate(conn) == ["m001_initial"]
+        assert await migrate(conn) == ["m001_initial", "m002_deadlines_and_reminders"]
         rows = await conn.execute_fetchall("SELECT id, name, applied_at FROM migrations")
-        assert [(r["id"], r["name"]) for r in rows] == [(1, "m001_initial")]
+        assert [(r["id"], r["name"]) for r in rows] == list(enumerate(ALL, 1))
         assert datetime.fromisoformat(next(iter(rows))["applied_at"]).tzinfo is not None
         tables = await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type='table'")
         assert {r["name"] for r in tables} == TABLES
@@ -135,7 +145,7 @@ async def test_connect_creates_missing_folders(tmp_path: Path) -> None:
 async def test_in_memory_database_migrates(tmp_path: Path) -> None:
     conn = await connect(":memory:")
     try:
-        assert await migrate(conn) == ["m001_initial"]
+        assert await migrate(conn) == ALL
         rows = await conn.execute_fetchall("PRAGMA foreign_keys")
         assert next(iter(rows))[0] == 1
     finally:

@@ -201,7 +201,7 @@ async def test_filing_numbers_cases_and_ties_the_draft_to_them(store: SqliteStor
     assert number == "TS-2026-000001"
     case = await store.get_case(KEY, number)
     assert case is not None
-    assert (case.user, case.state, case.flow) == ("telegram:42", "filed", "spam_sms@1")
+    assert (case.user, case.state, case.flow) == ("telegram:42", "waiting", "spam_sms@1")
     assert case.answers == {"sender": "10690000", "内容": "贷款"}
     assert case.remedies == ["12321", "carrier"]
     assert case.created_at == case.updated_at == filed_at
@@ -356,7 +356,7 @@ async def test_list_cases_is_newest_first_across_time_zones(store: SqliteStore) 
 
     assert [c.number for c in mine] == ["TS-2026-000002", "TS-2026-000003", "TS-2026-000001"]
     assert [c.created_at for c in mine] == [utc_noon, beijing_evening, T0]
-    assert (mine[0].category, mine[0].problem, mine[0].state) == ("spam_sms", "营销短信", "filed")
+    assert (mine[0].category, mine[0].problem, mine[0].state) == ("spam_sms", "营销短信", "waiting")
     assert await store.list_cases(ConversationKey("telegram", "nobody")) == []
 
 

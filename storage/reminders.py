@@ -1,0 +1,150 @@
+"""SQL for reminders: follow-ups of a case that fall due at a moment and are sent once.
+
+Every `due_at`, stored or compared against, is text from `to_utc_iso`: UTC at a fixed width,
+so `due_at <= ?` is a comparison in time that the partial index `reminders_due` can answer.
+Queries over pending rows say `status = 'pending'` literally, or SQLite cannot use that index.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from flows.model import ConversationKey
+from flows.store import NewReminder, Reminder
+from storage.db import from_iso, to_utc_iso
+
+# How a reminder can end; it starts `pending`, and only a pending one ends.
+ENDINGS = ("sent", "undeliverable", "failed", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRow:
+    """A new reminder encoded for its table, ready to write from the database thread."""
+
+    kind: str
+    due_at: str
+    created_at: str
+
+
+def encode(reminder: NewReminder, created_at: datetime, what: str) -> ReminderRow:
+    """Encode `reminder`, written at `created_at`; `what` names it in errors."""
+    return ReminderRow(
+        reminder.kind,
+        to_utc_iso(reminder.due_at, f"{what}.due_at"),
+        to_utc_iso(created_at, f"{what}.created_at"),
+    )
+
+
+def check_ending(status: str) -> None:
+    """Refuse a status a reminder cannot end in."""
+    if status not in ENDINGS:
+        raise ValueError(f"status: expected one of {', '.join(ENDINGS)}, got {status!r}")
+
+
+def insert(conn: sqlite3.Connection, case_id: int, row: ReminderRow) -> int:
+    """Add a pending reminder to the case; return its id."""
+    reminder_id: int = conn.execute(
+        "INSERT INTO reminders (case_id, kind, due_at, created_at) VALUES (?, ?, ?, ?)"
+        " RETURNING id",
+        (case_id, row.kind, row.due_at, row.created_at),
+    ).fetchone()[0]
+    return reminder_id
+
+
+def cancel_pending(conn: sqlite3.Connection, case_id: int, done_at: str) -> None:
+    """Cancel every pending reminder of the case."""
+    conn.execute(
+        "UPDATE reminders SET status = 'cancelled', done_at = ?"
+        " WHERE case_id = ? AND status = 'pending'",
+        (done_at, case_id),
+    )
+
+
+def mark_sent(conn: sqlite3.Connection, case_id: int, reminder_id: int, done_at: str) -> bool:
+    """Record that a reminder of the case went out; False if it is not one of the case's."""
+    # A step may have cancelled it while it was on its way; it went out all the same.
+    cursor = conn.execute(
+        "UPDATE reminders SET status = 'sent', done_at = ?"
+        " WHERE id = ? AND case_id = ? AND status IN ('pending', 'cancelled')",
+        (done_at, reminder_id, case_id),
+    )
+    return cursor.rowcount == 1
+
+
+def finish(conn: sqlite3.Connection, reminder_id: int, status: str, done_at: str) -> bool:
+    """End a pending reminder with `status`; False if it is not pending (or does not exist)."""
+    cursor = conn.execute(
+        "UPDATE reminders SET status = ?, done_at = ? WHERE id = ? AND status = 'pending'",
+        (status, done_at, reminder_id),
+    )
+    return cursor.rowcount == 1
+
+
+def retry(conn: sqlite3.Connection, reminder_id: int, due_at: str) -> bool:
+    """Count a failed attempt and make a pending reminder due again at `due_at`."""
+    cursor = conn.execute(
+        "UPDATE reminders SET attempts = attempts + 1, due_at = ?"
+        " WHERE id = ? AND status = 'pending'",
+        (due_at, reminder_id),
+    )
+    return cursor.rowcount == 1
+
+
+_PENDING = (
+    "SELECT r.id, r.kind, r.due_at, r.attempts, c.number,"
+    " u.messenger, u.external_id, u.chat_id, u.language, u.unreachable_at"
+    " FROM reminders r"
+    " JOIN cases c ON c.id = r.case_id"
+    " JOIN users u ON u.id = c.user_id"
+    " WHERE r.status = 'pending'"
+)
+# `? IS NULL OR ...` keeps one statement (and one plan) for "everyone" and "these people".
+_OF_MESSENGER = " AND (? IS NULL OR u.messenger = ?) AND (? IS NULL OR u.external_id = ?)"
+DUE_QUERY = f"{_PENDING} AND r.due_at <= ?{_OF_MESSENGER} ORDER BY r.due_at, r.id LIMIT ?"
+PENDING_QUERY = f"{_PENDING} ORDER BY r.due_at, r.id LIMIT ?"
+# Walks the index in due_at order and stops at the first row of the messenger.
+NEXT_DUE_QUERY = (
+    "SELECT r.due_at FROM reminders r"
+    " JOIN cases c ON c.id = r.case_id"
+    " JOIN users u ON u.id = c.user_id"
+    f" WHERE r.status = 'pending'{_OF_MESSENGER} ORDER BY r.due_at LIMIT 1"
+)
+
+
+def due(
+    conn: sqlite3.Connection, now: str, limit: int, messenger: str | None, user_id: str | None
+) -> list[Reminder]:
+    """Return up to `limit` pending reminders due at or before `now`, earliest first."""
+    rows = conn.execute(DUE_QUERY, (now, messenger, messenger, user_id, user_id, limit))
+    return [_reminder(row) for row in rows]
+
+
+def pending(conn: sqlite3.Connection, limit: int | None) -> list[Reminder]:
+    """Return pending reminders (all, or the first `limit`), earliest first."""
+    no_limit = -1  # SQLite reads a negative LIMIT as none
+    rows = conn.execute(PENDING_QUERY, (no_limit if limit is None else limit,))
+    return [_reminder(row) for row in rows]
+
+
+def next_due_at(
+    conn: sqlite3.Connection, messenger: str | None, user_id: str | None
+) -> datetime | None:
+    """Return the earliest due_at of any pending reminder (of the people selected)."""
+    found = conn.execute(NEXT_DUE_QUERY, (messenger, messenger, user_id, user_id)).fetchone()
+    return None if found is None else from_iso(found[0])
+
+
+def _reminder(row: sqlite3.Row) -> Reminder:
+    return Reminder(
+        id=row["id"],
+        case_number=row["number"],
+        key=ConversationKey(row["messenger"], row["external_id"]),
+        chat_id=row["chat_id"],
+        language=row["language"],
+        kind=row["kind"],
+        due_at=from_iso(row["due_at"]),
+        attempts=row["attempts"],
+        unreachable=row["unreachable_at"] is not None,
+    )
