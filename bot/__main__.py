@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Services, load_flow_set
-from bot.case_json import case_to_json
+from bot.case_json import case_to_json, reminder_to_json
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
 from flows.errors import ComplaintBotError, FlowError
@@ -47,11 +47,15 @@ def _parser() -> argparse.ArgumentParser:
 
     cases = commands.add_parser("cases", help="list or show filed cases (operators)")
     case_commands = cases.add_subparsers(dest="cases_command", required=True, metavar="ACTION")
-    for name, helptext in (("list", "list cases"), ("show", "show one case")):
+    for name, helptext in (
+        ("list", "list cases"),
+        ("show", "show one case: answers, ladder position, deadline, timeline"),
+        ("due", "list pending reminders, earliest first, and when each is due"),
+    ):
         sub = case_commands.add_parser(name, help=helptext)
         if name == "show":
             sub.add_argument("number")
-        else:
+        elif name == "list":
             sub.add_argument("--user", help="only this user's cases, e.g. telegram:12345")
         sub.add_argument("--db", help="SQLite database file (overrides storage.db_path)")
         sub.add_argument("--json", action="store_true", help="print JSON")
@@ -116,9 +120,12 @@ async def _chat(settings: Settings, user: str) -> int:
     from bot.channels.console import Console
 
     services = await Services.open(settings)
+    console = Console(services.engine, user_id=user)
+    services.scheduler.start(console.deliver, console.key)  # reminders print into the chat
     try:
-        await Console(services.engine, user_id=user).run()
+        await console.run()
     finally:
+        await services.scheduler.stop()
         await services.close()
     return 0
 
@@ -143,15 +150,30 @@ async def _cases(settings: Settings, args: argparse.Namespace) -> int:
                         f"{c.state:<10} {c.created_at.isoformat(timespec='minutes')}"
                     )
             return 0
+        if args.cases_command == "due":
+            reminders = await store.pending_reminders()
+            if args.json:
+                _print_json([reminder_to_json(r) for r in reminders])
+            else:
+                for r in reminders:
+                    due = r.due_at.astimezone(settings.tz).isoformat(timespec="minutes")
+                    print(f"{due}  {r.case_number}  {r.kind:<8} {r.key.messenger}:{r.key.user_id}")
+            return 0
         case = await store.find_case(args.number.strip().upper())
         if case is None:
             print(f"complaint-bot: no case {args.number}", file=sys.stderr)
             return 1
+        flow_set = load_flow_set(settings)
+        data = case_to_json(case, flows=flow_set)
         if args.json:
-            _print_json(case_to_json(case))
+            _print_json(data)
         else:
-            renderer = Renderer(load_flow_set(settings), settings.tz)
-            print(f"{case.user}  flow {case.flow}\n")
+            renderer = Renderer(flow_set, settings.tz)
+            ladder = data["ladder"]
+            print(f"{case.user}  flow {case.flow}")
+            steps = " -> ".join(ladder.get("steps", []))
+            print(f"ladder: {steps}  (now: {ladder.get('channel', '-')})")
+            print(f"due_at: {data['due_at'] or '-'}\n")
             print(renderer.case_view(case, case.language).text)
         return 0
     finally:

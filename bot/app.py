@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.deadlines import DeadlinePolicy, WorkCalendar
+from bot.scheduler import Scheduler
 from flows.engine import Engine
 from flows.schema import DEFINITIONS, FlowSet, load_flows
 from storage import SqliteStore
@@ -26,24 +27,33 @@ class Services:
     flows: FlowSet
     store: SqliteStore
     engine: Engine
+    scheduler: Scheduler
 
     @classmethod
-    async def open(
-        cls, settings: Settings, *, clock: Callable[[], datetime] | None = None
-    ) -> Services:
-        """Check the flows, open the database (migrating it) and build the engine."""
+    async def open(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
+        """Check the flows, open the database (migrating it), build the engine and scheduler.
+
+        The scheduler is built, not started: the messenger starts it with its way to send.
+        """
         flows = load_flow_set(settings)
+        clock = clock or SystemClock()
+        calendar = WorkCalendar(settings.extra_holidays)
+        policy = DeadlinePolicy(calendar, settings.tz, settings.deadline_override_delta)
         store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
-        options = {"clock": clock} if clock is not None else {}
         engine = Engine(
             flows,
             store,
             timezone=settings.tz,
+            clock=clock.now,
             default_language=settings.default_language,
             max_file_size=settings.max_file_size,
-            **options,
+            deadlines=policy,
         )
-        return cls(settings, flows, store, engine)
+        scheduler = Scheduler(
+            store, engine, clock, timezone=settings.tz, quiet=settings.quiet_period
+        )
+        engine.followups.on_reminder = scheduler.notice
+        return cls(settings, flows, store, engine, scheduler)
 
     async def close(self) -> None:
         """Close the database."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.store import CaseRecord
+from flows.schema import FlowSet
+from flows.store import CaseRecord, Reminder
 
 
-def case_to_json(case: CaseRecord, *, full: bool = True) -> dict[str, Any]:
+def case_to_json(
+    case: CaseRecord, *, full: bool = True, flows: FlowSet | None = None
+) -> dict[str, Any]:
     """Return the case as plain JSON data; `full` adds evidence and timeline."""
     data: dict[str, Any] = {
         "number": case.number,
@@ -22,6 +25,10 @@ def case_to_json(case: CaseRecord, *, full: bool = True) -> dict[str, Any]:
         "language": case.language,
         "created_at": case.created_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),
+        "ladder": _ladder(case, flows),
+        "due_at": case.due_at.isoformat() if case.due_at else None,
+        "rating": case.rating,
+        "comment": case.comment,
     }
     if full:
         data["evidence"] = [
@@ -45,3 +52,28 @@ def case_to_json(case: CaseRecord, *, full: bool = True) -> dict[str, Any]:
             {"at": ev.at.isoformat(), "kind": ev.kind, "data": ev.data} for ev in case.events
         ]
     return data
+
+
+def _ladder(case: CaseRecord, flows: FlowSet | None) -> dict[str, Any]:
+    position: dict[str, Any] = {"rung": case.rung}
+    flow = flows.get(case.flow_id, case.flow_version) if flows else None
+    if flow is not None and 0 <= case.rung < len(flow.ladder):
+        rung = flow.ladder[case.rung]
+        position["channel"] = rung.channel
+        position["binding"] = rung.binding
+        applicable = [i for i, r in enumerate(flow.ladder) if r.applies(case.answers)]
+        position["steps"] = [flow.ladder[i].channel for i in applicable]
+    return position
+
+
+def reminder_to_json(reminder: Reminder) -> dict[str, Any]:
+    """Return a pending reminder as plain JSON data."""
+    return {
+        "id": reminder.id,
+        "case": reminder.case_number,
+        "user": f"{reminder.key.messenger}:{reminder.key.user_id}",
+        "kind": reminder.kind,
+        "due_at": reminder.due_at.isoformat(),
+        "attempts": reminder.attempts,
+        "unreachable": reminder.unreachable,
+    }

@@ -7,12 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from flows.errors import Problem
+from flows.ladder import CHANNELS_FILE, Channel
+from flows.ladder_reader import read_channels, read_ladder, read_lifecycle
+from flows.lifecycle import LIFECYCLE_FILE
 from flows.schema import COMMON_FILE, Flow, FlowSet, Step
 from flows.step_reader import ID_PATTERN, StepReader
 from flows.texts import ENGINE_TEXTS, Catalog, Texts
 from flows.yamlfile import Mapping_, YamlSyntaxError, load
 
-_FLOW_KEYS = {"flow", "version", "order", "title", "intro", "steps"}
+_FLOW_KEYS = {"flow", "version", "order", "title", "intro", "steps", "ladder"}
+_SHARED_FILES = (COMMON_FILE, CHANNELS_FILE, LIFECYCLE_FILE)
 _FILE_NAME = re.compile(r"^(?P<id>[a-z][a-z0-9_]*)(?:@(?P<version>\d+))?\.yaml$")
 
 
@@ -23,6 +27,9 @@ class Checker:
         self.problems: list[Problem] = []
         self.file = ""
         self.languages: tuple[str, ...] = ("zh", "en")
+        self.channels: dict[str, Channel] = {}
+        self.after_ladder: tuple[str, ...] = ()
+        self._after_ladder_line = 1
 
     def report(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.file, line, message))
@@ -33,9 +40,12 @@ class Checker:
             self.report(1, "no such folder of flow files")
             return FlowSet(self.languages, Catalog({}, self.languages))
         catalog, templates = self._common(directory / COMMON_FILE)
+        self.channels = read_channels(self, directory / CHANNELS_FILE)
+        self._check_after_ladder()
+        lifecycle = read_lifecycle(self, directory / LIFECYCLE_FILE)
         flows: dict[tuple[str, int], Flow] = {}
         for path in sorted(directory.glob("*.yaml")):
-            if path.name == COMMON_FILE:
+            if path.name in _SHARED_FILES:
                 continue
             flow = self._flow(path, templates)
             if flow is None:
@@ -48,7 +58,7 @@ class Checker:
         if not flows and not self.problems:
             self.file = str(directory)
             self.report(1, "no flow files found")
-        return FlowSet(self.languages, catalog, flows)
+        return FlowSet(self.languages, catalog, flows, self.channels, lifecycle, self.after_ladder)
 
     def _read(self, path: Path) -> Mapping_ | None:
         self.file = path.name
@@ -90,6 +100,14 @@ class Checker:
         for key in ENGINE_TEXTS:
             if key not in raw_texts:
                 self.report(raw_texts.line, f"texts.{key}: missing (the engine says it)")
+        after = data.get("after_ladder", [])
+        if isinstance(after, list) and all(isinstance(x, str) for x in after):
+            self.after_ladder = tuple(after)
+            self._after_ladder_line = data.line_of("after_ladder")
+        else:
+            self.report(
+                data.line_of("after_ladder"), "after_ladder: expected a list of channel ids"
+            )
         templates = data.get("templates", {})
         if not isinstance(templates, dict):
             self.report(data.line_of("templates"), "templates: expected a mapping of steps")
@@ -97,6 +115,12 @@ class Checker:
         return Catalog(texts, self.languages), {
             k: v for k, v in templates.items() if isinstance(v, Mapping_)
         }
+
+    def _check_after_ladder(self) -> None:
+        self.file = COMMON_FILE
+        for channel in self.after_ladder:
+            if channel not in self.channels:
+                self.report(self._after_ladder_line, f"after_ladder: unknown channel '{channel}'")
 
     def _texts(self, value: Any, line: int, where: str) -> Texts | None:
         if isinstance(value, Mapping_):
@@ -154,7 +178,8 @@ class Checker:
         if steps is None or title is None:
             return None
         self._check_graph(steps)
-        return Flow(flow_id, version, order, title, intro_texts, steps, path.name)
+        ladder = read_ladder(self, data.get("ladder"), data.line_of("ladder"), steps, self.channels)
+        return Flow(flow_id, version, order, title, intro_texts, steps, path.name, ladder)
 
     def _steps(
         self, raw_steps: list[Any], templates: dict[str, Mapping_], line: int

@@ -9,12 +9,15 @@ from zoneinfo import ZoneInfo
 
 from flows.answers import AnswerTurn
 from flows.callbacks import GLOBAL, Press, decode, encode
+from flows.case_turn import CASE_VERBS, CaseTurn
 from flows.evidence import EvidenceTaker
+from flows.followup import FollowUps
+from flows.ladder import DeadlinePolicy, WeekdayDeadlines
 from flows.machine import FlowMachine
 from flows.model import Button, Incoming, Reply
 from flows.render import Renderer
 from flows.schema import FlowSet
-from flows.store import Conversation, Store
+from flows.store import Conversation, Reminder, Store
 from flows.texts import pick
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,8 @@ class Engine:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         default_language: str = "zh",
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+        deadlines: DeadlinePolicy | None = None,
+        on_reminder: Callable[[datetime], None] | None = None,
     ) -> None:
         self.flows = flows
         self.store = store
@@ -44,6 +49,8 @@ class Engine:
         self.machines = {key: FlowMachine(flow) for key, flow in flows.flows.items()}
         self.render = Renderer(flows, timezone)
         self.evidence = EvidenceTaker(store, max_file_size)
+        policy = deadlines or WeekdayDeadlines(timezone)
+        self.followups = FollowUps(flows, store, policy, clock, timezone, on_reminder)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one message; on any failure nothing is half-saved and the person is told."""
@@ -57,11 +64,19 @@ class Engine:
             return [Reply(self.flows.catalog("internal_error", language))]
         return turn.replies
 
+    async def reminder_prompt(self, reminder: Reminder) -> Reply | None:
+        """Return what a due reminder asks its case's owner, or None if it no longer applies."""
+        return await self.followups.prompt(reminder)
+
+    async def reminder_delivered(self, reminder: Reminder) -> None:
+        """Record that a reminder reached its case's owner."""
+        await self.followups.delivered(reminder)
+
     def _new(self, incoming: Incoming) -> Conversation:
         return Conversation(incoming.key, incoming.chat_id, self.default_language)
 
 
-class _MessageTurn(AnswerTurn):
+class _MessageTurn(CaseTurn, AnswerTurn):
     """Dispatch one message: a command, a button, or an answer to the current step."""
 
     async def run(self) -> None:
@@ -70,6 +85,8 @@ class _MessageTurn(AnswerTurn):
             await self.on_command(*command)
         elif self.incoming.button is not None:
             await self.on_button(self.incoming.button)
+        elif self.conv.state is None and self.conv.pending.get("comment_for"):
+            await self.take_comment()
         elif self.conv.state is None or self.machine is None:
             await self.show_menu(prefix=self.t("idle_hint") if not self.fresh else "")
         else:
@@ -111,7 +128,9 @@ class _MessageTurn(AnswerTurn):
             await self.on_step_button(press)
 
     async def on_global(self, press: Press) -> None:
-        if press.verb == "case":
+        if press.verb in CASE_VERBS:
+            await self.on_case_button(press)
+        elif press.verb == "case":
             await self.show_case(press.arg)
         elif press.verb == "new":
             await self.on_command("new", "")
@@ -152,14 +171,3 @@ class _MessageTurn(AnswerTurn):
         self.say(self.t("language_set"))
         if self.conv.state is not None:
             await self.ask_current()
-
-    async def show_case(self, number: str) -> None:
-        number = number.strip().upper()
-        if not number:
-            self.say(self.t("case_usage"))
-            return
-        case = await self.e.store.get_case(self.conv.key, number[:40])
-        if case is None:
-            self.say(self.t("case_not_found", number=number[:40]))
-            return
-        self.replies.append(self.e.render.case_view(case, self.lang))

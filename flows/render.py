@@ -193,8 +193,15 @@ class Renderer:
             buttons.append((Button(case.number, encode(GLOBAL, "case", case.number)),))
         return Reply("\n".join(lines), tuple(buttons[:10]))
 
-    def case_view(self, case: CaseRecord, lang: str) -> Reply:
-        """Return one case: its facts, answers and timeline."""
+    def case_view(
+        self,
+        case: CaseRecord,
+        lang: str,
+        *,
+        extra: list[str] | None = None,
+        actions: tuple[tuple[Button, ...], ...] = (),
+    ) -> Reply:
+        """Return one case: its facts, where it stands, its answers and timeline."""
         flow = self.flows.get(case.flow_id, case.flow_version)
         problem = case.problem or ""
         if flow and case.problem and (step := flow.steps.get("problem")):
@@ -209,22 +216,24 @@ class Renderer:
             created=self.when(case.created_at),
             evidence=len(case.evidence),
         )
-        lines = [head, ""]
+        lines = [head, *(extra or []), ""]
         if flow:
             order = [s for s in flow.steps if s in case.answers and s != "problem"]
             lines.extend(self.answer_lines(flow, order, case.answers, lang))
         lines.append(f"\n{self.t('timeline_title', lang)}")
         for event in case.events:
             lines.append(f"{self.when(event.at)}  {self.event(event.kind, event.data, lang)}")
-        return Reply(
-            "\n".join(lines), ((Button(self.t("new_case", lang), encode(GLOBAL, "new")),),)
-        )
+        new = (Button(self.t("new_case", lang), encode(GLOBAL, "new")),)
+        return Reply("\n".join(lines), (*actions, new))
 
     def category(self, flow_id: str, lang: str) -> str:
         flow = self.flows.get(flow_id)
         return pick(flow.title, lang) if flow else flow_id
 
     def state(self, state: str, lang: str) -> str:
+        lifecycle = self.flows.lifecycle
+        if lifecycle is not None and state in lifecycle.states:
+            return pick(lifecycle.states[state], lang)
         key = f"state_{state}"
         return self.t(key, lang) if self.t.has(key) else state
 
@@ -232,6 +241,9 @@ class Renderer:
         key = f"event_{kind}"
         if not self.t.has(key):
             return kind
+        data = dict(data)
+        if isinstance(data.get("channel"), str) and data["channel"] in self.flows.channels:
+            data["channel"] = pick(self.flows.channels[data["channel"]].name, lang)
         try:
             return self.t(key, lang, **data)
         except (KeyError, IndexError):

@@ -6,10 +6,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flows.errors import FlowError
 from flows.texts import Catalog, Texts
+
+if TYPE_CHECKING:
+    from flows.ladder import Channel, Rung
+    from flows.lifecycle import Lifecycle
 
 DEFINITIONS = Path(__file__).parent / "definitions"
 COMMON_FILE = "common.yaml"
@@ -26,22 +30,30 @@ class Option:
     advice: Texts | None = None
 
 
+Conditions = Mapping[str, frozenset[str]]
+
+
+def conditions_hold(when: Conditions, answers: Mapping[str, Any]) -> bool:
+    """Return True when every key of `when` has one of its values among the answers."""
+    for key, wanted in when.items():
+        answer = answers.get(key)
+        chosen = answer.get("selected", []) if isinstance(answer, Mapping) else [answer]
+        if not wanted.intersection(c for c in chosen if isinstance(c, str)):
+            return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """Where a step leads: to `to`, when every key of `when` has one of its values."""
 
     to: str
-    when: Mapping[str, frozenset[str]]
+    when: Conditions
     line: int
 
     def matches(self, answers: Mapping[str, Any]) -> bool:
         """Return True when the answers satisfy this route's condition."""
-        for key, wanted in self.when.items():
-            answer = answers.get(key)
-            chosen = answer.get("selected", []) if isinstance(answer, Mapping) else [answer]
-            if not wanted.intersection(c for c in chosen if isinstance(c, str)):
-                return False
-        return True
+        return conditions_hold(self.when, answers)
 
     def describe(self) -> str:
         """Return the condition as text, for diagrams."""
@@ -88,6 +100,7 @@ class Flow:
     intro: Texts | None
     steps: Mapping[str, Step]
     file: str
+    ladder: tuple[Rung, ...] = ()
 
     @property
     def first(self) -> str:
@@ -109,6 +122,9 @@ class FlowSet:
     languages: tuple[str, ...]
     catalog: Catalog
     flows: Mapping[tuple[str, int], Flow] = field(default_factory=dict)
+    channels: Mapping[str, Channel] = field(default_factory=dict)
+    lifecycle: Lifecycle | None = None
+    after_ladder: tuple[str, ...] = ()  # channels named when the ladder has no rung left
 
     @property
     def latest(self) -> dict[str, Flow]:

@@ -193,13 +193,14 @@ class StepReader:
             if not isinstance(when, dict):
                 self.c.report(item_line, f"step '{step_id}': when: expected a mapping")
                 continue
-            routes.append(Route(item["to"], _condition(when), item_line))
+            routes.append(Route(item["to"], conditions_of(when), item_line))
         if routes and routes[-1].when:
             self.c.report(routes[-1].line, f"step '{step_id}': the last route must have no 'when'")
         return tuple(routes)
 
 
-def _condition(when: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+def conditions_of(when: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Return a `when:` mapping with every value as a set of option ids."""
     return {
         str(k): frozenset(str(x) for x in (v if isinstance(v, list) else [v]))
         for k, v in when.items()

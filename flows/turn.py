@@ -10,7 +10,7 @@ from flows.callbacks import GLOBAL, encode
 from flows.machine import FILED, FlowMachine
 from flows.model import Button, Incoming, Reply
 from flows.schema import Step
-from flows.store import CaseEvent, Conversation, NewCase, StepCommit
+from flows.store import CaseEvent, Conversation, NewCase, NewReminder, StepCommit
 from flows.texts import pick
 
 if TYPE_CHECKING:
@@ -193,6 +193,9 @@ class Turn:
                 answers.update(actions.ACTIONS[name](answers))
         remedies = answers.get("remedies") or {}
         chosen = list(remedies.get("selected", [])) + (["other"] if remedies.get("other") else [])
+        followups = self.e.followups
+        filing = followups.filing(flow, answers, self.now, self.lang)
+        due = filing.due
         self.commit.new_case = NewCase(
             category=flow.id,
             problem=answers.get("problem"),
@@ -202,16 +205,24 @@ class Turn:
             answers=answers,
             remedies=chosen,
             created_at=self.now,
+            state=followups.lifecycle.initial,
+            rung=filing.rung,
+            due_at=due.at if due else None,
+            reminder=NewReminder("deadline", due.at) if due else None,
         )
         self.event("filed")
+        if due is not None:
+            channel = flow.ladder[filing.rung].channel
+            self.event("deadline_set", channel=channel, day=due.day.isoformat())
         conv.flow_id = conv.flow_version = conv.state = None
         conv.answers, conv.history, conv.pending = {}, [], {}
         conv.turn += 1
         self.dirty = True
         number = await self.save()
         assert number is not None
+        followups.filed(due)
         self.say(
-            self.t("filed", number=number),
+            f"{self.t('filed', number=number)}\n\n{filing.message}",
             (
                 (
                     Button(self.t("view_case"), encode(GLOBAL, "case", number)),

@@ -18,8 +18,10 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
+from bot.scheduler import Delivery
 from flows.engine import Engine
 from flows.model import Attachment, Button, ConversationKey, Forward, Incoming, Reply
+from flows.store import Reminder
 
 MESSENGER = "console"
 _NOT_WORD = re.compile(r"[^\w]+")
@@ -83,6 +85,15 @@ class Console:
         active = max((i for i, r in enumerate(replies) if r.buttons), default=None)
         for index, reply in enumerate(replies):
             self.show(reply, active=index == active)
+
+    async def deliver(self, reminder: Reminder, reply: Reply) -> Delivery:
+        """Print a due reminder into the session; its buttons become the ones to press."""
+        self.write("")
+        self.show(reply, active=True)
+        if self.interactive:
+            self.stdout.write("> ")
+            self.stdout.flush()
+        return Delivery.SENT
 
     def incoming(self, line: str) -> Incoming | None:
         key, chat = self.key, self.key.user_id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -34,8 +33,11 @@ from telegram.request import BaseRequest
 
 from bot.app import Services
 from bot.channels.ordering import AlbumCollector, ChatOrderedProcessor
+from bot.clock import Clock
 from bot.config import Settings
+from bot.scheduler import Delivery
 from flows.model import Attachment, ConversationKey, Forward, Incoming, Reply
+from flows.store import Reminder
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +252,24 @@ class TelegramMessenger:
         except Forbidden:
             log.info("chat %s blocked the bot; replies dropped", chat_id)
 
+    async def deliver_reminder(self, bot: Any, reminder: Reminder, reply: Reply) -> Delivery:
+        """Send a due reminder (through the rate limiter, like every call of `bot`)."""
+        try:
+            await bot.send_message(
+                int(reminder.chat_id), reply.text[:MAX_TEXT], reply_markup=_markup(reply)
+            )
+        except Forbidden:
+            return Delivery.UNREACHABLE
+        except BadRequest as exc:
+            if "chat not found" in str(exc).lower():
+                return Delivery.UNREACHABLE
+            log.warning("reminder %s: Telegram refused it", reminder.id, exc_info=True)
+            return Delivery.RETRY
+        except TelegramError:
+            log.warning("reminder %s: could not send it yet", reminder.id, exc_info=True)
+            return Delivery.RETRY
+        return Delivery.SENT
+
     async def on_group(self, update: Update, context: Context) -> None:
         """Ask people who write in a group to talk privately (cases are personal)."""
         if update.effective_message is not None:
@@ -267,7 +287,7 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
-    clock: Callable[[], datetime] | None = None,
+    clock: Clock | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """Build the PTB Application: storage opens in post_init and closes in post_shutdown."""
     albums = AlbumCollector(settings.telegram_album_wait)
@@ -285,10 +305,17 @@ def build_application(
         )
         app.add_error_handler(_error_handler)
         await _set_commands(app, services)
+        services.scheduler.start(partial(messenger.deliver_reminder, app.bot), MESSENGER)
+
+    async def post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        if "services" in holder:
+            await holder["services"].scheduler.stop()
 
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         if "services" in holder:
-            await holder.pop("services").close()
+            services = holder.pop("services")
+            await services.scheduler.stop()
+            await services.close()
 
     builder = (
         ApplicationBuilder()
@@ -298,6 +325,7 @@ def build_application(
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(ChatOrderedProcessor(MAX_CONCURRENT_UPDATES, albums))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if request is not None:

@@ -116,7 +116,7 @@ def test_chat_on_a_pipe_files_a_case_and_cases_shows_it(tmp_path: Path) -> None:
         "console:local",
         "sms",
         "spam",
-        "filed",
+        "waiting",
     )
     assert case["flow"] == "sms@1" and case["remedies"] == ["stop_sending"]
     assert case["answers"]["content"] == "积分清零，点击领取"

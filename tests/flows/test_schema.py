@@ -50,11 +50,19 @@ steps:
         label: {zh: 停止, en: Stop}
   - id: summary
     expect: confirm
+ladder:
+  - channel: platform
+    when: {problem: spam}
+    deadline: {working_days: 5}
+    binding: false
+  - channel: samr_12315
+    deadline: {days: 15}
 """
 
 
 def flows_dir(tmp_path: Path, text: str, name: str = "demo.yaml") -> Path:
-    shutil.copy(DEFINITIONS / "common.yaml", tmp_path / "common.yaml")
+    for shared in ("common.yaml", "channels.yaml", "lifecycle.yaml"):
+        shutil.copy(DEFINITIONS / shared, tmp_path / shared)
     (tmp_path / name).write_text(textwrap.dedent(text), encoding="utf-8")
     return tmp_path
 
@@ -214,3 +222,89 @@ def test_a_template_is_merged_with_overrides(tmp_path: Path) -> None:
     assert flow is not None
     evidence = flow.steps["evidence"]
     assert (evidence.expect, evidence.min_files, evidence.max_files) == ("files", 0, 3)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "  - channel: samr_12315\n",
+            "  - channel: samr_99999\n",
+            "demo.yaml:43: ladder: unknown channel 'samr_99999'",
+        ),
+        (
+            "    deadline: {days: 15}\n",
+            "    deadline: {weeks: 2}\n",
+            "demo.yaml:44: ladder: deadline: expected {days: N} or {working_days: N} with N >= 1",
+        ),
+        (
+            "    deadline: {working_days: 5}\n",
+            "    deadline: {working_days: 0}\n",
+            "demo.yaml:41: ladder: deadline: expected {days: N} or {working_days: N} with N >= 1",
+        ),
+        (
+            "    when: {problem: spam}\n",
+            "    when: {problem: robbery}\n",
+            "demo.yaml:40: ladder: when: 'problem' has no option 'robbery'",
+        ),
+        (
+            "    binding: false\n",
+            "    binding: false\n    respondent: remedies\n",
+            "demo.yaml:43: ladder: respondent: no text step 'remedies'",
+        ),
+        (
+            "ladder:\n",
+            "rungs:\n",
+            "demo.yaml:38: unknown key 'rungs'",
+        ),
+    ],
+    ids=[
+        "unknown-channel",
+        "bad-deadline-unit",
+        "zero-deadline",
+        "bad-when",
+        "bad-respondent",
+        "no-ladder",
+    ],
+)
+def test_ladder_mistakes_are_reported_with_their_line(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    assert old in GOOD
+    found = problems(tmp_path, GOOD.replace(old, new, 1))
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_a_broken_lifecycle_is_reported_with_its_line(tmp_path: Path) -> None:
+    directory = flows_dir(tmp_path, GOOD)
+    lifecycle = (directory / "lifecycle.yaml").read_text(encoding="utf-8")
+    lines = lifecycle.splitlines()
+    close = next(i for i, line in enumerate(lines) if "trigger: close" in line)
+    lines[close] = lines[close].replace("dest: closed", "dest: archived")
+    (directory / "lifecycle.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(FlowError) as caught:
+        load_flows(directory)
+    found = [str(p) for p in caught.value.problems]
+    assert f"lifecycle.yaml:{close + 1}: moves: unknown state 'archived'" in found
+
+
+def test_a_channel_without_a_source_is_reported(tmp_path: Path) -> None:
+    directory = flows_dir(tmp_path, GOOD)
+    path = directory / "channels.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    source = next(i for i, line in enumerate(lines) if line.strip().startswith("source:"))
+    del lines[source]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(FlowError) as caught:
+        load_flows(directory)
+    assert any("source: say where the facts come from" in str(p) for p in caught.value.problems)
+
+
+def test_every_category_has_a_ladder_of_known_channels() -> None:
+    flow_set = load_flows()
+    for flow in flow_set.categories():
+        assert flow.ladder, flow.id
+        for rung in flow.ladder:
+            assert rung.channel in flow_set.channels
+    assert flow_set.lifecycle is not None
+    assert set(flow_set.after_ladder) <= set(flow_set.channels)

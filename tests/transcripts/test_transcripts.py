@@ -7,13 +7,15 @@ Format of `tests/transcripts/*.txt` (one directive per line; blank lines and `#`
     <! TEXT         ... and does not contain TEXT
     [LABEL]         ... and offered a button with exactly LABEL (emoji included)
     ~ restart       the bot stops and starts again on the same database and data folder
+    ~ time T        the clock moves to T (`YYYY-MM-DD HH:MM`, Shanghai time) and the reminder
+                    scheduler runs; `<` lines then read what it printed into the session
     case: KEY = V   the newest filed case, as `complaint-bot cases show --json` prints it, has
                     KEY (dotted path into the JSON, list items by index) equal to V (as text);
                     V = (absent) asserts the case has no such key
     cases: N        the person has exactly N filed cases
 
-`/file NAME` resolves NAME against tests/data/. Dates are read against a fixed clock:
-2026-11-22 10:00 in Asia/Shanghai.
+`/file NAME` resolves NAME against tests/data/. The clock stands at 2026-11-22 10:00 in
+Asia/Shanghai until a `~ time` line moves it.
 """
 
 from __future__ import annotations
@@ -24,18 +26,21 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.app import Services
 from bot.case_json import case_to_json
 from bot.channels.console import Console
+from bot.clock import ManualClock
 from bot.config import Settings
 
 HERE = Path(__file__).parent
 DATA = HERE.parent / "data"
 TRANSCRIPTS = sorted(HERE.glob("*.txt"))
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class Session:
@@ -46,16 +51,28 @@ class Session:
             storage_db_path=str(tmp / "bot.sqlite3"), storage_data_dir=str(tmp / "data")
         )
         self.out = io.StringIO()
+        self.clock = ManualClock(NOW)
         self.services: Services | None = None
         self.console: Console | None = None
 
     async def start(self) -> None:
-        self.services = await Services.open(self.settings, clock=lambda: NOW)
+        self.services = await Services.open(self.settings, clock=self.clock)
         self.console = Console(self.services.engine, user_id="tester", stdout=self.out)
+        self.services.scheduler.start(self.console.deliver, self.console.key)
 
     async def stop(self) -> None:
         if self.services is not None:
+            await self.services.scheduler.stop()
             await self.services.close()
+
+    async def at(self, local: str) -> str:
+        """Move the clock to a Shanghai time; return what the reminders printed."""
+        assert self.services is not None
+        self.out.seek(0)
+        self.out.truncate()
+        self.clock.set(datetime.fromisoformat(local).replace(tzinfo=SHANGHAI).astimezone(UTC))
+        await self.services.scheduler.settle()
+        return self.out.getvalue()
 
     async def send(self, line: str) -> str:
         assert self.console is not None
@@ -69,7 +86,7 @@ class Session:
     async def cases(self) -> list[dict[str, Any]]:
         assert self.services is not None
         records = await self.services.store.list_all_cases("console:tester")
-        return [case_to_json(c) for c in records]
+        return [case_to_json(c, flows=self.services.flows) for c in records]
 
 
 ABSENT = "(absent)"
@@ -124,6 +141,9 @@ async def test_transcript(path: Path, session: Session) -> None:
         elif line == "~ restart":
             await session.stop()
             await session.start()
+        elif line.startswith("~ time "):
+            last_sent = line
+            output = await session.at(line[len("~ time ") :])
         elif line.startswith("cases:"):
             found = len(await session.cases())
             assert found == int(line.split(":", 1)[1]), f"{where}: {found} cases"

@@ -1,0 +1,166 @@
+"""The reminder loop: sleep until the next due row, send what is due, survive restarts.
+
+Reminders are rows in SQLite, not jobs in memory, so a restart loses none: what fell due while
+the bot was down is sent when it starts. A reminder is marked sent right after it went out; a
+crash between the two sends it again (the only way a reminder is repeated).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, tzinfo
+
+from bot.clock import Clock
+from bot.deadlines import QuietHours
+from flows.engine import Engine
+from flows.model import Reply
+from flows.store import Reminder
+from storage import SqliteStore
+from storage.store import Audience
+
+log = logging.getLogger(__name__)
+
+MAX_SLEEP = timedelta(minutes=5)  # look again at least this often, whatever was written
+BATCH = 100
+MAX_ATTEMPTS = 8  # transient failures (network, Telegram errors) before giving up on one
+
+
+class Delivery(enum.Enum):
+    """What happened when a reminder was sent."""
+
+    SENT = "sent"
+    UNREACHABLE = "unreachable"  # the person blocked the bot
+    RETRY = "retry"  # a transient failure
+
+
+Deliver = Callable[[Reminder, Reply], Awaitable[Delivery]]
+
+
+class Scheduler:
+    """Send due reminders through a messenger, outside quiet hours, one pass at a time."""
+
+    def __init__(
+        self,
+        store: SqliteStore,
+        engine: Engine,
+        clock: Clock,
+        *,
+        timezone: tzinfo,
+        quiet: QuietHours | None = None,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.clock = clock
+        self.timezone = timezone
+        self.quiet = quiet
+        self._deliver: Deliver | None = None
+        self._audience: Audience = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._passes = 0
+        self._in_pass = False
+        self._pass_done = asyncio.Condition()
+
+    def notice(self, due_at: datetime) -> None:
+        """Wake the loop: a deadline was just written and may be nearer than its alarm."""
+        self._wake.set()
+
+    def start(self, deliver: Deliver, audience: Audience) -> None:
+        """Start the loop in the background, sending the reminders of `audience`.
+
+        The audience is a messenger ("telegram": everyone on it) or one person (a console
+        session), so two bots sharing a database never take each other's reminders.
+        """
+        self._deliver = deliver
+        self._audience = audience
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="reminder-scheduler")
+
+    async def stop(self) -> None:
+        """Stop the loop (a send in progress is cancelled; it stays pending)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def settle(self) -> None:
+        """Wake the loop and wait until a whole pass has run after this call (for tests)."""
+        async with self._pass_done:
+            target = self._passes + (2 if self._in_pass else 1)
+            self._wake.set()
+            await self._pass_done.wait_for(lambda: self._passes >= target)
+
+    async def run_due(self) -> int:
+        """Send every reminder due now, unless it is quiet hours; return how many were sent."""
+        deliver = self._deliver
+        if deliver is None:
+            raise RuntimeError("the scheduler was not started with a messenger")
+        sent = 0
+        while True:
+            now = self.clock.now()
+            if self._quiet_until(now) > now:
+                return sent
+            due = await self.store.due_reminders(now, BATCH, audience=self._audience)
+            for reminder in due:
+                sent += await self._send(reminder, deliver)
+            if len(due) < BATCH:
+                return sent
+
+    async def _send(self, reminder: Reminder, deliver: Deliver) -> int:
+        if reminder.unreachable:
+            await self.store.finish_reminder(reminder.id, "undeliverable")
+            return 0
+        reply = await self.engine.reminder_prompt(reminder)
+        if reply is None:  # the case moved on (resolved, closed) without this being cancelled
+            await self.store.finish_reminder(reminder.id, "cancelled")
+            return 0
+        result = await deliver(reminder, reply)
+        if result is Delivery.SENT:
+            await self.engine.reminder_delivered(reminder)
+            return 1
+        if result is Delivery.UNREACHABLE:
+            log.info("reminder %s: the person blocked the bot; not retried", reminder.id)
+            await self.store.set_unreachable(reminder.key, True)
+            await self.store.finish_reminder(reminder.id, "undeliverable")
+        elif reminder.attempts + 1 >= MAX_ATTEMPTS:
+            log.warning("reminder %s: giving up after %s attempts", reminder.id, MAX_ATTEMPTS)
+            await self.store.finish_reminder(reminder.id, "failed")
+        else:
+            backoff = timedelta(seconds=min(30 * 2**reminder.attempts, 3600))
+            await self.store.retry_reminder(reminder.id, self.clock.now() + backoff)
+        return 0
+
+    def _quiet_until(self, moment: datetime) -> datetime:
+        if self.quiet is None:
+            return moment
+        return self.quiet.next_allowed(moment, self.timezone)
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            self._in_pass = True
+            try:
+                await self.run_due()
+                wake_at = await self._next_wake()
+            except Exception:
+                log.exception("the reminder loop failed a pass; trying again shortly")
+                wake_at = self.clock.now() + timedelta(seconds=30)
+            finally:
+                self._in_pass = False
+                async with self._pass_done:
+                    self._passes += 1
+                    self._pass_done.notify_all()
+            await self.clock.sleep_until(wake_at, self._wake)
+
+    async def _next_wake(self) -> datetime:
+        now = self.clock.now()
+        wake_at = now + MAX_SLEEP
+        next_due = await self.store.next_due_at(audience=self._audience)
+        if next_due is not None:
+            wake_at = min(wake_at, max(next_due, now))
+        return self._quiet_until(wake_at)

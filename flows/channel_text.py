@@ -1,0 +1,87 @@
+"""Say where to complain and by when: channel cards, deadline sentences, short dates."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from flows.ladder import Due, Rung
+from flows.schema import Flow, FlowSet
+from flows.texts import Texts, pick
+
+
+class ChannelText:
+    """Render the facts of channels and rungs in a person's language."""
+
+    def __init__(self, flows: FlowSet) -> None:
+        self.flows = flows
+        self.t = flows.catalog
+
+    def name(self, channel_id: str, lang: str) -> str:
+        channel = self.flows.channels.get(channel_id)
+        return pick(channel.name, lang) if channel else channel_id
+
+    def respondent(
+        self, flow: Flow | None, rung: Rung, answers: Mapping[str, Any], lang: str
+    ) -> str:
+        """Return who must answer: the name the person typed for the rung, else the channel's."""
+        if rung.respondent and flow is not None:
+            answer = answers.get(rung.respondent)
+            text = answer.get("text") if isinstance(answer, Mapping) else answer
+            if isinstance(text, str) and text.strip():
+                return text.strip()[:60]
+        return self.name(rung.channel, lang)
+
+    def day(self, day: date, lang: str) -> str:
+        """Return a date as people say it: 12月8日, 8 December."""
+        return self.t(
+            "date_short", lang, m=day.month, d=day.day, month=calendar.month_name[day.month]
+        )
+
+    def card(self, channel_id: str, lang: str, note: Texts | None = None) -> list[str]:
+        """Return the lines telling how to use a channel, unconfirmed facts flagged."""
+        channel = self.flows.channels.get(channel_id)
+        if channel is None:
+            return [channel_id]
+        lines = [f"【{pick(channel.name, lang)}】"]
+        if channel.phones:
+            lines.append(self.t("channel_phones", lang, phones=" / ".join(channel.phones)))
+        if channel.site:
+            lines.append(self.t("channel_site", lang, site=channel.site))
+        lines.append(self.t("channel_how", lang, text=pick(channel.how, lang)))
+        lines.append(self.t("channel_include", lang, text=pick(channel.include, lang)))
+        if note:
+            lines.append(pick(note, lang))
+        if channel.legal_basis:
+            lines.append(self.t("channel_basis", lang, text=pick(channel.legal_basis, lang)))
+        if channel.unconfirmed:
+            lines.append(self.t("channel_unconfirmed", lang, text=pick(channel.unconfirmed, lang)))
+        return lines
+
+    def span(self, rung: Rung, lang: str) -> str:
+        if rung.deadline.working_days:
+            return self.t("span_working_days", lang, n=rung.deadline.working_days)
+        return self.t("span_days", lang, n=rung.deadline.days)
+
+    def deadline(self, rung: Rung, respondent: str, due: Due, lang: str) -> str:
+        """Return "X must answer within 15 days: by 8 December" (or when we check back)."""
+        key = "deadline_binding" if rung.binding else "deadline_checkin"
+        return self.t(
+            key,
+            lang,
+            respondent=respondent,
+            span=self.span(rung, lang),
+            date=self.day(due.day, lang),
+        )
+
+    def next_step(
+        self, flow: Flow, rung: Rung, answers: Mapping[str, Any], due: Due, lang: str
+    ) -> str:
+        """Return the whole "where to go next, how, and by when" message."""
+        respondent = self.respondent(flow, rung, answers, lang)
+        lines = [self.t("next_channel", lang, channel=respondent)]
+        lines += self.card(rung.channel, lang, rung.note)
+        lines += ["", self.deadline(rung, respondent, due, lang)]
+        return "\n".join(lines)

@@ -1,0 +1,106 @@
+"""Where a complaint goes, step by step: channels (places to complain) and each flow's ladder."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any, Protocol
+
+from flows.schema import Conditions, conditions_hold
+from flows.texts import Texts
+
+CHANNELS_FILE = "channels.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """How long a respondent has: calendar days or Chinese working days."""
+
+    days: int = 0
+    working_days: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A place to complain, with the facts a person needs to use it and where they come from."""
+
+    id: str
+    name: Texts
+    how: Texts
+    include: Texts
+    source: str
+    confirmed: bool
+    phones: tuple[str, ...] = ()
+    site: str | None = None
+    legal_basis: Texts | None = None
+    deadline_rule: Texts | None = None
+    unconfirmed: Texts | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rung:
+    """One step of an escalation ladder: a channel, its deadline, and when it applies."""
+
+    channel: str
+    deadline: Deadline
+    line: int
+    when: Conditions = field(default_factory=dict)
+    binding: bool = True  # False: no rule obliges them; the deadline is when we check back
+    respondent: str | None = None  # a text step whose answer names the respondent
+    note: Texts | None = None
+
+    def applies(self, answers: Mapping[str, Any]) -> bool:
+        """Return True when this rung is part of the ladder for these answers."""
+        return conditions_hold(self.when, answers)
+
+
+def next_rung(ladder: Sequence[Rung], answers: Mapping[str, Any], after: int = -1) -> int | None:
+    """Return the index of the first rung after `after` that applies, or None at the top."""
+    return next((i for i in range(after + 1, len(ladder)) if ladder[i].applies(answers)), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A deadline worked out: the respondent's last day, and the moment it has passed."""
+
+    day: date
+    at: datetime
+
+
+class DeadlinePolicy(Protocol):
+    """Turns a rung's deadline into a moment; `bot.deadlines` knows China's working days."""
+
+    def due(self, start: datetime, *, days: int = 0, working_days: int = 0) -> Due:
+        """Return when a deadline of `days` or `working_days` counted from `start` passes."""
+        ...
+
+    def later(self, start: datetime, days: int) -> datetime:
+        """Return the moment `days` from `start` (for "remind me later")."""
+        ...
+
+
+class WeekdayDeadlines:
+    """A DeadlinePolicy that knows no holidays (working days are Monday to Friday)."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+
+    def due(self, start: datetime, *, days: int = 0, working_days: int = 0) -> Due:
+        day = start.astimezone(self.tz).date()
+        if days:
+            day += timedelta(days=days)
+        counted = 0
+        while counted < working_days:
+            day += timedelta(days=1)
+            counted += day.weekday() < 5
+        midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), self.tz)
+        return Due(day, midnight.astimezone(UTC))
+
+    def later(self, start: datetime, days: int) -> datetime:
+        return start + timedelta(days=days)
+
+
+def due_for(policy: DeadlinePolicy, rung: Rung, start: datetime) -> Due:
+    """Return when `rung`'s respondent must have answered, counting from `start`."""
+    return policy.due(start, days=rung.deadline.days, working_days=rung.deadline.working_days)

@@ -1,0 +1,111 @@
+"""A person's private chat with the bot on the real PTB Application, for Telegram tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fake_telegram import FakeBotAPI, FakeUser, SentMessage, running_application
+
+from bot.channels.telegram import build_application
+from bot.config import Settings
+
+App = Any
+SMS = "短信：垃圾、诈骗、收不到验证码"
+WALLET = "钱包 / 支付：充值、提现、被盗"
+
+
+@asynccontextmanager
+async def running_bot(fake: FakeBotAPI, settings: Settings, **options: Any) -> AsyncIterator[App]:
+    app = build_application(
+        settings, request=fake.make_request(), get_updates_request=fake.make_request(), **options
+    )
+    async with running_application(app, allowed_updates=["message", "callback_query"]):
+        yield app
+
+
+class Chat:
+    """One person's private chat with the bot, step by step."""
+
+    def __init__(self, fake: FakeBotAPI, user: FakeUser) -> None:
+        self.fake = fake
+        self.user = user
+        self.seen = 0
+
+    def _new(self) -> list[SentMessage]:
+        return self.user.received[self.seen :]
+
+    async def expect(self, text: str) -> SentMessage:
+        """Wait for a new bot message containing `text`; everything up to it counts as read."""
+
+        def found() -> bool:
+            return any(text in (m.text or "") for m in self._new())
+
+        await self.fake.wait_until(
+            found,
+            description=lambda: f"a message with {text!r}; got {[m.text for m in self._new()]}",
+        )
+        new = self._new()
+        index = next(i for i, m in enumerate(new) if text in (m.text or ""))
+        self.seen += index + 1
+        return new[index]
+
+    async def say(self, text: str, expect: str) -> SentMessage:
+        if text.startswith("/"):
+            command, _, args = text.partition(" ")
+            self.user.send_command(command, args)
+        else:
+            self.user.send_text(text)
+        return await self.expect(expect)
+
+    def button(self, label: str) -> SentMessage:
+        """The newest bot message that has a button whose label contains `label`."""
+        for message in reversed(self.user.received):
+            if any(label in shown for shown in message.button_labels):
+                return message
+        raise AssertionError(f"no message has a button {label!r}")
+
+    def press(self, label: str) -> SentMessage:
+        message = self.button(label)
+        exact = next(shown for shown in message.button_labels if label in shown)
+        self.user.press(message, label=exact)
+        return message
+
+    async def choose(self, label: str, expect: str) -> SentMessage:
+        self.press(label)
+        return await self.expect(expect)
+
+
+async def walk_sms_to_evidence(chat: Chat) -> None:
+    await chat.say("/start", "遇到了什么问题")
+    await chat.choose(SMS, "（1/9）")
+    await chat.choose("垃圾 / 骚扰短信", "（2/9）")
+    await chat.say("10690123456789", "（3/9）")
+    await chat.say("昨天", "（4/9）")
+    await chat.choose("每天都有", "（5/9）")
+    await chat.say("【某某商城】积分即将清零，点击 t.cn/xyz 兑换 回T退订", "（6/9）")
+    await chat.choose("退订过，但还在发", "（7/9）")
+    await chat.choose("中国移动", "（8/9）")
+
+
+async def finish_sms(chat: Chat, evidence: str = "完成") -> str:
+    """From the evidence step: Done (or Skip), one remedy, Done, file. Returns the case number."""
+    number, _ = await file_sms(chat, evidence)
+    return number
+
+
+async def file_sms(chat: Chat, evidence: str = "完成") -> tuple[str, SentMessage]:
+    """Like `finish_sms`, also returning the bot's "filed" message."""
+    await chat.choose(evidence, "（9/9）")
+    question = chat.press("停止给我发短信")
+    await chat.fake.wait_until(
+        lambda: (
+            "✅ 停止给我发短信"
+            in chat.fake.sent_message(chat.user.id, question.message_id).button_labels
+        )
+    )
+    await chat.choose("完成", "请核对你的投诉")
+    filed = await chat.choose("提交投诉", "投诉已提交，编号 TS-")
+    assert filed.text is not None
+    return filed.text.split("编号 ")[1].split("。")[0], filed
