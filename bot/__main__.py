@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.logs import setup_logging
 from flows.errors import ComplaintBotError, FlowError
 from flows.render import Renderer
 from flows.schema import DEFINITIONS, load_flows
+from flows.store import Reminder
 from storage import SqliteStore, StorageError
 
 DEFAULT_CONFIG = Path("config.yaml")
@@ -50,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, helptext in (
         ("list", "list cases"),
         ("show", "show one case: answers, ladder position, deadline, timeline"),
-        ("due", "list pending reminders, earliest first, and when each is due"),
+        ("due", "list pending reminders: when each falls due and when it will be sent"),
     ):
         sub = case_commands.add_parser(name, help=helptext)
         if name == "show":
@@ -151,13 +153,7 @@ async def _cases(settings: Settings, args: argparse.Namespace) -> int:
                     )
             return 0
         if args.cases_command == "due":
-            reminders = await store.pending_reminders()
-            if args.json:
-                _print_json([reminder_to_json(r) for r in reminders])
-            else:
-                for r in reminders:
-                    due = r.due_at.astimezone(settings.tz).isoformat(timespec="minutes")
-                    print(f"{due}  {r.case_number}  {r.kind:<8} {r.key.messenger}:{r.key.user_id}")
+            _print_due(settings, await store.pending_reminders(), as_json=args.json)
             return 0
         case = await store.find_case(args.number.strip().upper())
         if case is None:
@@ -178,6 +174,30 @@ async def _cases(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await store.close()
+
+
+def _print_due(settings: Settings, reminders: list[Reminder], *, as_json: bool) -> None:
+    """Print pending reminders: when each falls due and when quiet hours let it go out."""
+    quiet, tz = settings.quiet_period, settings.tz
+    rows = []
+    for reminder in reminders:
+        data = reminder_to_json(reminder)
+        sends_at = quiet.next_allowed(reminder.due_at, tz) if quiet else reminder.due_at
+        data["sends_at"] = sends_at.isoformat()
+        rows.append(data)
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        print("nothing pending")
+    for reminder, data in zip(reminders, rows, strict=True):
+        due = reminder.due_at.astimezone(tz).isoformat(timespec="minutes")
+        sends = datetime.fromisoformat(data["sends_at"]).astimezone(tz)
+        print(
+            f"{due}  {reminder.case_number}  {reminder.kind:<8} {data['user']:<24}"
+            f" sends {sends.isoformat(timespec='minutes')}"
+            + ("  (unreachable)" if reminder.unreachable else "")
+        )
 
 
 def _print_json(data: Any) -> None:

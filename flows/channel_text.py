@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from flows.ladder import Due, Rung
@@ -15,9 +15,10 @@ from flows.texts import Texts, pick
 class ChannelText:
     """Render the facts of channels and rungs in a person's language."""
 
-    def __init__(self, flows: FlowSet) -> None:
+    def __init__(self, flows: FlowSet, tz: tzinfo) -> None:
         self.flows = flows
         self.t = flows.catalog
+        self.tz = tz
 
     def name(self, channel_id: str, lang: str) -> str:
         channel = self.flows.channels.get(channel_id)
@@ -39,6 +40,25 @@ class ChannelText:
         return self.t(
             "date_short", lang, m=day.month, d=day.day, month=calendar.month_name[day.month]
         )
+
+    def last_day(self, due_at: datetime) -> date:
+        """Return the respondent's last day for a stored deadline moment.
+
+        A deadline in days passes at the midnight after its last day, so that midnight belongs
+        to the day before; a deadline set in hours or seconds (`deadline_override`) is its day.
+        """
+        local = due_at.astimezone(self.tz)
+        if local.time() == time(0):
+            return (local - timedelta(days=1)).date()
+        return local.date()
+
+    def due(self, due_at: datetime, lang: str) -> str:
+        """Return a stored deadline as people say it: 12月7日, or 12月7日 15:30 when not a day."""
+        local = due_at.astimezone(self.tz)
+        text = self.day(self.last_day(due_at), lang)
+        if local.time() != time(0):
+            text += local.strftime(" %H:%M")
+        return text
 
     def card(self, channel_id: str, lang: str, note: Texts | None = None) -> list[str]:
         """Return the lines telling how to use a channel, unconfirmed facts flagged."""
@@ -67,14 +87,11 @@ class ChannelText:
 
     def deadline(self, rung: Rung, respondent: str, due: Due, lang: str) -> str:
         """Return "X must answer within 15 days: by 8 December" (or when we check back)."""
-        key = "deadline_binding" if rung.binding else "deadline_checkin"
-        return self.t(
-            key,
-            lang,
-            respondent=respondent,
-            span=self.span(rung, lang),
-            date=self.day(due.day, lang),
-        )
+        if rung.binding:
+            key, date = "deadline_binding", self.day(due.day, lang)
+        else:  # we ask once the span is over: the day its last day ends
+            key, date = "deadline_checkin", self.day(due.at.astimezone(self.tz).date(), lang)
+        return self.t(key, lang, respondent=respondent, span=self.span(rung, lang), date=date)
 
     def next_step(
         self, flow: Flow, rung: Rung, answers: Mapping[str, Any], due: Due, lang: str

@@ -53,7 +53,7 @@ class FollowUps:
         self.clock = clock
         self.tz = timezone
         self.on_reminder = on_reminder
-        self.text = ChannelText(flows)
+        self.text = ChannelText(flows, timezone)
         self.t = flows.catalog
 
     # ----------------------------------------------------------------------------- filing
@@ -78,10 +78,10 @@ class FollowUps:
         """Return "has X answered?" with the outcome buttons."""
         flow, rung = self._place(case)
         respondent = self._respondent(case, flow, rung, lang)
-        day = (case.due_at or self.clock()).astimezone(self.tz).date()
-        text = self.t(
-            key, lang, number=case.number, respondent=respondent, date=self.text.day(day, lang)
-        )
+        if key == "followup_question" and rung is not None and not rung.binding:
+            key = "checkin_question"  # no rule set their deadline: we only said we'd ask
+        date = self.text.due(case.due_at or self.clock(), lang)
+        text = self.t(key, lang, number=case.number, respondent=respondent, date=date)
         n = case.number
         rows: list[tuple[Button, ...]] = [
             (Button(self.t("fu_resolved", lang), encode(GLOBAL, "fu", f"{n}:resolved")),),
@@ -114,8 +114,7 @@ class FollowUps:
                 self.t("case_position", lang, channel=channel, n=position, total=len(applicable))
             )
         if case.due_at is not None:
-            day = case.due_at.astimezone(self.tz)
-            lines.append(self.t("case_due", lang, date=day.strftime("%Y-%m-%d %H:%M")))
+            lines.append(self.t("case_due", lang, date=self.text.due(case.due_at, lang)))
         if case.rating is not None:
             lines.append(self.t("case_rating", lang, rating=case.rating))
         return lines

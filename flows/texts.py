@@ -82,6 +82,7 @@ ENGINE_TEXTS = (
     "no_channel",
     "respondent_unknown",
     "followup_question",
+    "checkin_question",
     "snooze_question",
     "replied_question",
     "fu_resolved",

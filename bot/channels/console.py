@@ -111,6 +111,9 @@ class Console:
     def match_button(self, text: str) -> Button | None:
         if self.numbered and text.isdigit() and 1 <= int(text) <= len(self.buttons):
             return self.buttons[int(text) - 1]
+        exact = next((b for b in self.buttons if b.label.strip() == text), None)
+        if exact is not None:  # labels of emoji only (the rating stars) normalise to nothing
+            return exact
         wanted = _normalise(text)
         if not wanted:
             return None

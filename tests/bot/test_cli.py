@@ -8,7 +8,9 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -127,6 +129,36 @@ def test_chat_on_a_pipe_files_a_case_and_cases_shows_it(tmp_path: Path) -> None:
     assert "10690123456789" in text.stdout and "时间线" in text.stdout
     missing = run_cli("cases", "show", "TS-2026-999999", "--db", str(db))
     assert missing.returncode == 1 and "no case TS-2026-999999" in missing.stderr
+
+
+def test_cases_show_and_due_give_the_ladder_and_the_deadline(tmp_path: Path) -> None:
+    db = tmp_path / "bot.sqlite3"
+    before = datetime.now(UTC)
+    filed = run_cli("chat", "--db", str(db), stdin="\n".join(SMS_SPAM) + "\n", cwd=tmp_path)
+    assert filed.returncode == 0, filed.stderr
+    number = re.search(r"TS-\d{4}-000001", filed.stdout)
+    assert number is not None
+
+    shown = json.loads(run_cli("cases", "show", number[0], "--db", str(db), "--json").stdout)
+    assert shown["ladder"]["channel"] == "china_mobile"  # SMS_SPAM answers China Mobile
+    assert shown["ladder"]["steps"] == ["china_mobile", "miit_12300", "spam_12321"]
+    due_at = datetime.fromisoformat(shown["due_at"])
+    # 15 calendar days, ending at the midnight after the last one.
+    assert timedelta(days=15) < due_at - before <= timedelta(days=16, minutes=1)
+    assert [e["kind"] for e in shown["timeline"]][-1] == "deadline_set"
+    text = run_cli("cases", "show", number[0], "--db", str(db)).stdout
+    assert "ladder: china_mobile -> miit_12300 -> spam_12321  (now: china_mobile)" in text
+
+    due = json.loads(run_cli("cases", "due", "--db", str(db), "--json").stdout)
+    assert [(d["case"], d["kind"], d["user"]) for d in due] == [
+        (number[0], "deadline", "console:local")
+    ]
+    assert datetime.fromisoformat(due[0]["due_at"]) == due_at
+    # Due at midnight, inside the default quiet hours: sent at 08:00 in Shanghai.
+    sends_at = datetime.fromisoformat(due[0]["sends_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (sends_at.hour, sends_at.minute) == (8, 0)
+    listed = run_cli("cases", "due", "--db", str(db)).stdout
+    assert number[0] in listed and "08:00" in listed
 
 
 def test_chat_exits_cleanly_on_empty_input(tmp_path: Path) -> None:
