@@ -61,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--user", help="only this user's cases, e.g. telegram:12345")
         sub.add_argument("--db", help="SQLite database file (overrides storage.db_path)")
         sub.add_argument("--json", action="store_true", help="print JSON")
+
+    check = commands.add_parser("check", help="judge a forwarded SMS: fraud, marketing, legit?")
+    check.add_argument("text", nargs="?", help="the message text")
+    check.add_argument("--sender", help="the sender number as shown, e.g. 10690123456789")
+    check.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the words")
+    check.add_argument("--json", action="store_true", help="print JSON")
+    check.add_argument("--eval", type=Path, metavar="FILE.tsv", help="measure the rules on a file")
     return parser
 
 
@@ -81,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "flows":
             return _flows(args)
+        if args.command == "check":
+            from bot.check_command import run as check
+
+            return check(args)
         settings = _settings(args)
         setup_logging(settings.log_level)
         if args.command == "run":
