@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.analysis import RulesError
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.deadlines import DeadlinePolicy, WorkCalendar
+from bot.explain import AnalysisExplainer
+from bot.ocr import load_reader
 from bot.scheduler import Scheduler
 from flows.engine import Engine
 from flows.schema import DEFINITIONS, FlowSet, load_flows
@@ -17,6 +20,14 @@ from storage import SqliteStore
 def load_flow_set(settings: Settings) -> FlowSet:
     """Load and check the flows the settings point at (raises FlowError)."""
     return load_flows(Path(settings.flows_dir) if settings.flows_dir else DEFINITIONS)
+
+
+def load_explainer() -> AnalysisExplainer:
+    """Load the suspicious-message rules (a broken rules file stops start-up with its line)."""
+    try:
+        return AnalysisExplainer()
+    except RulesError as e:
+        raise ConfigError(str(e)) from e
 
 
 @dataclass(slots=True)
@@ -36,6 +47,7 @@ class Services:
         The scheduler is built, not started: the messenger starts it with its way to send.
         """
         flows = load_flow_set(settings)
+        explainer = load_explainer()
         clock = clock or SystemClock()
         calendar = WorkCalendar(settings.extra_holidays)
         policy = DeadlinePolicy(calendar, settings.tz, settings.deadline_override_delta)
@@ -48,6 +60,8 @@ class Services:
             default_language=settings.default_language,
             max_file_size=settings.max_file_size,
             deadlines=policy,
+            explainer=explainer,
+            reader=load_reader(),
         )
         scheduler = Scheduler(
             store, engine, clock, timezone=settings.tz, quiet=settings.quiet_period

@@ -149,6 +149,14 @@ SETTINGS: tuple[Setting, ...] = (
         "0.5 to 1.5 works well",
     ),
     Setting(
+        "telegram.forward_wait",
+        0.4,
+        "Seconds to wait for more forwarded messages after one arrives, to check a burst as one.",
+        _positive_number,
+        "a number of seconds > 0",
+        "0.3 to 1",
+    ),
+    Setting(
         "storage.db_path",
         "data/complaint-bot.sqlite3",
         "The SQLite database file (created with its folder if missing).",
@@ -234,6 +242,7 @@ class Settings:
     telegram_base_url: str
     telegram_base_file_url: str
     telegram_album_wait: float
+    telegram_forward_wait: float
     storage_db_path: str
     storage_data_dir: str
     default_language: str

@@ -6,7 +6,7 @@ from typing import Any
 
 from flows import actions
 from flows.callbacks import Press, encode
-from flows.evidence import summary_of
+from flows.evidence import Intake, summary_of
 from flows.model import Button, Reply
 from flows.texts import pick
 from flows.turn import Turn
@@ -130,14 +130,19 @@ class AnswerTurn(Turn):
         step, conv = self.step, self.conv
         assert conv.draft_id is not None
         kept = list(conv.answers.get(step.id) or [])
-        intake = await self.e.evidence.take(
-            self.incoming,
-            draft_id=conv.draft_id,
-            step=step.id,
-            known={k["sha256"] for k in kept},
-            room=max(0, step.max_files - len(kept)),
-            now=self.now,
-        )
+        known = {k["sha256"] for k in kept}
+        intake = Intake()
+        for part in (self.incoming, *self.incoming.batch):  # a burst of forwards is one message
+            taken = await self.e.evidence.take(
+                part,
+                draft_id=conv.draft_id,
+                step=step.id,
+                known=known,
+                room=max(0, step.max_files - len(kept) - len(intake.records)),
+                now=self.now,
+            )
+            intake.records += taken.records
+            intake.problems += taken.problems
         problems = [self.t(key, **values) for key, values in intake.problems]
         if intake.records:
             kept.extend(summary_of(r) for r in intake.records)

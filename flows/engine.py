@@ -18,6 +18,7 @@ from flows.model import Button, Incoming, Reply
 from flows.render import Renderer
 from flows.schema import FlowSet
 from flows.store import Conversation, Reminder, Store
+from flows.suspect import SUSPECT_VERBS, Explainer, Suspect, SuspectTurn, TextReader
 from flows.texts import pick
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ class Engine:
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
         deadlines: DeadlinePolicy | None = None,
         on_reminder: Callable[[datetime], None] | None = None,
+        explainer: Explainer | None = None,
+        reader: TextReader | None = None,
     ) -> None:
         self.flows = flows
         self.store = store
@@ -51,6 +54,8 @@ class Engine:
         self.evidence = EvidenceTaker(store, max_file_size)
         policy = deadlines or WeekdayDeadlines(timezone)
         self.followups = FollowUps(flows, store, policy, clock, timezone, on_reminder)
+        self.explainer = explainer  # None: messages are not checked (no analyser wired in)
+        self.reader = reader  # None: screenshots cannot be read (no OCR package installed)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one message; on any failure nothing is half-saved and the person is told."""
@@ -76,7 +81,7 @@ class Engine:
         return Conversation(incoming.key, incoming.chat_id, self.default_language)
 
 
-class _MessageTurn(CaseTurn, AnswerTurn):
+class _MessageTurn(SuspectTurn, CaseTurn, AnswerTurn):
     """Dispatch one message: a command, a button, or an answer to the current step."""
 
     async def run(self) -> None:
@@ -87,6 +92,8 @@ class _MessageTurn(CaseTurn, AnswerTurn):
             await self.on_button(self.incoming.button)
         elif self.conv.state is None and self.conv.pending.get("comment_for"):
             await self.take_comment()
+        elif self.wants_check():
+            await self.check(*await self.suspects_of(self.incoming))
         elif self.conv.state is None or self.machine is None:
             await self.show_menu(prefix=self.t("idle_hint") if not self.fresh else "")
         else:
@@ -108,6 +115,8 @@ class _MessageTurn(CaseTurn, AnswerTurn):
             )
         elif name == "case":
             await self.show_case(arg)
+        elif name == "check":
+            await self.on_check_command(arg)
         elif name == "help":
             self.say(self.t("help"))
         else:
@@ -122,6 +131,8 @@ class _MessageTurn(CaseTurn, AnswerTurn):
         elif self.conv.state is None or self.machine is None:
             if press.verb == "cat" and self.e.flows.get(press.arg) is not None:
                 await self.start_flow(press.arg)
+            elif press.verb in SUSPECT_VERBS:
+                await self.on_check_button(press)
             else:
                 await self.ask_current(prefix=self.t("button_expired"))
         else:
@@ -141,6 +152,19 @@ class _MessageTurn(CaseTurn, AnswerTurn):
             await self.show_menu()
         else:
             await self.ask_current(prefix=self.t("button_expired"))
+
+    async def on_check_command(self, text: str) -> None:
+        if self.e.explainer is None:
+            self.say(self.t("check_unavailable"))
+        elif text:
+            await self.check([Suspect(text, "pasted")], [])
+        elif self.conv.state is not None:  # the next text answers the step in progress
+            self.say(self.t("check_usage"))
+        else:
+            self.conv.pending["check_next"] = True
+            self.dirty = True
+            await self.save()
+            self.replies.append(Reply(self.t("check_send"), expects_text=True))
 
     async def offer_resume(self) -> None:
         conv, state = self.conv, self.conv.state

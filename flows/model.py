@@ -55,6 +55,8 @@ class Incoming:
     unsupported: str | None = None  # e.g. "voice", "sticker", "location": media we cannot use
     language_hint: str | None = None  # the client's language, used only for a first greeting
     display_name: str | None = None
+    # More messages that arrived with this one in a burst (several forwards sent at once).
+    batch: tuple[Incoming, ...] = ()
 
     @property
     def command(self) -> tuple[str, str] | None:

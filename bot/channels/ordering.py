@@ -1,7 +1,8 @@
 """Update processing for PTB: one chat's updates strictly in order, different chats concurrently.
 
 An album (several photos sent at once) reaches a bot as one update per photo with a shared
-`media_group_id`; they are gathered here so that the engine sees them as one message.
+`media_group_id`; they are gathered here so that the engine sees them as one message. So are
+several messages forwarded at once (a burst of forwards from one chat), which are checked as one.
 """
 
 from __future__ import annotations
@@ -23,16 +24,32 @@ class _Album:
 
 
 class AlbumCollector:
-    """Gather the updates of one media group until none has arrived for `wait` seconds."""
+    """Gather the updates of one media group, or one burst of forwards, until it goes quiet.
 
-    def __init__(self, wait: float) -> None:
+    An album is complete when no member has arrived for `wait` seconds; a burst of forwarded
+    messages (no media group, same chat) when none has arrived for `forward_wait` seconds.
+    """
+
+    def __init__(self, wait: float, forward_wait: float | None = None) -> None:
         self.wait = wait
+        self.forward_wait = wait if forward_wait is None else forward_wait
         self._albums: dict[str, _Album] = {}
 
-    def join(self, update: Update) -> bool:
-        """Return True when `update` joined an album already being gathered (it needs no run)."""
+    @staticmethod
+    def group_of(update: Update) -> str | None:
+        """Return the key of the group `update` belongs to, or None for a lone message."""
         message = update.message
-        group = message.media_group_id if message else None
+        if message is None:
+            return None
+        if message.media_group_id:
+            return f"album:{message.media_group_id}"
+        if message.forward_origin is not None:
+            return f"forwards:{message.chat.id}"
+        return None
+
+    def join(self, update: Update) -> bool:
+        """Return True when `update` joined a group already being gathered (it needs no run)."""
+        group = self.group_of(update)
         if group is None:
             return False
         now = asyncio.get_running_loop().time()
@@ -45,13 +62,14 @@ class AlbumCollector:
         return True
 
     async def collect(self, group: str) -> list[Update]:
-        """Wait for the rest of the album; return all its updates in message order."""
+        """Wait for the rest of the group; return all its updates in message order."""
         album = self._albums.get(group)
         if album is None:
             return []
         loop = asyncio.get_running_loop()
-        # Each new member pushes last_seen forward: sleep until the album has been quiet `wait` s.
-        while (remaining := album.last_seen + self.wait - loop.time()) > 0:  # noqa: ASYNC110
+        wait = self.forward_wait if group.startswith("forwards:") else self.wait
+        # Each new member pushes last_seen forward: sleep until the group has been quiet `wait` s.
+        while (remaining := album.last_seen + wait - loop.time()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(remaining)
         album.done = True
         del self._albums[group]

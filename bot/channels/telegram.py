@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 MESSENGER = "telegram"
 MAX_TEXT = 4096
 MAX_CONCURRENT_UPDATES = 256
-COMMANDS = ("new", "cases", "case", "cancel", "lang", "help")
+COMMANDS = ("new", "cases", "case", "cancel", "check", "lang", "help")
 _UNSUPPORTED = (
     "voice",
     "video",
@@ -165,6 +166,14 @@ def to_incoming(updates: list[Update], bot: Any) -> Incoming | None:
     )
 
 
+def _burst(updates: list[Update], bot: Any) -> Incoming | None:
+    """Translate a burst of forwarded messages: the first, with the others as its batch."""
+    parts = [incoming for u in updates if (incoming := to_incoming([u], bot)) is not None]
+    if not parts:
+        return None
+    return replace(parts[0], batch=tuple(parts[1:]))
+
+
 def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
@@ -186,9 +195,13 @@ class TelegramMessenger:
     async def on_message(self, update: Update, context: Context) -> None:
         """Handle a message (text, files, album, forward) from a private chat."""
         updates = [update]
-        if update.message and update.message.media_group_id:
-            updates = await self.albums.collect(update.message.media_group_id) or updates
-        incoming = to_incoming(updates, context.bot)
+        group = self.albums.group_of(update)
+        if group is not None:
+            updates = await self.albums.collect(group) or updates
+        if group is not None and group.startswith("forwards:"):
+            incoming = _burst(updates, context.bot)
+        else:
+            incoming = to_incoming(updates, context.bot)
         if incoming is not None:
             await self.deliver(context.bot, incoming, await self.services.engine.handle(incoming))
 
@@ -290,7 +303,7 @@ def build_application(
     clock: Clock | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """Build the PTB Application: storage opens in post_init and closes in post_shutdown."""
-    albums = AlbumCollector(settings.telegram_album_wait)
+    albums = AlbumCollector(settings.telegram_album_wait, settings.telegram_forward_wait)
     holder: dict[str, Any] = {}
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -1,0 +1,58 @@
+"""Read the text of a screenshot with RapidOCR (ONNX Runtime, models shipped in the wheel).
+
+The OCR package is an optional extra (`pip install -e '.[ocr]'`; the Makefile installs it). When
+it is missing, `load_reader()` returns None and the bot says it can only read text. Recognition
+is CPU-heavy (about a second per screenshot on 2 cores), so it runs in a worker thread, one image
+at a time, and the engine is loaded on first use rather than at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import threading
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MIN_SCORE = 0.5  # lines recognised with less confidence than this are dropped
+
+
+class OcrReader:
+    """A `flows.suspect.TextReader` over RapidOCR."""
+
+    def __init__(self) -> None:
+        self._engine: Any = None
+        self._lock = threading.Lock()  # one recognition at a time: it uses every core
+
+    async def read(self, data: bytes) -> str:
+        """Return the text in the image, top to bottom, one recognised line per line."""
+        return await asyncio.to_thread(self._read, data)
+
+    def _read(self, data: bytes) -> str:
+        with self._lock:
+            if self._engine is None:
+                from rapidocr_onnxruntime import RapidOCR
+
+                self._engine = RapidOCR()
+            try:
+                result, _ = self._engine(data)
+            except Exception:  # an image it cannot decode is an image without text
+                log.warning("OCR could not read an image", exc_info=True)
+                return ""
+        lines = []
+        for box, text, score in result or []:
+            if float(score) >= MIN_SCORE and str(text).strip():
+                top = min(point[1] for point in box)
+                left = min(point[0] for point in box)
+                lines.append((round(top / 12), left, str(text).strip()))
+        return "\n".join(text for _, _, text in sorted(lines))
+
+
+def load_reader() -> OcrReader | None:
+    """Return a reader when the OCR package is installed, else None."""
+    if importlib.util.find_spec("rapidocr_onnxruntime") is None:
+        log.info("OCR is not installed: screenshots cannot be read (pip install '.[ocr]')")
+        return None
+    return OcrReader()

@@ -1,0 +1,209 @@
+"""Checking a suspicious message on Telegram: forwards, bursts, /check, screenshots, filing.
+
+The real PTB Application talks to the fake Bot API. What the person reads is taken from the
+fake; what must persist (the case, its answers and evidence) is read back from SQLite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fake_telegram import (
+    DEFAULT_TOKEN,
+    FakeBotAPI,
+    origin_channel,
+    origin_hidden_user,
+    origin_user,
+)
+from telegram_chat import Chat, running_bot
+
+from bot.config import Settings
+from flows.model import ConversationKey
+from flows.store import CaseRecord
+from storage import SqliteStore
+
+DATA = Path(__file__).parent.parent / "data"
+FRAUD = "【医保中心】您的医保卡已被冻结，请在24小时内登录 nhsa-gov.cn.xyz 重新认证，逾期将停用。"
+BUTTONS = ["📝 投诉这条消息", "👌 没问题", "🔍 再查一条"]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.defaults().replace(
+        telegram_token=DEFAULT_TOKEN,
+        telegram_forward_wait=0.3,
+        storage_db_path=str(tmp_path / "bot.sqlite3"),
+        storage_data_dir=str(tmp_path / "data"),
+    )
+
+
+async def the_case(settings: Settings, user_id: int, number: str) -> CaseRecord:
+    store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
+    try:
+        case = await store.get_case(ConversationKey("telegram", str(user_id)), number)
+    finally:
+        await store.close()
+    assert case is not None
+    return case
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        lambda fake: origin_user(fake.add_user("客服小王", username="kefu_wang")),
+        lambda fake: origin_hidden_user("医保中心"),
+        lambda fake: origin_channel(-1001234567890, "医保通知", 42),
+    ],
+    ids=["from-a-user", "from-a-hidden-user", "from-a-channel"],
+)
+async def test_a_forwarded_message_gets_a_verdict_with_reasons_and_buttons(
+    settings: Settings, origin: object
+) -> None:
+    fake = FakeBotAPI()
+    alice = fake.add_user("Alice")
+    chat = Chat(fake, alice)
+    async with running_bot(fake, settings):
+        alice.forward(origin(fake), text=FRAUD)  # type: ignore[operator]
+        verdict = await chat.expect("诈骗")
+    text = verdict.text or ""
+    assert "nhsa.gov.cn" in text  # the link is not on the official domain
+    assert "24" in text  # the deadline threat
+    assert "现在该怎么做" in text and "110" in text
+    assert verdict.button_labels == BUTTONS
+
+
+async def test_a_burst_of_five_forwards_is_one_verdict(settings: Settings) -> None:
+    fake = FakeBotAPI()
+    alice = fake.add_user("Alice")
+    scammer = fake.add_user("客服小王")
+    chat = Chat(fake, alice)
+    texts = [
+        FRAUD,
+        "【某某商城】双十一全场5折，积分即将清零，详见 jd.com 回T退订",
+        "您的验证码是 482913，5分钟内有效，请勿泄露给他人。【某某App】",
+        "我是你领导，换号了，加我微信 lingdao888，有急事",
+        "兼职刷单，日结佣金300元，点赞关注即可，加QQ 12345678",
+    ]
+    async with running_bot(fake, settings):
+        for text in texts:  # all five within a few milliseconds
+            alice.forward(origin_user(scammer), text=text)
+        verdict = await chat.expect("你发来的 5 条消息")
+        await fake.settle(quiet=0.5)
+    answers = [m for m in alice.received if m.text]
+    assert len(answers) == 1, [m.text for m in answers]
+    for index in range(1, 6):
+        assert f"{index}. " in (verdict.text or "")
+    assert verdict.button_labels == BUTTONS
+
+
+async def test_file_a_complaint_opens_the_intake_prefilled_and_files_the_case(
+    settings: Settings,
+) -> None:
+    fake = FakeBotAPI()
+    alice = fake.add_user("Alice")
+    chat = Chat(fake, alice)
+    pasted = f"10690123456789\n{FRAUD}"
+    async with running_bot(fake, settings):
+        await chat.say(pasted, "诈骗")
+        await chat.choose("📝 投诉这条消息", "多久发生一次")
+        # Problem, sender, date and text come from the message: how often, and the carrier, are
+        # what it cannot tell.
+        await chat.choose("就一次", "运营商")
+        remedies = await chat.choose("中国移动", "希望对方怎么做")
+        chat.press("停止给我发短信")
+        await fake.wait_until(
+            lambda: (
+                "✅ 停止给我发短信"
+                in fake.sent_message(alice.id, remedies.message_id).button_labels
+            )
+        )
+        await chat.choose("完成", "请核对你的投诉")
+        filed = await chat.choose("提交投诉", "投诉已提交，编号 TS-")
+    number = (filed.text or "").split("编号 ")[1].split("。")[0]
+    case = await the_case(settings, alice.id, number)
+    assert case.problem == "fraud"
+    assert case.answers["sender"]["number"] == "10690123456789"
+    assert case.answers["content"] == FRAUD
+    [evidence] = case.evidence
+    assert evidence.text == pasted and evidence.kind == "message"  # exactly as pasted
+
+
+async def test_filing_a_forward_from_a_telegram_user_keeps_who_sent_it(settings: Settings) -> None:
+    fake = FakeBotAPI()
+    alice = fake.add_user("Alice")
+    scammer = fake.add_user("客服小王", username="kefu_wang")
+    chat = Chat(fake, alice)
+    text = "您好，我是淘宝客服，您的订单需要退款理赔，请下载会议App并开启屏幕共享。"
+    async with running_bot(fake, settings):
+        alice.forward(origin_user(scammer), text=text)
+        await chat.expect("现在该怎么做")
+        await chat.choose("📝 投诉这条消息", "涉及多少钱")
+        remedies = await chat.say("500", "希望对方怎么做")  # the amount: the fact it left open
+        chat.press("退款")
+        await fake.wait_until(
+            lambda: "✅ 退款" in fake.sent_message(alice.id, remedies.message_id).button_labels
+        )
+        await chat.choose("完成", "请核对你的投诉")
+        filed = await chat.choose("提交投诉", "投诉已提交，编号 TS-")
+    number = (filed.text or "").split("编号 ")[1].split("。")[0]
+    case = await the_case(settings, alice.id, number)
+    assert case.category == "other"
+    assert case.answers["respondent"] == f"客服小王 (id {scammer.id})"
+    [evidence] = case.evidence
+    assert evidence.kind == "forward" and evidence.text == text
+    assert evidence.meta["sender_id"] == str(scammer.id)
+
+
+async def test_check_command_fine_and_another(settings: Settings) -> None:
+    fake = FakeBotAPI()
+    alice = fake.add_user("Alice")
+    chat = Chat(fake, alice)
+    async with running_bot(fake, settings):
+        await chat.say(
+            "/check 【某某银行】您尾号1234的卡11月3日消费人民币256.00元，余额1,024.00元。", ""
+        )
+        await chat.choose("👌 没问题", "随时发给我")
+        await chat.say("/check", "把可疑的短信或消息发给我")
+        await chat.say("退订", "")  # after "send me one", even a short text is checked
+        answer = chat.user.received[-1]
+        assert answer.button_labels == BUTTONS
+        await chat.choose("🔍 再查一条", "把可疑的短信或消息发给我")
+
+
+async def test_a_screenshot_is_read_and_checked(settings: Settings) -> None:
+    pytest.importorskip("rapidocr_onnxruntime")
+    fake = FakeBotAPI()
+    alice = fake.add_user("Alice")
+    chat = Chat(fake, alice)
+    async with running_bot(fake, settings):
+        alice.send_photo((DATA / "sms-fraud.png").read_bytes())
+        verdict = await chat.expect("我从截图里认出的文字")
+    text = verdict.text or ""
+    assert "医保卡已被冻结" in text and "nhsa-gov.cn.xyz" in text
+    assert "诈骗" in text
+    assert "认错了？" in text
+
+
+async def test_without_ocr_a_screenshot_gets_a_clear_answer(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.app.load_reader", lambda: None)
+    fake = FakeBotAPI()
+    alice = fake.add_user("Alice")
+    chat = Chat(fake, alice)
+    async with running_bot(fake, settings):
+        alice.send_photo((DATA / "sms-fraud.png").read_bytes())
+        await chat.expect("没法识别图片里的文字")
+        await chat.say(FRAUD, "诈骗")  # text still works
+
+
+async def test_a_stale_verdict_button_expires(settings: Settings) -> None:
+    fake = FakeBotAPI()
+    alice = fake.add_user("Alice")
+    chat = Chat(fake, alice)
+    async with running_bot(fake, settings):
+        first = await chat.say(FRAUD, "诈骗")
+        await chat.say("兼职刷单，日结佣金300元，点赞关注即可", "诈骗")
+        alice.press(first, label="📝 投诉这条消息", check=False)
+        await chat.expect("这个按钮已经过期了")
