@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flows import actions
 from flows.callbacks import Press, encode
 from flows.evidence import Intake, summary_of
 from flows.model import Button, Reply
+from flows.schema import Step
 from flows.texts import pick
 from flows.turn import Turn
+
+
+def typed_answer(step: Step, text: str, today: date) -> Any:
+    """Return the answer `text` gives a text step: checked, and parsed by its validator.
+
+    Free text is kept exactly as written. Raises `actions.Invalid` when the step's pattern or
+    validator refuses it (length is the caller's to check: it words those problems itself).
+    """
+    if step.pattern is not None and not step.pattern.fullmatch(text.strip()):
+        raise actions.Invalid(text)
+    if step.validate is None:
+        return text
+    context = actions.ValidationContext(today=today, currency=step.currency)
+    return actions.VALIDATORS[step.validate](text, context)
 
 
 class AnswerTurn(Turn):
@@ -104,14 +120,8 @@ class AnswerTurn(Turn):
         if len(text) > step.max_length:
             await self.ask_current(prefix=self.t("too_long", length=len(text), max=step.max_length))
             return
-        value: Any = text  # free text is kept exactly as the person wrote it
         try:
-            if step.pattern is not None and not step.pattern.fullmatch(stripped):
-                raise actions.Invalid(text)
-            if step.validate is not None:
-                today = self.now.astimezone(self.e.timezone).date()
-                context = actions.ValidationContext(today=today, currency=step.currency)
-                value = actions.VALIDATORS[step.validate](text, context)
+            value = typed_answer(step, text, self.now.astimezone(self.e.timezone).date())
         except actions.Invalid:
             await self.ask_current(prefix=pick(step.hint or {}, self.lang))
             return

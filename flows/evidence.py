@@ -178,13 +178,22 @@ def _forward_meta(incoming: Incoming) -> dict[str, Any]:
     forward = incoming.forward
     if forward is None:
         return {}
-    meta: dict[str, Any] = {"forwarded_from": forward.origin}
-    if forward.sender:
-        meta["sender"] = forward.sender
-    if forward.sender_id:
-        meta["sender_id"] = forward.sender_id
-    if forward.date:
-        meta["date"] = forward.date.isoformat()
+    return origin_meta(
+        "forwarded_from", forward.origin, forward.sender, forward.sender_id, forward.date
+    )
+
+
+def origin_meta(
+    key: str, origin: str, sender: str | None, sender_id: str | None, date: datetime | None
+) -> dict[str, Any]:
+    """Return the evidence meta saying where a message came from: `{key: origin, sender...}`."""
+    meta: dict[str, Any] = {key: origin}
+    if sender:
+        meta["sender"] = sender
+    if sender_id:
+        meta["sender_id"] = sender_id
+    if date:
+        meta["date"] = date.isoformat()
     json.dumps(meta)  # evidence meta is stored as JSON: fail here, not in the transaction
     return meta
 

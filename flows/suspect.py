@@ -20,8 +20,9 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from flows import actions
+from flows.answers import typed_answer
 from flows.callbacks import Press, encode
-from flows.evidence import acceptable, sniff, summary_of
+from flows.evidence import acceptable, origin_meta, sniff, summary_of
 from flows.model import Attachment, Button, Incoming, Reply
 from flows.schema import Flow, Step
 from flows.store import EvidenceRecord
@@ -372,16 +373,10 @@ class SuspectTurn(Turn):
             return raw if step.option(raw) else None
         if step.expect != "text":
             return None
-        text = raw[: step.max_length]
         try:
-            if step.validate is not None:
-                context = actions.ValidationContext(today=today, currency=step.currency)
-                return actions.VALIDATORS[step.validate](text, context)
+            return typed_answer(step, raw[: step.max_length], today)
         except actions.Invalid:
             return None
-        if step.pattern is not None and not step.pattern.fullmatch(text.strip()):
-            return None
-        return text
 
     async def _evidence(
         self, suspects: list[Suspect], draft_id: str, flow: Flow
@@ -390,13 +385,9 @@ class SuspectTurn(Turn):
         records: list[EvidenceRecord] = []
         seen: set[str] = set()
         for suspect in suspects:
-            meta: dict[str, Any] = {"checked_as": suspect.origin}
-            if suspect.sender_name:
-                meta["sender"] = suspect.sender_name
-            if suspect.sender_id:
-                meta["sender_id"] = suspect.sender_id
-            if suspect.at:
-                meta["date"] = suspect.at.isoformat()
+            meta = origin_meta(
+                "checked_as", suspect.origin, suspect.sender_name, suspect.sender_id, suspect.at
+            )
             if suspect.image:
                 image = suspect.image
                 record = EvidenceRecord(
