@@ -207,3 +207,30 @@ async def test_a_stale_verdict_button_expires(settings: Settings) -> None:
         await chat.say("兼职刷单，日结佣金300元，点赞关注即可", "诈骗")
         alice.press(first, label="📝 投诉这条消息", check=False)
         await chat.expect("这个按钮已经过期了")
+
+
+async def test_an_album_of_screenshots_is_one_verdict_and_one_case(settings: Settings) -> None:
+    pytest.importorskip("rapidocr_onnxruntime")
+    fake = FakeBotAPI()
+    alice = fake.add_user("Alice")
+    chat = Chat(fake, alice)
+    screenshots = [
+        (DATA / "sms-fraud.png").read_bytes(),
+        (DATA / "sms-marketing.png").read_bytes(),
+    ]
+    async with running_bot(fake, settings):
+        alice.send_album(screenshots)
+        verdict = await chat.expect("你发来的 2 条消息")
+        await fake.settle(quiet=0.5)
+        assert len([m for m in alice.received if m.text]) == 1
+        assert verdict.button_labels == BUTTONS
+        await chat.choose("📝 投诉这条消息", "多久发生一次")
+    store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
+    try:
+        conversation = await store.load_conversation(ConversationKey("telegram", str(alice.id)))
+    finally:
+        await store.close()
+    assert conversation is not None and conversation.flow_id == "sms"
+    # Both screenshots are the case's evidence, with the text read from each.
+    evidence = conversation.answers["evidence"]
+    assert [e["kind"] for e in evidence] == ["photo", "photo"]
