@@ -30,8 +30,12 @@ class SystemClock:
         timeout = (when - self.now()).total_seconds()
         if timeout <= 0 or wake.is_set():
             return
+        # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives just as
+        # `wake` is set (the scheduler's stop then waited out a whole sleep). asyncio.timeout
+        # passes the cancellation on.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await wake.wait()
 
 
 class ManualClock:

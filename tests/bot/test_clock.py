@@ -89,6 +89,19 @@ async def test_a_cancelled_manual_sleep_leaves_nothing_behind() -> None:
     assert asyncio.all_tasks() == {asyncio.current_task()}
 
 
+@pytest.mark.parametrize("clock", [SystemClock(), ManualClock(START)], ids=["system", "manual"])
+async def test_a_sleep_cancelled_as_it_is_woken_is_cancelled(clock: Clock) -> None:
+    # The scheduler is stopped right after a deadline was written (and woke it): the stop must
+    # end the sleep, not be lost to the wake-up (asyncio.wait_for on 3.11 swallowed it).
+    wake = asyncio.Event()
+    task = asyncio.create_task(clock.sleep_until(clock.now() + timedelta(minutes=5), wake))
+    await asyncio.sleep(0.01)
+    wake.set()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 def test_clocks_tell_aware_utc_time() -> None:
     assert SystemClock().now().tzinfo is UTC
     shanghai_ten = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
