@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -190,23 +189,23 @@ async def _cases(settings: Settings, args: argparse.Namespace) -> int:
 def _print_due(settings: Settings, reminders: list[Reminder], *, as_json: bool) -> None:
     """Print pending reminders: when each falls due and when quiet hours let it go out."""
     quiet, tz = settings.quiet_period, settings.tz
-    rows = []
-    for reminder in reminders:
-        data = reminder_to_json(reminder)
-        sends_at = quiet.next_allowed(reminder.due_at, tz) if quiet else reminder.due_at
-        data["sends_at"] = sends_at.isoformat()
-        rows.append(data)
+    sends = [quiet.next_allowed(r.due_at, tz) if quiet else r.due_at for r in reminders]
     if as_json:
-        _print_json(rows)
+        _print_json(
+            [
+                {**reminder_to_json(r), "sends_at": at.isoformat()}
+                for r, at in zip(reminders, sends, strict=True)
+            ]
+        )
         return
-    if not rows:
+    if not reminders:
         print("nothing pending")
-    for reminder, data in zip(reminders, rows, strict=True):
+    for reminder, at in zip(reminders, sends, strict=True):
         due = reminder.due_at.astimezone(tz).isoformat(timespec="minutes")
-        sends = datetime.fromisoformat(data["sends_at"]).astimezone(tz)
+        user = f"{reminder.key.messenger}:{reminder.key.user_id}"
         print(
-            f"{due}  {reminder.case_number}  {reminder.kind:<8} {data['user']:<24}"
-            f" sends {sends.isoformat(timespec='minutes')}"
+            f"{due}  {reminder.case_number}  {reminder.kind:<8} {user:<24}"
+            f" sends {at.astimezone(tz).isoformat(timespec='minutes')}"
             + ("  (unreachable)" if reminder.unreachable else "")
         )
 

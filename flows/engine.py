@@ -161,10 +161,7 @@ class _MessageTurn(SuspectTurn, CaseTurn, AnswerTurn):
         elif self.conv.state is not None:  # the next text answers the step in progress
             self.say(self.t("check_usage"))
         else:
-            self.conv.pending["check_next"] = True
-            self.dirty = True
-            await self.save()
-            self.replies.append(Reply(self.t("check_send"), expects_text=True))
+            await self.ask_for_message()
 
     async def offer_resume(self) -> None:
         conv, state = self.conv, self.conv.state

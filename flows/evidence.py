@@ -94,20 +94,8 @@ class EvidenceTaker:
             if record is not None:
                 self._keep(record, intake, known)
         if incoming.forward is not None and incoming.text:
-            data = incoming.text.encode("utf-8")
-            blob = await self.store.put_blob(data)
-            record = EvidenceRecord(
-                draft_id=draft_id,
-                step=step,
-                kind="forward",
-                sha256=blob.sha256,
-                path=blob.path,
-                size=blob.size,
-                file_name=f"forwarded-{blob.sha256[:8]}.txt",
-                mime_type="text/plain",
-                text=incoming.text,
-                meta=forward_meta,
-                created_at=now,
+            record = await self.text(
+                incoming.text, "forward", "forwarded", draft_id, step, forward_meta, now
             )
             self._keep(record, intake, known)
         extra = len(intake.records) - room
@@ -115,6 +103,32 @@ class EvidenceTaker:
             intake.records = intake.records[:room]
             intake.problems.append(("files_too_many", {"max": room + len(known), "extra": extra}))
         return intake
+
+    async def text(
+        self,
+        text: str,
+        kind: str,
+        name: str,
+        draft_id: str,
+        step: str,
+        meta: dict[str, Any],
+        now: datetime,
+    ) -> EvidenceRecord:
+        """Store a message's text as a piece of evidence, a file `NAME-<hash>.txt`."""
+        blob = await self.store.put_blob(text.encode("utf-8"))
+        return EvidenceRecord(
+            draft_id=draft_id,
+            step=step,
+            kind=kind,
+            sha256=blob.sha256,
+            path=blob.path,
+            size=blob.size,
+            file_name=f"{name}-{blob.sha256[:8]}.txt",
+            mime_type="text/plain",
+            text=text,
+            meta=meta,
+            created_at=now,
+        )
 
     def _keep(self, record: EvidenceRecord, intake: Intake, known: set[str]) -> None:
         if record.sha256 in known:

@@ -278,10 +278,7 @@ class SuspectTurn(Turn):
         conv = self.conv
         if press.verb == "snext":
             conv.pending.pop("check", None)
-            conv.pending["check_next"] = True
-            self.dirty = True
-            await self.save()
-            self.replies.append(Reply(self.t("check_send"), expects_text=True))
+            await self.ask_for_message()
         elif press.verb == "sok":
             conv.pending.pop("check", None)
             conv.turn += 1
@@ -292,6 +289,13 @@ class SuspectTurn(Turn):
             await self.file_from_check(conv.pending["check"])
         else:
             await self.ask_current(prefix=self.t("button_expired"))
+
+    async def ask_for_message(self) -> None:
+        """Ask for the message to check; the next text or screenshot is checked, however short."""
+        self.conv.pending["check_next"] = True
+        self.dirty = True
+        await self.save()
+        self.replies.append(Reply(self.t("check_send"), expects_text=True))
 
     async def file_from_check(self, check: dict[str, Any]) -> None:
         """Start the matching intake with what the checked messages tell already answered."""
@@ -406,20 +410,9 @@ class SuspectTurn(Turn):
                     created_at=self.now,
                 )
             else:
-                blob = await self.e.store.put_blob(suspect.text.encode("utf-8"))
                 kind = "forward" if suspect.origin.startswith("forward:") else "message"
-                record = EvidenceRecord(
-                    draft_id=draft_id,
-                    step=step,
-                    kind=kind,
-                    sha256=blob.sha256,
-                    path=blob.path,
-                    size=blob.size,
-                    file_name=f"{kind}-{blob.sha256[:8]}.txt",
-                    mime_type="text/plain",
-                    text=suspect.text,
-                    meta=meta,
-                    created_at=self.now,
+                record = await self.e.evidence.text(
+                    suspect.text, kind, kind, draft_id, step, meta, self.now
                 )
             if record.sha256 not in seen:
                 seen.add(record.sha256)

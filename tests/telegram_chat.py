@@ -2,18 +2,55 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from fake_telegram import FakeBotAPI, FakeUser, SentMessage, running_application
+from fake_telegram import DEFAULT_TOKEN, FakeBotAPI, FakeUser, SentMessage, running_application
 
 from bot.channels.telegram import build_application
 from bot.config import Settings
+from flows.model import ConversationKey
+from flows.store import CaseRecord, Conversation
+from storage import SqliteStore
 
 App = Any
 SMS = "短信：垃圾、诈骗、收不到验证码"
 WALLET = "钱包 / 支付：充值、提现、被盗"
+
+
+def bot_settings(tmp_path: Path, **changes: Any) -> Settings:
+    """Settings for a bot on the fake Bot API, its database and files under `tmp_path`."""
+    return Settings.defaults().replace(
+        telegram_token=DEFAULT_TOKEN,
+        storage_db_path=str(tmp_path / "bot.sqlite3"),
+        storage_data_dir=str(tmp_path / "data"),
+        **changes,
+    )
+
+
+async def read_back(settings: Settings, fn: Callable[[SqliteStore], Any]) -> Any:
+    """Open the bot's database on its own, run `fn` on it, close it."""
+    store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
+    try:
+        return await fn(store)
+    finally:
+        await store.close()
+
+
+async def the_case(settings: Settings, user: FakeUser, number: str) -> CaseRecord:
+    key = ConversationKey("telegram", str(user.id))
+    case = await read_back(settings, lambda s: s.get_case(key, number))
+    assert case is not None
+    return case
+
+
+async def conversation(settings: Settings, user: FakeUser) -> Conversation:
+    key = ConversationKey("telegram", str(user.id))
+    found = await read_back(settings, lambda s: s.load_conversation(key))
+    assert found is not None
+    return found
 
 
 @asynccontextmanager

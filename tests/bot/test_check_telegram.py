@@ -10,18 +10,14 @@ from pathlib import Path
 
 import pytest
 from fake_telegram import (
-    DEFAULT_TOKEN,
     FakeBotAPI,
     origin_channel,
     origin_hidden_user,
     origin_user,
 )
-from telegram_chat import Chat, running_bot
+from telegram_chat import Chat, bot_settings, conversation, running_bot, the_case
 
 from bot.config import Settings
-from flows.model import ConversationKey
-from flows.store import CaseRecord
-from storage import SqliteStore
 
 DATA = Path(__file__).parent.parent / "data"
 FRAUD = "【医保中心】您的医保卡已被冻结，请在24小时内登录 nhsa-gov.cn.xyz 重新认证，逾期将停用。"
@@ -30,22 +26,7 @@ BUTTONS = ["📝 投诉这条消息", "👌 没问题", "🔍 再查一条"]
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.defaults().replace(
-        telegram_token=DEFAULT_TOKEN,
-        telegram_forward_wait=0.3,
-        storage_db_path=str(tmp_path / "bot.sqlite3"),
-        storage_data_dir=str(tmp_path / "data"),
-    )
-
-
-async def the_case(settings: Settings, user_id: int, number: str) -> CaseRecord:
-    store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
-    try:
-        case = await store.get_case(ConversationKey("telegram", str(user_id)), number)
-    finally:
-        await store.close()
-    assert case is not None
-    return case
+    return bot_settings(tmp_path, telegram_forward_wait=0.3)
 
 
 @pytest.mark.parametrize(
@@ -121,7 +102,7 @@ async def test_file_a_complaint_opens_the_intake_prefilled_and_files_the_case(
         await chat.choose("完成", "请核对你的投诉")
         filed = await chat.choose("提交投诉", "投诉已提交，编号 TS-")
     number = (filed.text or "").split("编号 ")[1].split("。")[0]
-    case = await the_case(settings, alice.id, number)
+    case = await the_case(settings, alice, number)
     assert case.problem == "fraud"
     assert case.answers["sender"]["number"] == "10690123456789"
     assert case.answers["content"] == FRAUD
@@ -147,7 +128,7 @@ async def test_filing_a_forward_from_a_telegram_user_keeps_who_sent_it(settings:
         await chat.choose("完成", "请核对你的投诉")
         filed = await chat.choose("提交投诉", "投诉已提交，编号 TS-")
     number = (filed.text or "").split("编号 ")[1].split("。")[0]
-    case = await the_case(settings, alice.id, number)
+    case = await the_case(settings, alice, number)
     assert case.category == "other"
     assert case.answers["respondent"] == f"客服小王 (id {scammer.id})"
     [evidence] = case.evidence
@@ -225,12 +206,8 @@ async def test_an_album_of_screenshots_is_one_verdict_and_one_case(settings: Set
         assert len([m for m in alice.received if m.text]) == 1
         assert verdict.button_labels == BUTTONS
         await chat.choose("📝 投诉这条消息", "多久发生一次")
-    store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
-    try:
-        conversation = await store.load_conversation(ConversationKey("telegram", str(alice.id)))
-    finally:
-        await store.close()
-    assert conversation is not None and conversation.flow_id == "sms"
+    state = await conversation(settings, alice)
+    assert state.flow_id == "sms"
     # Both screenshots are the case's evidence, with the text read from each.
-    evidence = conversation.answers["evidence"]
+    evidence = state.answers["evidence"]
     assert [e["kind"] for e in evidence] == ["photo", "photo"]

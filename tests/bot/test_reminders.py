@@ -14,16 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_telegram import DEFAULT_TOKEN, FakeBotAPI, FakeUser, SentMessage, running_application
-from telegram_chat import Chat, file_sms, walk_sms_to_evidence
+from fake_telegram import FakeBotAPI, FakeUser, SentMessage, running_application
+from telegram_chat import Chat, bot_settings, file_sms, read_back, the_case, walk_sms_to_evidence
 
 from bot.channels.telegram import build_application
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.scheduler import Scheduler
-from flows.model import ConversationKey
 from flows.store import CaseRecord, Reminder
-from storage import SqliteStore
 
 FILED_AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 # 15 days for the carrier: their last day is 8 December; the question comes the next morning
@@ -33,11 +31,7 @@ ASKED_AT = datetime(2026, 12, 9, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.defaults().replace(
-        telegram_token=DEFAULT_TOKEN,
-        storage_db_path=str(tmp_path / "bot.sqlite3"),
-        storage_data_dir=str(tmp_path / "data"),
-    )
+    return bot_settings(tmp_path)
 
 
 class Bot:
@@ -75,14 +69,9 @@ async def file_sms_case(chat: Chat) -> tuple[str, SentMessage]:
 async def read(
     settings: Settings, user: FakeUser, number: str
 ) -> tuple[CaseRecord, list[Reminder]]:
-    store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
-    try:
-        case = await store.get_case(ConversationKey("telegram", str(user.id)), number)
-        assert case is not None
-        pending = [r for r in await store.pending_reminders() if r.case_number == number]
-        return case, pending
-    finally:
-        await store.close()
+    case = await the_case(settings, user, number)
+    reminders = await read_back(settings, lambda store: store.pending_reminders())
+    return case, [r for r in reminders if r.case_number == number]
 
 
 async def test_filing_says_where_to_go_and_by_when(settings: Settings) -> None:

@@ -7,61 +7,37 @@ from the SQLite database the bot wrote.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fake_telegram import (
-    DEFAULT_TOKEN,
     FakeBotAPI,
     FakeBotAPIServer,
-    FakeUser,
     make_png,
     origin_user,
     running_application,
 )
-from telegram_chat import SMS, WALLET, Chat, finish_sms, running_bot, walk_sms_to_evidence
+from telegram_chat import (
+    SMS,
+    WALLET,
+    Chat,
+    bot_settings,
+    conversation,
+    finish_sms,
+    running_bot,
+    the_case,
+    walk_sms_to_evidence,
+)
 
 from bot.channels.telegram import build_application, split_text
 from bot.config import Settings
-from flows.model import ConversationKey
-from flows.store import CaseRecord, Conversation
-from storage import SqliteStore
 
 DATA = Path(__file__).parent.parent / "data"
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.defaults().replace(
-        telegram_token=DEFAULT_TOKEN,
-        storage_db_path=str(tmp_path / "bot.sqlite3"),
-        storage_data_dir=str(tmp_path / "data"),
-        telegram_album_wait=0.2,
-    )
-
-
-async def read_back(settings: Settings, fn: Callable[[SqliteStore], Any]) -> Any:
-    store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
-    try:
-        return await fn(store)
-    finally:
-        await store.close()
-
-
-async def the_case(settings: Settings, user: FakeUser, number: str) -> CaseRecord:
-    key = ConversationKey("telegram", str(user.id))
-    case = await read_back(settings, lambda s: s.get_case(key, number))
-    assert case is not None
-    return case
-
-
-async def conversation(settings: Settings, user: FakeUser) -> Conversation:
-    key = ConversationKey("telegram", str(user.id))
-    found = await read_back(settings, lambda s: s.load_conversation(key))
-    assert found is not None
-    return found
+    return bot_settings(tmp_path, telegram_album_wait=0.2)
 
 
 # ------------------------------------------------------------------------------------- tests
