@@ -40,7 +40,7 @@ class Checker:
             self.report(1, "no such folder of flow files")
             return FlowSet(self.languages, Catalog({}, self.languages))
         catalog, templates = self._common(directory / COMMON_FILE)
-        self.channels = read_channels(self, directory / CHANNELS_FILE)
+        self.channels, laws = read_channels(self, directory / CHANNELS_FILE)
         self._check_after_ladder()
         lifecycle = read_lifecycle(self, directory / LIFECYCLE_FILE)
         flows: dict[tuple[str, int], Flow] = {}
@@ -58,7 +58,9 @@ class Checker:
         if not flows and not self.problems:
             self.file = str(directory)
             self.report(1, "no flow files found")
-        return FlowSet(self.languages, catalog, flows, self.channels, lifecycle, self.after_ladder)
+        return FlowSet(
+            self.languages, catalog, flows, self.channels, lifecycle, self.after_ladder, laws
+        )
 
     def _read(self, path: Path) -> Mapping_ | None:
         self.file = path.name

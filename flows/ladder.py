@@ -21,6 +21,17 @@ class Deadline:
     working_days: int = 0
 
 
+LETTER_KINDS = ("complaint", "appeal", "report", "police")
+
+
+@dataclass(frozen=True, slots=True)
+class ShortForm:
+    """A one-line report a channel takes by SMS, e.g. `sender*text` to 12321."""
+
+    to: str  # the number to text
+    text: str  # with {answer_id} placeholders, filled from the case's answers
+
+
 @dataclass(frozen=True, slots=True)
 class Channel:
     """A place to complain, with the facts a person needs to use it and where they come from."""
@@ -29,6 +40,7 @@ class Channel:
     name: Texts
     how: Texts
     include: Texts
+    addressee: Texts  # who a letter to this channel is addressed to
     source: str
     confirmed: bool
     phones: tuple[str, ...] = ()
@@ -36,6 +48,30 @@ class Channel:
     legal_basis: Texts | None = None
     deadline_rule: Texts | None = None
     unconfirmed: Texts | None = None
+    letter: str = "complaint"  # complaint | appeal (after the company) | report | police
+    short: ShortForm | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Law:
+    """A right a letter can cite, and the cases it fits."""
+
+    id: str
+    cite: Texts  # the instrument and article: 《消费者权益保护法》第二十九条
+    says: Texts  # what it gives the person, in one sentence
+    source: str
+    line: int
+    flows: frozenset[str] = frozenset()  # empty: any flow
+    channels: frozenset[str] = frozenset()  # empty: any channel
+    when: Conditions = field(default_factory=dict)  # on the case's answers, as in a ladder
+
+    def fits(self, flow_id: str, channel: str, answers: Mapping[str, Any]) -> bool:
+        """Return True when a letter about these answers, to this channel, should cite it."""
+        return (
+            (not self.flows or flow_id in self.flows)
+            and (not self.channels or channel in self.channels)
+            and conditions_hold(self.when, answers)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flows.ladder import Channel, Deadline, Rung
+from flows.ladder import LETTER_KINDS, Channel, Deadline, Law, Rung, ShortForm
 from flows.lifecycle import CONDITIONS, TRIGGERS, Lifecycle, Move
 from flows.schema import Step
 from flows.step_reader import ID_PATTERN, conditions_of
@@ -26,26 +27,82 @@ _CHANNEL_KEYS = {
     "site",
     "legal_basis",
     "deadline_rule",
+    "addressee",
+    "letter",
+    "short",
 }
+_LAW_KEYS = {"cite", "says", "source", "flows", "channels", "when"}
+_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 _RUNG_KEYS = {"channel", "deadline", "when", "binding", "respondent", "note"}
 _MOVE_KEYS = {"trigger", "source", "dest", "conditions"}
 
 
-def read_channels(checker: Checker, path: Path) -> dict[str, Channel]:
-    """Read the channels file; a channel with a problem is reported and left out."""
+def read_channels(checker: Checker, path: Path) -> tuple[dict[str, Channel], dict[str, Law]]:
+    """Read the channels file (channels and laws); a bad entry is reported and left out."""
     data = checker._read(path)
     if data is None:
-        return {}
+        return {}, {}
     raw = data.get("channels")
     if not isinstance(raw, Mapping_) or not raw:
         checker.report(data.line_of("channels"), "channels: expected a mapping of channel ids")
-        return {}
+        return {}, {}
     channels = {}
     for channel_id, body in raw.items():
         channel = _channel(checker, channel_id, body, raw.line_of(channel_id))
         if channel is not None:
             channels[channel_id] = channel
-    return channels
+    laws: dict[str, Law] = {}
+    raw_laws = data.get("laws", {})
+    if not isinstance(raw_laws, Mapping_):
+        checker.report(data.line_of("laws"), "laws: expected a mapping of law ids")
+        return channels, laws
+    for law_id, body in raw_laws.items():
+        law = _law(checker, law_id, body, raw_laws.line_of(law_id), channels)
+        if law is not None:
+            laws[law_id] = law
+    return channels, laws
+
+
+def _law(
+    checker: Checker, law_id: str, body: Any, line: int, channels: Mapping[str, Channel]
+) -> Law | None:
+    where = f"law '{law_id}'"
+    if not ID_PATTERN.match(law_id) or not isinstance(body, Mapping_):
+        checker.report(line, f"{where}: expected a short lower_case id with a mapping")
+        return None
+    for key in body:
+        if key not in _LAW_KEYS:
+            checker.report(body.line_of(key), f"{where}: unknown key '{key}'")
+    cite = checker._texts(body.get("cite"), body.line_of("cite"), f"{where}: cite")
+    says = checker._texts(body.get("says"), body.line_of("says"), f"{where}: says")
+    source = body.get("source")
+    if not isinstance(source, str) or not source.strip():
+        checker.report(body.line_of("source"), f"{where}: source: say where the text comes from")
+    lists = {}
+    for key in ("flows", "channels"):
+        value = body.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            checker.report(body.line_of(key), f"{where}: {key}: expected a list of ids")
+            value = []
+        lists[key] = frozenset(value)
+    for channel in sorted(lists["channels"] - set(channels)):
+        checker.report(body.line_of("channels"), f"{where}: channels: unknown channel '{channel}'")
+    when = body.get("when", {})
+    if not isinstance(when, dict):
+        checker.report(body.line_of("when"), f"{where}: when: expected a mapping")
+        when = {}
+    if cite is None or says is None or not isinstance(source, str):
+        return None
+    return Law(
+        law_id,
+        cite,
+        says,
+        source,
+        body.line,
+        lists["flows"],
+        lists["channels"],
+        conditions_of(when),
+    )
 
 
 def _channel(checker: Checker, channel_id: str, body: Any, line: int) -> Channel | None:
@@ -60,11 +117,19 @@ def _channel(checker: Checker, channel_id: str, body: Any, line: int) -> Channel
         if key not in _CHANNEL_KEYS:
             checker.report(body.line_of(key), f"{where}: unknown key '{key}'")
     texts = {}
-    for key in ("name", "how", "include", "legal_basis", "deadline_rule", "unconfirmed"):
+    required = ("name", "how", "include", "addressee")
+    for key in (*required, "legal_basis", "deadline_rule", "unconfirmed"):
         if key in body:
             texts[key] = checker._texts(body[key], body.line_of(key), f"{where}: {key}")
-        elif key in ("name", "how", "include"):
+        elif key in required:
             checker.report(body.line, f"{where}: {key} is missing")
+    letter = body.get("letter", "complaint")
+    if letter not in LETTER_KINDS:
+        checker.report(
+            body.line_of("letter"), f"{where}: letter: expected one of {', '.join(LETTER_KINDS)}"
+        )
+        letter = "complaint"
+    short = _short(checker, body.get("short"), body.line_of("short"), where)
     source = body.get("source")
     if not isinstance(source, str) or not source.strip():
         checker.report(body.line_of("source"), f"{where}: source: say where the facts come from")
@@ -86,13 +151,17 @@ def _channel(checker: Checker, channel_id: str, body: Any, line: int) -> Channel
         checker.report(body.line_of("site"), f"{where}: site: expected an http(s) address")
         site = None
     name, how, include = texts.get("name"), texts.get("how"), texts.get("include")
-    if name is None or how is None or include is None or not isinstance(source, str):
+    addressee = texts.get("addressee")
+    if name is None or how is None or include is None or addressee is None:
+        return None
+    if not isinstance(source, str):
         return None
     return Channel(
         id=channel_id,
         name=name,
         how=how,
         include=include,
+        addressee=addressee,
         source=source,
         confirmed=confirmed is True,
         phones=tuple(phones),
@@ -100,7 +169,31 @@ def _channel(checker: Checker, channel_id: str, body: Any, line: int) -> Channel
         legal_basis=texts.get("legal_basis"),
         deadline_rule=texts.get("deadline_rule"),
         unconfirmed=texts.get("unconfirmed"),
+        letter=str(letter),
+        short=short,
     )
+
+
+def _short(checker: Checker, raw: Any, line: int, where: str) -> ShortForm | None:
+    if raw is None:
+        return None
+    expected = f"{where}: short: expected {{to: NUMBER, text: '{{sender}}*{{content}}'}}"
+    if not isinstance(raw, Mapping_) or set(raw) != {"to", "text"}:
+        checker.report(line, expected)
+        return None
+    to, text = raw.get("to"), raw.get("text")
+    if not isinstance(to, str) or not to.isdigit() or not isinstance(text, str):
+        checker.report(line, expected)
+        return None
+    if not _PLACEHOLDER.search(text):
+        checker.report(line, f"{where}: short: text names no {{answer}} to fill in")
+        return None
+    return ShortForm(to, text)
+
+
+def placeholders(text: str) -> list[str]:
+    """Return the {answer_id} names a short form fills in."""
+    return _PLACEHOLDER.findall(text)
 
 
 def read_ladder(

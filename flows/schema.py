@@ -12,13 +12,14 @@ from flows.errors import FlowError
 from flows.texts import Catalog, Texts
 
 if TYPE_CHECKING:
-    from flows.ladder import Channel, Rung
+    from flows.ladder import Channel, Law, Rung
     from flows.lifecycle import Lifecycle
 
 DEFINITIONS = Path(__file__).parent / "definitions"
 COMMON_FILE = "common.yaml"
 
 EXPECTS = ("text", "choice", "multi", "files", "confirm")
+REMEDIES = "remedies"  # the multi step whose options are what the person asks for
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class Option:
     id: str
     label: Texts
     advice: Texts | None = None
+    demand: Texts | None = None  # how a complaint letter asks for it (remedy options)
 
 
 Conditions = Mapping[str, frozenset[str]]
@@ -125,6 +127,7 @@ class FlowSet:
     channels: Mapping[str, Channel] = field(default_factory=dict)
     lifecycle: Lifecycle | None = None
     after_ladder: tuple[str, ...] = ()  # channels named when the ladder has no rung left
+    laws: Mapping[str, Law] = field(default_factory=dict)  # rights a letter can cite
 
     @property
     def latest(self) -> dict[str, Flow]:

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from flows import actions
-from flows.schema import EXPECTS, Option, Route, Step
+from flows.schema import EXPECTS, REMEDIES, Option, Route, Step
+from flows.texts import Texts
 from flows.yamlfile import Mapping_
 
 if TYPE_CHECKING:
@@ -155,11 +156,21 @@ class StepReader:
                 if advice is not None
                 else None
             )
+            demand = self.demand(raw, line, f"{where}: option '{option_id}'")
             if any(o.id == option_id for o in options):
                 self.c.report(line, f"{where}: option '{option_id}' appears twice")
             if label is not None:
-                options.append(Option(option_id, label, advice_texts))
+                options.append(Option(option_id, label, advice_texts, demand))
         return tuple(options)
+
+    def demand(self, raw: Mapping_, line: int, where: str) -> Texts | None:
+        """Read an option's `demand:`; every remedy needs one, since letters quote it."""
+        demand = raw.get("demand")
+        if demand is not None:
+            return self.c._texts(demand, raw.line_of("demand"), f"{where} demand")
+        if self.raw.get("id") == REMEDIES:
+            self.c.report(line, f"{where}: demand: say how a complaint letter asks for it")
+        return None
 
     def routes(self, step_id: str, expect: str) -> tuple[Route, ...]:
         raw_next = self.raw.get("next")

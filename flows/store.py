@@ -9,6 +9,15 @@ from typing import Any, Protocol
 from flows.model import ConversationKey
 
 
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What a person chose to put on their letters; asked once, never required."""
+
+    name: str | None = None
+    phone: str | None = None
+    asked: bool = False  # they have answered (or skipped) the question once
+
+
 @dataclass(slots=True)
 class Conversation:
     """Where one person is: the flow and step they are on, and what they answered so far."""
@@ -25,6 +34,7 @@ class Conversation:
     draft_id: str | None = None  # ties evidence uploaded during this intake to it
     pending: dict[str, Any] = field(default_factory=dict)  # scratch for the current step
     updated_at: datetime | None = None
+    profile: Profile = field(default_factory=Profile)
 
 
 @dataclass(frozen=True, slots=True)

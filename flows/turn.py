@@ -9,7 +9,7 @@ from flows import actions
 from flows.callbacks import GLOBAL, encode
 from flows.machine import FILED, FlowMachine
 from flows.model import Button, Incoming, Reply
-from flows.schema import Step
+from flows.schema import REMEDIES, Step
 from flows.store import CaseEvent, Conversation, NewCase, NewReminder, StepCommit
 from flows.texts import pick
 
@@ -191,7 +191,7 @@ class Turn:
         for step_id in conv.history:
             for name in flow.steps[step_id].actions:
                 answers.update(actions.ACTIONS[name](answers))
-        remedies = answers.get("remedies") or {}
+        remedies = answers.get(REMEDIES) or {}
         chosen = list(remedies.get("selected", [])) + (["other"] if remedies.get("other") else [])
         followups = self.e.followups
         filing = followups.filing(flow, answers, self.now, self.lang)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.model import ConversationKey
-from flows.store import Conversation
+from flows.store import Conversation, Profile
 from storage.db import from_iso, from_json, to_iso, to_json
 
 
@@ -21,6 +21,7 @@ class ConversationRow:
     language: str
     values: tuple[Any, ...]  # the conversations columns after user_id, in `_COLUMNS` order
     updated_at: str
+    profile: str  # users.profile, JSON
 
 
 _NAMES = ("flow_id", "flow_version", "state", "answers", "history", "turn", "draft_id", "pending")
@@ -43,8 +44,15 @@ def encode(conversation: Conversation, now: str) -> ConversationRow:
         to_json(c.pending, "conversation.pending"),
         updated_at,
     )
+    profile = {"name": c.profile.name, "phone": c.profile.phone, "asked": c.profile.asked}
     return ConversationRow(
-        c.key.messenger, c.key.user_id, c.chat_id, c.language, values, updated_at
+        c.key.messenger,
+        c.key.user_id,
+        c.chat_id,
+        c.language,
+        values,
+        updated_at,
+        to_json({k: v for k, v in profile.items() if v}, "conversation.profile"),
     )
 
 
@@ -52,13 +60,13 @@ def upsert_user(conn: sqlite3.Connection, row: ConversationRow) -> int:
     """Create or refresh the person behind `row`; return their user id."""
     # They are writing, so they no longer block the bot: reminders may reach them again.
     cursor = conn.execute(
-        "INSERT INTO users (messenger, external_id, chat_id, language, created_at)"
-        " VALUES (?, ?, ?, ?, ?)"
+        "INSERT INTO users (messenger, external_id, chat_id, language, created_at, profile)"
+        " VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (messenger, external_id)"
         " DO UPDATE SET chat_id = excluded.chat_id, language = excluded.language,"
-        " unreachable_at = NULL"
+        " profile = excluded.profile, unreachable_at = NULL"
         " RETURNING id",
-        (row.messenger, row.external_id, row.chat_id, row.language, row.updated_at),
+        (row.messenger, row.external_id, row.chat_id, row.language, row.updated_at, row.profile),
     )
     user_id: int = cursor.fetchone()[0]
     return user_id
@@ -105,7 +113,7 @@ def save(conn: sqlite3.Connection, user_id: int, row: ConversationRow) -> None:
 def load(conn: sqlite3.Connection, key: ConversationKey) -> Conversation | None:
     """Return the saved conversation of `key`, or None if there is none."""
     found = conn.execute(
-        f"SELECT u.chat_id, u.language, {_COLUMNS} FROM users u"
+        f"SELECT u.chat_id, u.language, u.profile, {_COLUMNS} FROM users u"
         " JOIN conversations c ON c.user_id = u.id"
         " WHERE u.messenger = ? AND u.external_id = ?",
         (key.messenger, key.user_id),
@@ -125,4 +133,16 @@ def load(conn: sqlite3.Connection, key: ConversationKey) -> Conversation | None:
         draft_id=found["draft_id"],
         pending=from_json(found["pending"]),
         updated_at=from_iso(found["updated_at"]),
+        profile=profile_of(found["profile"]),
+    )
+
+
+def profile_of(text: str) -> Profile:
+    """Return the profile stored as JSON in users.profile."""
+    data = from_json(text)
+    name, phone = data.get("name"), data.get("phone")
+    return Profile(
+        name if isinstance(name, str) else None,
+        phone if isinstance(phone, str) else None,
+        data.get("asked") is True,
     )

@@ -133,7 +133,16 @@ def m002_deadlines_and_reminders(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_deadlines_and_reminders]
+def m003_letter_profile(conn: sqlite3.Connection) -> None:
+    """Give people a profile: the name and phone they chose to put on letters (JSON)."""
+    conn.execute("ALTER TABLE users ADD COLUMN profile TEXT NOT NULL DEFAULT '{}'")
+
+
+MIGRATIONS: list[Migration] = [
+    m001_initial,
+    m002_deadlines_and_reminders,
+    m003_letter_profile,
+]
 
 
 async def migrate(conn: aiosqlite.Connection) -> list[str]:

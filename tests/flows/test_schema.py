@@ -48,6 +48,7 @@ steps:
     options:
       - id: stop
         label: {zh: 停止, en: Stop}
+        demand: {zh: 停止发送。, en: Stop sending.}
   - id: summary
     expect: confirm
 ladder:
@@ -230,32 +231,32 @@ def test_a_template_is_merged_with_overrides(tmp_path: Path) -> None:
         (
             "  - channel: samr_12315\n",
             "  - channel: samr_99999\n",
-            "demo.yaml:43: ladder: unknown channel 'samr_99999'",
+            "demo.yaml:44: ladder: unknown channel 'samr_99999'",
         ),
         (
             "    deadline: {days: 15}\n",
             "    deadline: {weeks: 2}\n",
-            "demo.yaml:44: ladder: deadline: expected {days: N} or {working_days: N} with N >= 1",
+            "demo.yaml:45: ladder: deadline: expected {days: N} or {working_days: N} with N >= 1",
         ),
         (
             "    deadline: {working_days: 5}\n",
             "    deadline: {working_days: 0}\n",
-            "demo.yaml:41: ladder: deadline: expected {days: N} or {working_days: N} with N >= 1",
+            "demo.yaml:42: ladder: deadline: expected {days: N} or {working_days: N} with N >= 1",
         ),
         (
             "    when: {problem: spam}\n",
             "    when: {problem: robbery}\n",
-            "demo.yaml:40: ladder: when: 'problem' has no option 'robbery'",
+            "demo.yaml:41: ladder: when: 'problem' has no option 'robbery'",
         ),
         (
             "    binding: false\n",
             "    binding: false\n    respondent: remedies\n",
-            "demo.yaml:43: ladder: respondent: no text step 'remedies'",
+            "demo.yaml:44: ladder: respondent: no text step 'remedies'",
         ),
         (
             "ladder:\n",
             "rungs:\n",
-            "demo.yaml:38: unknown key 'rungs'",
+            "demo.yaml:39: unknown key 'rungs'",
         ),
     ],
     ids=[
