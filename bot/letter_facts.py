@@ -1,0 +1,278 @@
+"""Gather what a letter says from a case: answers as text, history, demands, laws, evidence."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from flows.channel_text import ChannelText
+from flows.ladder import Channel, Rung
+from flows.ladder_reader import placeholders
+from flows.paperwork import ShortReport
+from flows.render import Renderer
+from flows.schema import REMEDIES, Flow, FlowSet
+from flows.store import CaseEvent, CaseRecord, EvidenceRecord, Profile
+from flows.texts import pick
+
+# What the history of earlier rungs says, per timeline event (events about the current channel
+# are left out: the letter itself is the next thing that channel hears).
+_HISTORY = {
+    "deadline_set": "complained",
+    "escalated": "complained",
+    "sent": "complained",
+    "no_answer": "no_answer",
+    "unsatisfied": "unsatisfied",
+}
+_CURRENCY_ZH = {"CNY": "元"}
+
+
+def long_date(day: date, lang: str) -> str:
+    """Return a date as a letter writes it: 2026年11月22日, 22 November 2026."""
+    if lang == "zh":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return f"{day.day} {calendar.month_name[day.month]} {day.year}"
+
+
+def one_line(text: str) -> str:
+    """Return `text` on one line (a numbered list item must not break)."""
+    return re.sub(r"\s*\n\s*", " / ", text.strip())
+
+
+@dataclass(slots=True)
+class LetterFacts:
+    """Everything a letter template reads; plain data, built from a case by `gather`."""
+
+    lang: str
+    kind: str  # complaint | appeal | report | police
+    flow: str
+    channel: str
+    number: str
+    to: str  # addressee
+    direct: bool  # the addressee is the respondent itself (no one to make them do it)
+    complainant: Profile
+    v: dict[str, str]  # each answer as one line of text, by step id
+    opt: dict[str, str]  # the option id chosen at each choice step
+    raw: dict[str, Any]  # the answers as stored
+    history: list[tuple[str, str, str]]  # (date, event, channel name), oldest first
+    demands: list[str]
+    basis: str | None  # the channel's own rule
+    laws: list[tuple[str, str]]  # (citation, what it says)
+    evidence: list[str]
+    reply_by: str | None
+    span: str
+    deadline_rule: str | None
+    today: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def gather(
+    case: CaseRecord,
+    flows: FlowSet,
+    rung_index: int,
+    lang: str,
+    profile: Profile,
+    today: date,
+    tz: tzinfo,
+) -> tuple[LetterFacts, Channel, Rung]:
+    """Return the facts of a letter about `case` to the channel of `rung_index`."""
+    flow = flows.get(case.flow_id, case.flow_version)
+    if flow is None or not 0 <= rung_index < len(flow.ladder):
+        raise LookupError(f"case {case.number}: no rung {rung_index} in flow {case.flow}")
+    rung = flow.ladder[rung_index]
+    channel = flows.channels[rung.channel]
+    text = ChannelText(flows, tz)
+    render = Renderer(flows, tz)
+    respondent = text.respondent(flow, rung, case.answers, lang)
+    v, opt = answer_texts(flow, case.answers, render, lang)
+    facts = LetterFacts(
+        lang=lang,
+        kind=channel.letter,
+        flow=flow.id,
+        channel=channel.id,
+        number=case.number,
+        to=pick(channel.addressee, lang).replace("{respondent}", respondent),
+        direct=rung.respondent is not None,
+        complainant=profile,
+        v=v,
+        opt=opt,
+        raw=dict(case.answers),
+        history=history(case.events, rung.channel, text, lang, tz),
+        demands=demands(flow, case.answers, lang),
+        basis=pick(channel.legal_basis, lang) if channel.legal_basis else None,
+        laws=[
+            (pick(law.cite, lang), pick(law.says, lang))
+            for law in flows.laws.values()
+            if law.fits(flow.id, channel.id, case.answers)
+        ],
+        evidence=[evidence_line(e, lang, tz) for e in case.evidence],
+        reply_by=_reply_by(case, rung_index, rung.channel, text, lang),
+        span=text.span(rung, lang),
+        deadline_rule=pick(channel.deadline_rule, lang)
+        if channel.deadline_rule and rung.binding
+        else None,
+        today=long_date(today, lang),
+        extra={
+            "title": pick(flow.title, lang),
+            "respondent": respondent,
+            "answers": [
+                (render.label(step, lang), v[step.id])
+                for step in flow.steps.values()
+                if step.id in v and step.expect in ("text", "choice") and step.id != REMEDIES
+            ],
+        },
+    )
+    return facts, channel, rung
+
+
+def answer_texts(
+    flow: Flow, answers: Mapping[str, Any], render: Renderer, lang: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Return each answer as one line of text, and the option chosen at each choice step."""
+    v: dict[str, str] = {}
+    opt: dict[str, str] = {}
+    for step_id, value in answers.items():
+        step = flow.steps.get(step_id)
+        if value is None:
+            continue
+        if step is not None and step.expect == "choice":
+            opt[step_id] = str(value)
+        if isinstance(value, Mapping) and "date" in value:
+            v[step_id] = long_date(date.fromisoformat(str(value["date"])), lang)
+        elif isinstance(value, Mapping) and "amount" in value:
+            v[step_id] = money(str(value["amount"]), str(value.get("currency", "CNY")), lang)
+        elif isinstance(value, Mapping) and "number" in value:
+            v[step_id] = national(str(value["number"]))
+        elif isinstance(value, Mapping) and "numbers" in value:
+            sep = "、" if lang == "zh" else ", "
+            v[step_id] = sep.join(national(str(n)) for n in value["numbers"])
+        elif isinstance(value, Mapping) and "id" in value:
+            v[step_id] = str(value["id"])
+        elif step is not None:
+            v[step_id] = one_line(render.display(step, value, lang))
+        elif isinstance(value, str):
+            v[step_id] = one_line(value)
+    return v, opt
+
+
+def national(number: str) -> str:
+    """Return a number as dialled in China: +8613800138000 -> 13800138000, +86211234 -> 0211234."""
+    if not number.startswith("+86"):
+        return number
+    rest = number[3:]
+    return rest if rest.startswith("1") else "0" + rest
+
+
+def money(amount: str, currency: str, lang: str) -> str:
+    """Return an amount as a letter writes it: 1,234.50 元, CNY 1,234.50, 0.5 ETH."""
+    if currency != "CNY":
+        return f"{amount} {currency}"  # crypto amounts keep the precision they were given
+    try:
+        shown = f"{float(amount):,.2f}"
+    except ValueError:
+        shown = amount
+    if lang == "zh":
+        return f"{shown} {_CURRENCY_ZH.get(currency, currency)}"
+    return f"{currency} {shown}"
+
+
+def demands(flow: Flow, answers: Mapping[str, Any], lang: str) -> list[str]:
+    """Return the chosen remedies as the letter asks for them, in the flow's order."""
+    step = flow.steps.get(REMEDIES)
+    chosen = answers.get(REMEDIES)
+    if step is None or not isinstance(chosen, Mapping):
+        return []
+    selected = set(chosen.get("selected", []))
+    wanted = [pick(o.demand, lang) for o in step.options if o.id in selected and o.demand]
+    other = chosen.get("other")
+    if isinstance(other, str) and other.strip():
+        text = one_line(other)
+        if text[-1] not in "。.!！?？":
+            text += "。" if lang == "zh" or "\u4e00" <= text[-1] <= "\u9fff" else "."
+        wanted.append(text)
+    return wanted
+
+
+def history(
+    events: list[CaseEvent], current: str, text: ChannelText, lang: str, tz: tzinfo
+) -> list[tuple[str, str, str]]:
+    """Return what happened at the earlier rungs: (date, what, channel), oldest first."""
+    lines = []
+    for event in events:
+        what = _HISTORY.get(event.kind)
+        channel = event.data.get("channel")
+        if what is None or not isinstance(channel, str) or channel == current:
+            continue
+        day = long_date(event.at.astimezone(tz).date(), lang)
+        entry = (day, what, text.name(channel, lang))
+        if entry not in lines:
+            lines.append(entry)
+    return lines
+
+
+def evidence_line(record: EvidenceRecord, lang: str, tz: tzinfo) -> str:
+    """Return one line of the evidence list."""
+    zh = lang == "zh"
+    when = ""
+    if record.created_at is not None:
+        when = long_date(record.created_at.astimezone(tz).date(), lang)
+    if record.kind == "forward" and record.text is not None:
+        sender = record.meta.get("sender")
+        origin = (f"（来自 {sender}）" if zh else f" (from {sender})") if sender else ""
+        quoted = one_line(record.text)
+        if len(quoted) > 120:
+            quoted = quoted[:120] + "…"
+        return f"消息原文{origin}：「{quoted}」" if zh else f"Message text{origin}: “{quoted}”"
+    name = record.file_name or ""
+    label = {"photo": ("截图", "Screenshot")}.get(record.kind, ("文件", "File"))[0 if zh else 1]
+    parts = [p for p in (name, when) if p]
+    if not parts:
+        return label
+    return f"{label}（{'，'.join(parts)}）" if zh else f"{label} ({', '.join(parts)})"
+
+
+def short_report(channel: Channel, answers: Mapping[str, Any], lang: str) -> ShortReport | None:
+    """Return the channel's one-line SMS report filled from the answers, if it has one."""
+    if channel.short is None:
+        return None
+    values = {}
+    for name in placeholders(channel.short.text):
+        answer = answers.get(name)
+        if isinstance(answer, Mapping):
+            answer = national(str(answer["number"])) if "number" in answer else answer.get("text")
+        if not isinstance(answer, str) or not answer.strip():
+            return None  # the report would be missing a part: better none than a wrong one
+        values[name] = answer.strip()
+    text = re.sub(r"\{([a-z][a-z0-9_]*)\}", lambda m: values[m[1]], channel.short.text)
+    unconfirmed = None
+    if not channel.confirmed and channel.unconfirmed:
+        unconfirmed = pick(channel.unconfirmed, lang)
+    return ShortReport(channel.short.to, text, unconfirmed)
+
+
+def _reply_by(
+    case: CaseRecord, rung_index: int, channel: str, text: ChannelText, lang: str
+) -> str | None:
+    day: date | None = None
+    if rung_index == case.rung and case.due_at is not None:
+        day = text.last_day(case.due_at)
+    else:  # an earlier rung: the deadline it was given when the case reached it
+        for event in case.events:
+            if event.kind in ("deadline_set", "escalated") and event.data.get("channel") == channel:
+                with_day = event.data.get("day")
+                if isinstance(with_day, str):
+                    day = date.fromisoformat(with_day)
+    return long_date(day, lang) if day else None
+
+
+def reached_rungs(case: CaseRecord, flow: Flow) -> list[int]:
+    """Return the rungs the case has climbed so far, first to current."""
+    return [i for i, r in enumerate(flow.ladder) if i <= case.rung and r.applies(case.answers)]
+
+
+def local_today(now: datetime, tz: tzinfo) -> date:
+    """Return today's date where the person lives."""
+    return now.astimezone(tz).date()

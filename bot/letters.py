@@ -1,0 +1,147 @@
+"""Complaint letters from a case, written by Jinja2 templates in bot/templates/.
+
+A letter is a template per language (`letter.zh.j2`) that a flow's template extends with what is
+particular to its category (`sms.zh.j2`: subject, respondent, facts); flows without their own
+template use `generic.LANG.j2`. The same template gives the plain text (to paste into a web form)
+and the Markdown file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, tzinfo
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+from bot.config import ConfigError
+from bot.letter_facts import LetterFacts, gather, short_report
+from flows.paperwork import Letter
+from flows.schema import FlowSet
+from flows.store import CaseRecord, Profile
+
+TEMPLATES = Path(__file__).parent / "templates"
+_MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>#|~"})
+
+
+class Templates:
+    """The letter templates, loaded once: one environment for plain text, one for Markdown.
+
+    Sandboxed and strict: the templates are ours, but what they print comes from people, and a
+    misspelt variable must fail the golden tests rather than print nothing.
+    """
+
+    def __init__(self, folder: Path = TEMPLATES) -> None:
+        self.folder = folder
+        self.plain = self._environment(lambda value: value)
+        self.markdown = self._environment(_escape_markdown)
+
+    def _environment(self, finalize: Callable[[Any], Any]) -> SandboxedEnvironment:
+        env = SandboxedEnvironment(
+            loader=FileSystemLoader(self.folder),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            autoescape=False,
+            finalize=finalize,
+        )
+        env.filters["lowerfirst"] = lower_first
+        return env
+
+    def check(self, flows: FlowSet) -> None:
+        """Compile every template a letter may use; raise ConfigError naming a broken one."""
+        names = [f"{base}.{lang}.j2" for base in ("letter", "generic") for lang in flows.languages]
+        names += [
+            f"{flow.id}.{lang}.j2"
+            for flow in flows.categories()
+            for lang in flows.languages
+            if (self.folder / f"{flow.id}.{lang}.j2").exists()
+        ]
+        for name in names:
+            try:
+                self.plain.get_template(name)
+            except TemplateError as e:
+                line = getattr(e, "lineno", None) or 1
+                raise ConfigError(f"{name}:{line}: {e}") from e
+
+
+def lower_first(text: str) -> str:
+    """Return a label as it reads mid-sentence: "Every day" -> "every day", "SMS" stays."""
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def _escape_markdown(value: Any) -> Any:
+    # What people typed is escaped so a "*" or "#" in it stays text; our own markup (headings,
+    # bold) comes back from the helpers as Markup and passes through.
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return Markup(value.translate(_MD_SPECIAL))
+
+
+def _helpers(markdown: bool) -> dict[str, Any]:
+    def h1(text: str) -> Markup:
+        return Markup(f"# {text}" if markdown else str(text))
+
+    def h2(text: str) -> Markup:
+        return Markup(f"## {text}" if markdown else str(text))
+
+    def field(label: str, value: str) -> Markup:
+        if not markdown:
+            return Markup(f"{label}{value}")
+        # The colon goes outside the bold: "**致**：x" renders in CommonMark, "**致：**x" does not.
+        space = " " if label.endswith(" ") else ""
+        name, colon = label.rstrip()[:-1], label.rstrip()[-1]
+        return Markup(f"- **{name}**{colon}{space}{value}")
+
+    return {"h1": h1, "h2": h2, "field": field, "md": markdown}
+
+
+def render_letter(templates: Templates, facts: LetterFacts, *, markdown: bool) -> str:
+    """Render one letter from its facts; plain text, or Markdown when `markdown`."""
+    env = templates.markdown if markdown else templates.plain
+    try:
+        template = env.get_template(f"{facts.flow}.{facts.lang}.j2")
+    except TemplateNotFound:
+        template = env.get_template(f"generic.{facts.lang}.j2")
+    text = template.render(f=facts, v=facts.v, opt=facts.opt, **_helpers(markdown))
+    return _tidy(text)
+
+
+def _tidy(text: str) -> str:
+    lines = [line.rstrip() for line in text.splitlines()]
+    tidy: list[str] = []
+    for line in lines:
+        if not line and (not tidy or not tidy[-1]):
+            continue  # one blank line between blocks, none at the top
+        tidy.append(line)
+    return "\n".join(tidy).strip() + "\n"
+
+
+def write_letter(
+    case: CaseRecord,
+    flows: FlowSet,
+    templates: Templates,
+    *,
+    lang: str,
+    profile: Profile,
+    today: date,
+    tz: tzinfo,
+    rung: int | None = None,
+) -> Letter:
+    """Return the letter about `case` to its current rung (or `rung`), dated `today`."""
+    index = case.rung if rung is None else rung
+    facts, channel, _ = gather(case, flows, index, lang, profile, today, tz)
+    return Letter(
+        channel=channel.id,
+        addressee=facts.to,
+        text=render_letter(templates, facts, markdown=False),
+        markdown=render_letter(templates, facts, markdown=True),
+        file_stem=f"{case.number}-{channel.id}-{lang}",
+        short=short_report(channel, case.answers, lang),
+    )

@@ -1,0 +1,328 @@
+"""Complaint letters: golden letters per category and language, and the data they are made of.
+
+The golden files under tests/bot/letters/ were reviewed by hand. After a deliberate change to the
+templates or the flows, regenerate them with `UPDATE_GOLDEN=1 pytest tests/bot/test_letters.py`
+and review the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from jinja2.exceptions import SecurityError
+
+from bot.config import ConfigError
+from bot.letters import Templates, write_letter
+from flows.schema import REMEDIES, FlowSet, load_flows
+from flows.store import CaseEvent, CaseRecord, EvidenceRecord, Profile
+
+GOLDEN = Path(__file__).parent / "letters"
+TZ = ZoneInfo("Asia/Shanghai")
+FILED = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+TODAY = date(2026, 11, 22)
+PROFILE = Profile("张三", "13800138000", asked=True)
+
+ANSWERS: dict[str, dict[str, Any]] = {
+    "sms": {
+        "problem": "spam",
+        "sender": {"text": "1069 0123 4567 89", "number": "10690123456789", "kind": "106"},
+        "sender_type": "industry_national",
+        "started": {"text": "11月3日", "date": "2026-11-03"},
+        "frequency": "daily",
+        "content": "【优选商城】双11特惠，全场5折！点击 https://t.cn/A6x 领券，回T退订",
+        "td_reply": "continued",
+        "carrier": "mobile",
+        "remedies": {"selected": ["stop_sending", "delete_my_number"], "other": None},
+    },
+    "calls": {
+        "problem": "harassment",
+        "numbers": {
+            "text": "02112345678, 13912345678",
+            "numbers": ["+862112345678", "+8613912345678"],
+        },
+        "call_times": "工作日上午 9 点到 11 点，从上周一开始",
+        "frequency": "many_daily",
+        "what_said": "推销贷款，知道我的名字和工作单位。",
+        "company": "某某金融",
+        "refused": "refused_continued",
+        "remedies": {"selected": ["stop_calling", "delete_my_data", "explain_data_source"]},
+    },
+    "wallet": {
+        "problem": "withdrawal_stuck",
+        "secured": {"selected": ["none_yet"]},
+        "platform": "某某钱包",
+        "amount": {"text": "¥1,234.50", "amount": "1234.50", "currency": "CNY"},
+        "transaction_id": {"text": "TX20261118001", "id": "TX20261118001"},
+        "happened_on": {"text": "11月18日", "date": "2026-11-18"},
+        "story": "11月18日申请提现到银行卡，显示审核中，四天了还没到账。",
+        "contacted": "no_reply",
+        "remedies": {
+            "selected": ["complete_withdrawal", "explanation"],
+            "other": "补偿延迟期间的利息",
+        },
+    },
+    "crypto": {
+        "problem": "assets_stuck",
+        "platform": "SomeExchange",
+        "uid": "88001234",
+        "amount": {"text": "1200 USDT", "amount": "1200", "currency": "USDT"},
+        "first_contact": {"text": "11月10日", "date": "2026-11-10"},
+        "support_said": "11月10日客服说24小时内处理，之后一直没有回复。",
+        "remedies": {"selected": ["return_assets", "clear_answer"]},
+    },
+    "other": {
+        "problem": "product",
+        "respondent": "某某家电旗舰店",
+        "what_happened": "买的空调装好第二天就不制冷，商家一直推说等售后。",
+        "happened_on": {"text": "11月1日", "date": "2026-11-01"},
+        "amount": {"text": "2999", "amount": "2999", "currency": "CNY"},
+        "remedies": {"selected": ["fix_problem", "refund"]},
+    },
+}
+FIRST_RUNG = {"sms": 1, "calls": 0, "wallet": 0, "crypto": 0, "other": 0}
+
+
+@pytest.fixture(scope="module")
+def flows() -> FlowSet:
+    return load_flows()
+
+
+@pytest.fixture(scope="module")
+def templates() -> Templates:
+    return Templates()
+
+
+def a_case(flow_id: str, lang: str, **changes: Any) -> CaseRecord:
+    answers = ANSWERS[flow_id]
+    evidence = [
+        EvidenceRecord(
+            "d1",
+            "evidence",
+            "photo",
+            "ab" * 32,
+            "evidence/ab/ab/x",
+            2048,
+            created_at=datetime(2026, 11, 21, 12, 0, tzinfo=UTC),
+        ),
+        EvidenceRecord(
+            "d1",
+            "evidence",
+            "document",
+            "cd" * 32,
+            "evidence/cd/cd/y",
+            4096,
+            file_name="record.pdf",
+            mime_type="application/pdf",
+            created_at=datetime(2026, 11, 21, 12, 5, tzinfo=UTC),
+        ),
+    ]
+    fields: dict[str, Any] = {
+        "number": f"{flow_id.upper()}-2026-000001",
+        "user": "telegram:1",
+        "category": flow_id,
+        "problem": answers["problem"],
+        "state": "waiting",
+        "flow_id": flow_id,
+        "flow_version": 1,
+        "language": lang,
+        "answers": answers,
+        "remedies": list(answers["remedies"]["selected"]),
+        "created_at": FILED,
+        "updated_at": FILED,
+        "evidence": evidence,
+        "events": [CaseEvent("filed", FILED)],
+        "rung": FIRST_RUNG[flow_id],
+        "due_at": datetime(2026, 12, 7, 16, 0, tzinfo=UTC),  # midnight after 7 December
+    }
+    fields.update(changes)
+    return CaseRecord(**fields)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("flow_id", sorted(ANSWERS))
+def test_each_category_writes_the_reviewed_letter(
+    flows: FlowSet, templates: Templates, flow_id: str, lang: str
+) -> None:
+    letter = write_letter(
+        a_case(flow_id, lang), flows, templates, lang=lang, profile=PROFILE, today=TODAY, tz=TZ
+    )
+    for suffix, text in ((".txt", letter.text), (".md", letter.markdown)):
+        path = GOLDEN / f"{flow_id}.{lang}{suffix}"
+        if os.environ.get("UPDATE_GOLDEN"):
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        assert text == path.read_text(encoding="utf-8"), f"{path.name} differs"
+
+
+def test_every_remedy_and_every_channel_has_letter_wording_in_both_languages(
+    flows: FlowSet,
+) -> None:
+    remedies = [
+        (flow.id, option) for flow in flows.categories() for option in flow.steps[REMEDIES].options
+    ]
+    assert len(remedies) >= 25
+    for flow_id, option in remedies:
+        assert option.demand is not None, (flow_id, option.id)
+        assert all(option.demand.get(lang, "").strip() for lang in ("zh", "en")), option.id
+    assert len(flows.channels) >= 17
+    for channel in flows.channels.values():
+        for texts in (channel.name, channel.addressee, channel.how, channel.include):
+            assert all(texts.get(lang, "").strip() for lang in ("zh", "en")), channel.id
+    for law in flows.laws.values():
+        assert all(law.cite[lang] and law.says[lang] for lang in ("zh", "en")), law.id
+
+
+def test_every_law_names_flows_and_options_that_exist(flows: FlowSet) -> None:
+    latest = flows.categories()
+    for law in flows.laws.values():
+        assert law.flows <= {f.id for f in latest}, law.id
+        for key, values in law.when.items():
+            options = {o.id for f in latest if (step := f.steps.get(key)) for o in step.options}
+            assert values <= options, (law.id, key, values - options)
+
+
+def test_the_letter_cites_the_laws_that_fit_and_no_others(
+    flows: FlowSet, templates: Templates
+) -> None:
+    spam = write_letter(
+        a_case("sms", "zh"), flows, templates, lang="zh", profile=PROFILE, today=TODAY, tz=TZ
+    )
+    assert "《通信短信息服务管理规定》（2015）" in spam.text
+    assert "《个人信息保护法》第四十七条" in spam.text  # they asked to delete their number
+    assert "第四十五条" not in spam.text  # they did not ask where the number came from
+    assert "《电信用户申诉处理办法》" in spam.text  # the carrier's own rule: 15 days
+    fraud_answers = {
+        **ANSWERS["sms"],
+        "problem": "fraud",
+        "remedies": {"selected": ["stop_sending"]},
+    }
+    fraud = write_letter(
+        a_case("sms", "zh", answers=fraud_answers, problem="fraud"),
+        flows,
+        templates,
+        lang="zh",
+        profile=PROFILE,
+        today=TODAY,
+        tz=TZ,
+    )
+    assert "通信短信息服务管理规定" not in fraud.text  # a scam is not a marketing text
+    assert "个人信息保护法" not in fraud.text
+
+
+def test_an_escalated_letter_is_an_appeal_that_tells_the_history(
+    flows: FlowSet, templates: Templates
+) -> None:
+    no_answer = datetime(2026, 12, 8, 1, 0, tzinfo=UTC)
+    events = [
+        CaseEvent("filed", FILED),
+        CaseEvent("deadline_set", FILED, {"channel": "china_mobile", "day": "2026-12-07"}),
+        CaseEvent("no_answer", no_answer, {"channel": "china_mobile"}),
+        CaseEvent("escalated", no_answer, {"channel": "miit_12300", "day": "2027-01-07"}),
+    ]
+    case = a_case(
+        "sms", "zh", rung=6, events=events, due_at=datetime(2027, 1, 7, 16, 0, tzinfo=UTC)
+    )
+    letter = write_letter(case, flows, templates, lang="zh", profile=PROFILE, today=TODAY, tz=TZ)
+    assert letter.channel == "miit_12300"
+    assert letter.text.startswith("申诉书：号码 10690123456789 发送垃圾短信")
+    assert "致：工业和信息化部电信用户申诉受理中心" in letter.text
+    assert "2026年11月22日，我就此事向中国移动（10086）提出投诉。" in letter.text
+    assert "截至2026年12月8日，中国移动（10086）没有答复。" in letter.text
+    assert "于2027年1月7日前将处理结果书面答复我" in letter.text
+    earlier = write_letter(
+        case, flows, templates, lang="zh", profile=PROFILE, today=TODAY, tz=TZ, rung=1
+    )
+    assert "于2026年12月7日前将处理结果书面答复我" in earlier.text  # its own deadline
+
+
+def test_a_short_report_is_the_exact_text_ready_to_send(
+    flows: FlowSet, templates: Templates
+) -> None:
+    case = a_case("sms", "en", rung=7)  # spam_12321
+    letter = write_letter(case, flows, templates, lang="en", profile=PROFILE, today=TODAY, tz=TZ)
+    assert letter.short is not None
+    assert letter.short.to == "12321"
+    assert letter.short.text == "10690123456789*" + ANSWERS["sms"]["content"]
+    assert (
+        letter.short.unconfirmed is not None
+        and "not officially confirmed" in letter.short.unconfirmed
+    )
+    # A text about missing codes has no message to quote: no short report rather than half of one.
+    codes = {
+        "problem": "code_missing",
+        "service": "某银行 App",
+        "started": ANSWERS["sms"]["started"],
+        "carrier": "mobile",
+    }
+    missing = write_letter(
+        a_case("sms", "en", answers=codes, rung=1),
+        flows,
+        templates,
+        lang="en",
+        profile=PROFILE,
+        today=TODAY,
+        tz=TZ,
+    )
+    assert missing.short is None
+    assert "Complaint: verification texts from 某银行 App do not arrive" in missing.text
+
+
+def test_without_a_name_the_letter_says_how_to_reply_and_is_unsigned(
+    flows: FlowSet, templates: Templates
+) -> None:
+    letter = write_letter(
+        a_case("wallet", "en"),
+        flows,
+        templates,
+        lang="en",
+        profile=Profile(asked=True),
+        today=TODAY,
+        tz=TZ,
+    )
+    assert (
+        "From: (name and phone not given in this letter; please reply through this channel)"
+        in letter.text
+    )
+    assert "(unsigned)" in letter.text
+    assert "13800138000" not in letter.text
+
+
+def test_what_people_typed_stays_text_in_markdown(flows: FlowSet, templates: Templates) -> None:
+    answers = {**ANSWERS["other"], "what_happened": "# not a heading *not bold* [link](x)"}
+    letter = write_letter(
+        a_case("other", "en", answers=answers),
+        flows,
+        templates,
+        lang="en",
+        profile=PROFILE,
+        today=TODAY,
+        tz=TZ,
+    )
+    assert "What happened: # not a heading *not bold* [link](x)" in letter.text
+    assert r"What happened: \# not a heading \*not bold\* \[link\](x)" in letter.markdown
+    assert letter.markdown.startswith("# Complaint: ")
+
+
+def test_a_template_is_sandboxed(tmp_path: Path, flows: FlowSet) -> None:
+    for name in ("letter.zh.j2", "letter.en.j2", "generic.zh.j2", "generic.en.j2"):
+        (tmp_path / name).write_text("{{ f.__class__.__mro__ }}\n", encoding="utf-8")
+    templates = Templates(tmp_path)
+    with pytest.raises(SecurityError, match="unsafe"):
+        write_letter(
+            a_case("other", "en"), flows, templates, lang="en", profile=PROFILE, today=TODAY, tz=TZ
+        )
+
+
+def test_a_broken_template_is_reported_with_its_name_and_line(
+    tmp_path: Path, flows: FlowSet
+) -> None:
+    for name in ("letter.zh.j2", "letter.en.j2", "generic.zh.j2"):
+        (tmp_path / name).write_text("ok\n", encoding="utf-8")
+    (tmp_path / "generic.en.j2").write_text("line one\n{% if %}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"^generic\.en\.j2:2: "):
+        Templates(tmp_path).check(flows)
