@@ -11,12 +11,16 @@ from typing import Any
 
 from bot.app import Services, load_flow_set
 from bot.case_json import case_to_json, reminder_to_json
+from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, load_settings
+from bot.export import CasePaperwork
+from bot.letters import Templates
 from bot.logs import setup_logging
 from flows.errors import ComplaintBotError, FlowError
+from flows.model import ConversationKey
 from flows.render import Renderer
-from flows.schema import DEFINITIONS, load_flows
-from flows.store import Reminder
+from flows.schema import DEFINITIONS, FlowSet, load_flows
+from flows.store import CaseRecord, Profile, Reminder
 from storage import SqliteStore, StorageError
 
 DEFAULT_CONFIG = Path("config.yaml")
@@ -52,14 +56,20 @@ def _parser() -> argparse.ArgumentParser:
         ("list", "list cases"),
         ("show", "show one case: answers, ladder position, deadline, timeline"),
         ("due", "list pending reminders: when each falls due and when it will be sent"),
+        ("export", "write one case as a zip: letters, evidence files, answers, timeline"),
     ):
         sub = case_commands.add_parser(name, help=helptext)
-        if name == "show":
+        if name in ("show", "export"):
             sub.add_argument("number")
+        if name == "export":
+            sub.add_argument("--out", type=Path, required=True, metavar="FILE.zip")
+            sub.add_argument("--lang", choices=("zh", "en"), help="default: the case's language")
+            sub.add_argument("--data-dir", help="evidence folder (overrides storage.data_dir)")
         elif name == "list":
             sub.add_argument("--user", help="only this user's cases, e.g. telegram:12345")
         sub.add_argument("--db", help="SQLite database file (overrides storage.db_path)")
-        sub.add_argument("--json", action="store_true", help="print JSON")
+        if name != "export":
+            sub.add_argument("--json", action="store_true", help="print JSON")
 
     check = commands.add_parser("check", help="judge a forwarded SMS: fraud, marketing, legit?")
     check.add_argument("text", nargs="?", help="the message text")
@@ -132,7 +142,8 @@ async def _chat(settings: Settings, user: str) -> int:
     from bot.channels.console import Console
 
     services = await Services.open(settings)
-    console = Console(services.engine, user_id=user)
+    documents = Path(settings.storage_data_dir) / "documents"
+    console = Console(services.engine, user_id=user, documents=documents)
     services.scheduler.start(console.deliver, console.key)  # reminders print into the chat
     try:
         await console.run()
@@ -170,6 +181,8 @@ async def _cases(settings: Settings, args: argparse.Namespace) -> int:
             print(f"complaint-bot: no case {args.number}", file=sys.stderr)
             return 1
         flow_set = load_flow_set(settings)
+        if args.cases_command == "export":
+            return await _export(settings, store, flow_set, case, args)
         data = case_to_json(case, flows=flow_set)
         if args.json:
             _print_json(data)
@@ -184,6 +197,34 @@ async def _cases(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await store.close()
+
+
+async def _export(
+    settings: Settings,
+    store: SqliteStore,
+    flow_set: FlowSet,
+    case: CaseRecord,
+    args: argparse.Namespace,
+) -> int:
+    """Write a case's zip for an operator: no size limit, the owner's letter details."""
+    templates = Templates()
+    templates.check(flow_set)
+    paperwork = CasePaperwork(
+        flow_set, templates, settings.tz, SystemClock().now, store.read_blob, limit=None
+    )
+    messenger, _, user_id = case.user.partition(":")
+    owner = await store.load_conversation(ConversationKey(messenger, user_id))
+    profile = owner.profile if owner else Profile()
+    document = await paperwork.export(case, args.lang or case.language, profile)
+    out: Path = args.out
+    await asyncio.to_thread(_write, out, document.content)
+    print(f"{out}  {len(document.content)} bytes  ({len(case.evidence)} evidence files)")
+    return 0
+
+
+def _write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
 
 
 def _print_due(settings: Settings, reminders: list[Reminder], *, as_json: bool) -> None:

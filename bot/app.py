@@ -10,6 +10,8 @@ from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.deadlines import DeadlinePolicy, WorkCalendar
 from bot.explain import AnalysisExplainer
+from bot.export import CasePaperwork
+from bot.letters import Templates
 from bot.ocr import load_reader
 from bot.scheduler import Scheduler
 from flows.engine import Engine
@@ -28,6 +30,15 @@ def load_explainer() -> AnalysisExplainer:
         return AnalysisExplainer()
     except RulesError as e:
         raise ConfigError(str(e)) from e
+
+
+def load_paperwork(
+    flows: FlowSet, settings: Settings, clock: Clock, store: SqliteStore
+) -> CasePaperwork:
+    """Load the letter templates (a broken one stops start-up with its name and line)."""
+    templates = Templates()
+    templates.check(flows)
+    return CasePaperwork(flows, templates, settings.tz, clock.now, store.read_blob)
 
 
 @dataclass(slots=True)
@@ -62,6 +73,7 @@ class Services:
             deadlines=policy,
             explainer=explainer,
             reader=load_reader(),
+            paperwork=load_paperwork(flows, settings, clock, store),
         )
         scheduler = Scheduler(
             store, engine, clock, timezone=settings.tz, quiet=settings.quiet_period

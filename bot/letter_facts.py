@@ -6,9 +6,10 @@ import calendar
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 from typing import Any
 
+from flows.actions import national
 from flows.channel_text import ChannelText
 from flows.ladder import Channel, Rung
 from flows.ladder_reader import placeholders
@@ -158,14 +159,6 @@ def answer_texts(
     return v, opt
 
 
-def national(number: str) -> str:
-    """Return a number as dialled in China: +8613800138000 -> 13800138000, +86211234 -> 0211234."""
-    if not number.startswith("+86"):
-        return number
-    rest = number[3:]
-    return rest if rest.startswith("1") else "0" + rest
-
-
 def money(amount: str, currency: str, lang: str) -> str:
     """Return an amount as a letter writes it: 1,234.50 元, CNY 1,234.50, 0.5 ETH."""
     if currency != "CNY":
@@ -273,6 +266,13 @@ def reached_rungs(case: CaseRecord, flow: Flow) -> list[int]:
     return [i for i, r in enumerate(flow.ladder) if i <= case.rung and r.applies(case.answers)]
 
 
-def local_today(now: datetime, tz: tzinfo) -> date:
-    """Return today's date where the person lives."""
-    return now.astimezone(tz).date()
+def reached_on(case: CaseRecord, rung: int, flows: FlowSet, tz: tzinfo) -> date | None:
+    """Return the day the case reached `rung` (filed there, or escalated to it)."""
+    flow = flows.get(case.flow_id, case.flow_version)
+    if flow is None or not 0 <= rung < len(flow.ladder):
+        return None
+    channel = flow.ladder[rung].channel
+    for event in case.events:
+        if event.kind in ("deadline_set", "escalated") and event.data.get("channel") == channel:
+            return event.at.astimezone(tz).date()
+    return None

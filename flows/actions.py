@@ -81,6 +81,20 @@ def _phone(number: str) -> tuple[str, str] | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), kind
 
 
+def national(number: str) -> str:
+    """Return a number as dialled in China: +8613800138000 -> 13800138000, +86211234 -> 0211234."""
+    if not number.startswith("+86"):
+        return number
+    rest = number[3:]
+    return rest if rest.startswith("1") else "0" + rest
+
+
+def one_phone(text: str) -> str | None:
+    """Return the one phone number in `text` as dialled in China, or None if it is not one."""
+    found = _phone(_digits(text))
+    return national(found[0]) if found is not None and found[1] in ("phone", "overseas") else None
+
+
 @validator("sms_sender")
 def sms_sender(text: str, ctx: ValidationContext) -> dict[str, Any]:
     """Accept a 106 platform number or an ordinary phone number that sent a text."""

@@ -82,6 +82,6 @@ class CaseTurn(Turn):
                 case,
                 self.lang,
                 extra=followups.case_lines(case, self.lang),
-                actions=followups.case_buttons(case, self.lang),
+                actions=(*followups.case_buttons(case, self.lang), *self.case_row(case.number)),
             )
         )

@@ -8,7 +8,8 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from flows.ladder import Due, Rung
-from flows.schema import Flow, FlowSet
+from flows.schema import Conditions, Flow, FlowSet
+from flows.store import CaseRecord
 from flows.texts import Texts, pick
 
 
@@ -102,3 +103,59 @@ class ChannelText:
         lines += self.card(rung.channel, lang, rung.note)
         lines += ["", self.deadline(rung, respondent, due, lang)]
         return "\n".join(lines)
+
+    # ----------------------------------------------------------------- /channels lists
+
+    def categories(self, lang: str) -> list[tuple[str, str]]:
+        """Return (flow id, title) of each category, in menu order."""
+        return [(flow.id, pick(flow.title, lang)) for flow in self.flows.categories()]
+
+    def flow_channels(self, flow: Flow, lang: str) -> str:
+        """Return every channel a category's ladder may use, in order, with when it applies."""
+        lines = [self.t("channels_flow_title", lang, title=pick(flow.title, lang))]
+        seen: set[str] = set()
+        for rung in flow.ladder:
+            if rung.channel in seen:
+                continue
+            seen.add(rung.channel)
+            lines += ["", *self.card(rung.channel, lang, rung.note)]
+            if rung.when:
+                lines.append(
+                    self.t("channels_when", lang, when=self.describe(flow, rung.when, lang))
+                )
+        return "\n".join([*lines, *self.after_ladder(lang)])
+
+    def case_channels(self, case: CaseRecord, lang: str) -> str:
+        """Return the channels of one case's ladder: done, current and still to come."""
+        flow = self.flows.get(case.flow_id, case.flow_version)
+        lines = [self.t("channels_case_title", lang, number=case.number)]
+        if flow is None:
+            return lines[0]
+        rungs = [(i, r) for i, r in enumerate(flow.ladder) if r.applies(case.answers)]
+        for n, (index, rung) in enumerate(rungs, start=1):
+            mark = "✅" if index < case.rung else "👉" if index == case.rung else "⬜"
+            card = self.card(rung.channel, lang, rung.note)
+            lines += ["", f"{mark} {n}. {card[0]}", *card[1:]]
+        return "\n".join([*lines, *self.after_ladder(lang)])
+
+    def describe(self, flow: Flow, when: Conditions, lang: str) -> str:
+        """Return a rung's condition as people read it: "问题：诈骗短信"."""
+        sep = "、" if lang == "zh" else ", "
+        parts = []
+        for key, values in when.items():
+            step = flow.steps.get(key)
+            if step is None:
+                continue
+            labels = [pick(o.label, lang) for o in step.options if o.id in values]
+            name = pick(step.label, lang) if step.label else key
+            parts.append(f"{name}{'：' if lang == 'zh' else ': '}{sep.join(labels)}")
+        return ("；" if lang == "zh" else "; ").join(parts)
+
+    def after_ladder(self, lang: str) -> list[str]:
+        """Return the cards of where to go once the ladder is climbed (mediation, legal aid)."""
+        if not self.flows.after_ladder:
+            return []
+        lines = ["", self.t("channels_after", lang)]
+        for channel in self.flows.after_ladder:
+            lines += ["", *self.card(channel, lang)]
+        return lines

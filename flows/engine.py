@@ -15,6 +15,8 @@ from flows.followup import FollowUps
 from flows.ladder import DeadlinePolicy, WeekdayDeadlines
 from flows.machine import FlowMachine
 from flows.model import Button, Incoming, Reply
+from flows.paperwork import Paperwork
+from flows.paperwork_turn import PAPERWORK_VERBS, PaperworkTurn
 from flows.render import Renderer
 from flows.schema import FlowSet
 from flows.store import Conversation, Reminder, Store
@@ -43,6 +45,7 @@ class Engine:
         on_reminder: Callable[[datetime], None] | None = None,
         explainer: Explainer | None = None,
         reader: TextReader | None = None,
+        paperwork: Paperwork | None = None,
     ) -> None:
         self.flows = flows
         self.store = store
@@ -56,6 +59,7 @@ class Engine:
         self.followups = FollowUps(flows, store, policy, clock, timezone, on_reminder)
         self.explainer = explainer  # None: messages are not checked (no analyser wired in)
         self.reader = reader  # None: screenshots cannot be read (no OCR package installed)
+        self.paperwork = paperwork  # None: no letters or exports (no templates wired in)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one message; on any failure nothing is half-saved and the person is told."""
@@ -81,15 +85,18 @@ class Engine:
         return Conversation(incoming.key, incoming.chat_id, self.default_language)
 
 
-class _MessageTurn(SuspectTurn, CaseTurn, AnswerTurn):
+class _MessageTurn(SuspectTurn, PaperworkTurn, CaseTurn, AnswerTurn):
     """Dispatch one message: a command, a button, or an answer to the current step."""
 
     async def run(self) -> None:
+        self.drop_stale_profile_question()
         command = self.incoming.command
         if command is not None:
             await self.on_command(*command)
         elif self.incoming.button is not None:
             await self.on_button(self.incoming.button)
+        elif self.conv.state is None and self.takes_profile():
+            await self.take_profile(self.incoming.text)
         elif self.conv.state is None and self.conv.pending.get("comment_for"):
             await self.take_comment()
         elif self.wants_check():
@@ -117,6 +124,14 @@ class _MessageTurn(SuspectTurn, CaseTurn, AnswerTurn):
             await self.show_case(arg)
         elif name == "check":
             await self.on_check_command(arg)
+        elif name == "letter":
+            await self.on_letter_command(arg)
+        elif name == "export":
+            await self.on_export_command(arg)
+        elif name == "channels":
+            await self.on_channels_command(arg)
+        elif name == "me":
+            await self.show_me()
         elif name == "help":
             self.say(self.t("help"))
         else:
@@ -141,6 +156,8 @@ class _MessageTurn(SuspectTurn, CaseTurn, AnswerTurn):
     async def on_global(self, press: Press) -> None:
         if press.verb in CASE_VERBS:
             await self.on_case_button(press)
+        elif press.verb in PAPERWORK_VERBS:
+            await self.on_paperwork_button(press)
         elif press.verb == "case":
             await self.show_case(press.arg)
         elif press.verb == "new":

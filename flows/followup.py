@@ -289,7 +289,5 @@ class FollowUps:
         return Reply(self.t("case_moved_on", lang, number=case.number, state=state))
 
     def _ladder_end(self, number: str, lang: str) -> Reply:
-        lines = [self.t("ladder_end", lang, number=number)]
-        for channel in self.flows.after_ladder:
-            lines += ["", *self.text.card(channel, lang)]
+        lines = [self.t("ladder_end", lang, number=number), *self.text.after_ladder(lang)]
         return Reply("\n".join(lines))

@@ -66,6 +66,13 @@ class Turn:
         assert self.machine is not None and self.conv.state is not None
         return self.machine.flow.steps[self.conv.state]
 
+    async def after_filing(self, number: str) -> None:
+        """Follow a filing up (the letter); the paperwork turn fills this in."""
+
+    def case_row(self, number: str) -> tuple[tuple[Button, ...], ...]:
+        """Return the buttons every view of a case ends with (letter, channels, export)."""
+        return ()
+
     async def show_menu(self, *, greeting: bool = False, prefix: str = "") -> None:
         self.conv.turn += 1
         self.dirty = True
@@ -230,3 +237,4 @@ class Turn:
                 ),
             ),
         )
+        await self.after_filing(number)

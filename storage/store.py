@@ -90,6 +90,10 @@ class SqliteStore:
         """Return the saved conversation of this person, or None if they never wrote."""
         return await self._run(lambda conn: conversations.load(conn, key))
 
+    async def read_blob(self, path: str) -> bytes:
+        """Return the bytes of a stored evidence file (OSError when it is gone)."""
+        return await asyncio.to_thread(self._blobs.path_of(path).read_bytes)
+
     async def put_blob(self, data: bytes) -> BlobRef:
         """Store bytes content-addressed (idempotent) and return where they are."""
         async with self._blob_lock:

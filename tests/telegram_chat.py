@@ -73,7 +73,7 @@ class Chat:
     def _new(self) -> list[SentMessage]:
         return self.user.received[self.seen :]
 
-    async def expect(self, text: str) -> SentMessage:
+    async def expect(self, text: str, *, timeout: float = 5.0) -> SentMessage:  # noqa: ASYNC109
         """Wait for a new bot message containing `text`; everything up to it counts as read."""
 
         def found() -> bool:
@@ -81,6 +81,7 @@ class Chat:
 
         await self.fake.wait_until(
             found,
+            timeout=timeout,
             description=lambda: f"a message with {text!r}; got {[m.text for m in self._new()]}",
         )
         new = self._new()

@@ -20,7 +20,7 @@ from typing import TextIO
 
 from bot.scheduler import Delivery
 from flows.engine import Engine
-from flows.model import Attachment, Button, ConversationKey, Forward, Incoming, Reply
+from flows.model import Attachment, Button, ConversationKey, Document, Forward, Incoming, Reply
 from flows.store import Reminder
 
 MESSENGER = "console"
@@ -45,12 +45,15 @@ class Console:
         user_id: str = "local",
         stdin: TextIO = sys.stdin,
         stdout: TextIO = sys.stdout,
+        documents: Path | None = None,
     ) -> None:
         self.engine = engine
         self.key = ConversationKey(MESSENGER, user_id)
         self.stdin = stdin
         self.stdout = stdout
+        self.documents = documents  # where letters and exports are saved (None: not saved)
         self.buttons: list[Button] = []
+        self.labels: list[Button] = []  # every button of the last answer, the newest first
         self.numbered = True
         self.interactive = stdin.isatty()
 
@@ -85,6 +88,11 @@ class Console:
         active = max((i for i, r in enumerate(replies) if r.buttons), default=None)
         for index, reply in enumerate(replies):
             self.show(reply, active=index == active)
+        # As in a messenger, any button still on screen can be pressed by typing its label;
+        # a number picks from the last set.
+        labels = [b for r in reversed(replies) for row in r.buttons for b in row]
+        if labels:
+            self.labels = labels
 
     async def deliver(self, reminder: Reminder, reply: Reply) -> Delivery:
         """Print a due reminder into the session; its buttons become the ones to press."""
@@ -108,16 +116,26 @@ class Console:
             return Incoming(key, chat, text=stripped[len("/forward ") :], forward=Forward("user"))
         return Incoming(key, chat, text=line)
 
+    def save(self, document: Document) -> str:
+        """Save a document the bot sent under the documents folder; return where it went."""
+        if self.documents is None:
+            return document.file_name
+        self.documents.mkdir(parents=True, exist_ok=True)
+        path = self.documents / Path(document.file_name).name
+        path.write_bytes(document.content)
+        return str(path)
+
     def match_button(self, text: str) -> Button | None:
         if self.numbered and text.isdigit() and 1 <= int(text) <= len(self.buttons):
             return self.buttons[int(text) - 1]
-        exact = next((b for b in self.buttons if b.label.strip() == text), None)
+        on_screen = [*self.buttons, *self.labels]
+        exact = next((b for b in on_screen if b.label.strip() == text), None)
         if exact is not None:  # labels of emoji only (the rating stars) normalise to nothing
             return exact
         wanted = _normalise(text)
         if not wanted:
             return None
-        return next((b for b in self.buttons if _normalise(b.label) == wanted), None)
+        return next((b for b in on_screen if _normalise(b.label) == wanted), None)
 
     def attachments(self, args: str) -> list[Attachment]:
         try:
@@ -148,7 +166,8 @@ class Console:
 
     def show(self, reply: Reply, *, active: bool) -> None:
         """Print a reply: its text, then its buttons (numbered if they are the ones to press)."""
-        self.write(reply.text)
+        if reply.text:
+            self.write(reply.text)
         buttons = [button for row in reply.buttons for button in row]
         numbered = active and not reply.expects_text
         if active:
@@ -156,5 +175,5 @@ class Console:
         for index, button in enumerate(buttons, start=1):
             self.write(f"  {index}. {button.label}" if numbered else f"  · {button.label}")
         if reply.document is not None:
-            self.write(f"  [document: {reply.document.file_name}]")
+            self.write(f"  [document: {self.save(reply.document)}]")
         self.write("")

@@ -45,7 +45,19 @@ log = logging.getLogger(__name__)
 MESSENGER = "telegram"
 MAX_TEXT = 4096
 MAX_CONCURRENT_UPDATES = 256
-COMMANDS = ("new", "cases", "case", "cancel", "check", "lang", "help")
+COMMANDS = (
+    "new",
+    "cases",
+    "case",
+    "letter",
+    "channels",
+    "export",
+    "cancel",
+    "check",
+    "me",
+    "lang",
+    "help",
+)
 _UNSUPPORTED = (
     "voice",
     "video",
@@ -255,7 +267,7 @@ class TelegramMessenger:
                         if "not modified" not in str(exc).lower():
                             raise
                     continue
-                chunks = split_text(reply.text)
+                chunks = split_text(reply.text) if reply.text else []
                 for index, chunk in enumerate(chunks):
                     last = index == len(chunks) - 1
                     await bot.send_message(chat_id, chunk, reply_markup=markup if last else None)

@@ -22,6 +22,9 @@ from bot.config import Settings
 DATA = Path(__file__).parent.parent / "data"
 FRAUD = "【医保中心】您的医保卡已被冻结，请在24小时内登录 nhsa-gov.cn.xyz 重新认证，逾期将停用。"
 BUTTONS = ["📝 投诉这条消息", "👌 没问题", "🔍 再查一条"]
+# Reading a screenshot takes a second or two; on a busy 2-core CI runner several times that. This
+# is how long to wait for the reply, not a speed check.
+OCR_WAIT = 60.0
 
 
 @pytest.fixture
@@ -159,7 +162,7 @@ async def test_a_screenshot_is_read_and_checked(settings: Settings) -> None:
     chat = Chat(fake, alice)
     async with running_bot(fake, settings):
         alice.send_photo((DATA / "sms-fraud.png").read_bytes())
-        verdict = await chat.expect("我从截图里认出的文字")
+        verdict = await chat.expect("我从截图里认出的文字", timeout=OCR_WAIT)
     text = verdict.text or ""
     assert "医保卡已被冻结" in text and "nhsa-gov.cn.xyz" in text
     assert "诈骗" in text
@@ -201,7 +204,7 @@ async def test_an_album_of_screenshots_is_one_verdict_and_one_case(settings: Set
     ]
     async with running_bot(fake, settings):
         alice.send_album(screenshots)
-        verdict = await chat.expect("你发来的 2 条消息")
+        verdict = await chat.expect("你发来的 2 条消息", timeout=OCR_WAIT)
         await fake.settle(quiet=0.5)
         assert len([m for m in alice.received if m.text]) == 1
         assert verdict.button_labels == BUTTONS

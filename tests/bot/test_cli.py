@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -129,6 +130,28 @@ def test_chat_on_a_pipe_files_a_case_and_cases_shows_it(tmp_path: Path) -> None:
     assert "10690123456789" in text.stdout and "时间线" in text.stdout
     missing = run_cli("cases", "show", "TS-2026-999999", "--db", str(db))
     assert missing.returncode == 1 and "no case TS-2026-999999" in missing.stderr
+
+    out = tmp_path / "out" / "case.zip"
+    exported = run_cli(
+        "cases",
+        "export",
+        case["number"],
+        "--out",
+        str(out),
+        "--db",
+        str(db),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--lang",
+        "en",
+    )
+    assert exported.returncode == 0, exported.stderr
+    with zipfile.ZipFile(out) as archive:
+        names = set(archive.namelist())
+        assert f"{case['number']}/letters/1-china_mobile.en.txt" in names
+        letter = archive.read(f"{case['number']}/letters/1-china_mobile.en.txt").decode()
+    assert letter.startswith("Complaint: spam texts from 10690123456789")
+    assert "To: China Mobile customer service (10086)" in letter
 
 
 def test_cases_show_and_due_give_the_ladder_and_the_deadline(tmp_path: Path) -> None:

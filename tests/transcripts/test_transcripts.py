@@ -13,6 +13,8 @@ Format of `tests/transcripts/*.txt` (one directive per line; blank lines and `#`
                     KEY (dotted path into the JSON, list items by index) equal to V (as text);
                     V = (absent) asserts the case has no such key
     cases: N        the person has exactly N filed cases
+    saved: NAME     the console saved a document NAME (a letter, an export) containing text:
+                    `saved: NAME ~ TEXT` also asserts it contains TEXT
 
 `/file NAME` resolves NAME against tests/data/. The clock stands at 2026-11-22 10:00 in
 Asia/Shanghai until a `~ time` line moves it.
@@ -51,13 +53,16 @@ class Session:
             storage_db_path=str(tmp / "bot.sqlite3"), storage_data_dir=str(tmp / "data")
         )
         self.out = io.StringIO()
+        self.documents = tmp / "documents"
         self.clock = ManualClock(NOW)
         self.services: Services | None = None
         self.console: Console | None = None
 
     async def start(self) -> None:
         self.services = await Services.open(self.settings, clock=self.clock)
-        self.console = Console(self.services.engine, user_id="tester", stdout=self.out)
+        self.console = Console(
+            self.services.engine, user_id="tester", stdout=self.out, documents=self.documents
+        )
         self.services.scheduler.start(self.console.deliver, self.console.key)
 
     async def stop(self) -> None:
@@ -144,6 +149,13 @@ async def test_transcript(path: Path, session: Session) -> None:
         elif line.startswith("~ time "):
             last_sent = line
             output = await session.at(line[len("~ time ") :])
+        elif line.startswith("saved:"):
+            name, _, text = (part.strip() for part in line[6:].partition("~"))
+            path_saved = session.documents / name
+            assert path_saved.is_file(), f"{where}: no document {name}"
+            if text:
+                content = path_saved.read_text(encoding="utf-8")
+                assert text in content, f"{where}: {name} lacks {text!r}:\n{content}"
         elif line.startswith("cases:"):
             found = len(await session.cases())
             assert found == int(line.split(":", 1)[1]), f"{where}: {found} cases"

@@ -1,0 +1,230 @@
+"""Letters, exports, "where can this go?" and the name and phone a person puts on letters.
+
+After the first filing the bot asks once, optionally, for a name and a phone for the letter
+(both can be left out, and `/me` changes them later); then, and after every later filing, it
+sends the letter. Case buttons here are global (`g:VERB:NUMBER`) like the follow-up ones.
+"""
+
+from __future__ import annotations
+
+from flows import actions
+from flows.callbacks import GLOBAL, Press, decode, encode
+from flows.model import Button, Reply
+from flows.paperwork import Letter
+from flows.store import CaseRecord, Profile
+from flows.turn import Turn
+
+PAPERWORK_VERBS = frozenset({"let", "exp", "chn", "chf", "pskip", "me"})
+NAME_LIMIT = 40
+
+
+class PaperworkTurn(Turn):
+    """Hand out letters and exports, list channels, and keep the person's letter details."""
+
+    # ------------------------------------------------------------------------ commands
+
+    async def on_letter_command(self, arg: str) -> None:
+        number, _, lang = arg.partition(" ")
+        lang = lang.strip().lower() or self.lang
+        if lang not in self.e.flows.languages:
+            self.say(self.t("letter_usage"))
+            return
+        case = await self._case(number, "letter_usage")
+        if case is not None:
+            self.send_letter(case, lang)
+
+    async def on_export_command(self, arg: str) -> None:
+        case = await self._case(arg, "export_usage")
+        if case is None:
+            return
+        if self.e.paperwork is None:
+            self.say(self.t("paperwork_unavailable"))
+            return
+        document = await self.e.paperwork.export(case, self.lang, self.conv.profile)
+        self.replies.append(Reply(self.t("export_ready", number=case.number), document=document))
+
+    async def on_channels_command(self, arg: str) -> None:
+        text = self.e.followups.text
+        if arg.strip():
+            case = await self._case(arg, "channels_usage")
+            if case is not None:
+                self.say(text.case_channels(case, self.lang), self.case_row(case.number))
+            return
+        if self.conv.state is not None and self.machine is not None:
+            self.say(text.flow_channels(self.machine.flow, self.lang))
+            return
+        rows = tuple(
+            (Button(title, encode(GLOBAL, "chf", flow_id)),)
+            for flow_id, title in text.categories(self.lang)
+        )
+        self.say(self.t("channels_pick"), rows)
+
+    async def show_me(self) -> None:
+        profile = self.conv.profile
+        skipped = self.t("answer_skipped")
+        self.say(
+            self.t("me_view", name=profile.name or skipped, phone=profile.phone or skipped),
+            (
+                (
+                    Button(self.t("me_edit"), encode(GLOBAL, "me", "edit")),
+                    Button(self.t("me_clear"), encode(GLOBAL, "me", "clear")),
+                ),
+            ),
+        )
+
+    # ------------------------------------------------------------------------- buttons
+
+    async def on_paperwork_button(self, press: Press) -> None:
+        if press.verb == "let":
+            await self.on_letter_command(press.arg)
+        elif press.verb == "exp":
+            await self.on_export_command(press.arg)
+        elif press.verb == "chn":
+            await self.on_channels_command(press.arg)
+        elif press.verb == "chf" and (flow := self.e.flows.get(press.arg)) is not None:
+            self.say(self.e.followups.text.flow_channels(flow, self.lang))
+        elif press.verb == "pskip" and self.conv.pending.get("profile"):
+            await self.take_profile(None)
+        elif press.verb == "me" and press.arg == "edit" and self.conv.state is None:
+            self.conv.pending = {"profile": {"ask": "name"}}
+            self.dirty = True
+            await self.save()
+            self.ask_profile("name")
+        elif press.verb == "me" and press.arg == "clear":
+            self.conv.profile = Profile(asked=True)
+            self.dirty = True
+            await self.save()
+            self.say(self.t("me_cleared"))
+        else:
+            await self.ask_current(prefix=self.t("button_expired"))
+
+    # ------------------------------------------------------------ after filing, profile
+
+    async def after_filing(self, number: str) -> None:
+        """Send the letter of a case just filed; the first time, ask for name and phone."""
+        if self.e.paperwork is None:
+            return
+        if not self.conv.profile.asked:
+            self.conv.pending = {"profile": {"ask": "name", "case": number}}
+            self.dirty = True
+            await self.save()
+            self.ask_profile("name")
+            return
+        case = await self.e.store.get_case(self.conv.key, number)
+        if case is not None:
+            self.send_letter(case, self.lang)
+
+    def ask_profile(self, what: str) -> None:
+        skip = Button(self.t(f"profile_{what}_skip"), encode(GLOBAL, "pskip"))
+        self.replies.append(Reply(self.t(f"profile_{what}_ask"), ((skip,),), expects_text=True))
+
+    def drop_stale_profile_question(self) -> None:
+        """Forget the name/phone question once the person moves on (a command, another button).
+
+        They are asked again after their next filing: "once" means once answered, not once seen.
+        """
+        if not self.conv.pending.get("profile"):
+            return
+        incoming = self.incoming
+        press = decode(incoming.button) if incoming.button else None
+        if incoming.command is not None or (press is not None and press.verb != "pskip"):
+            self.conv.pending.pop("profile")
+            self.dirty = True
+
+    def takes_profile(self) -> bool:
+        """Return True when this message answers the name or phone question."""
+        incoming = self.incoming
+        return bool(self.conv.pending.get("profile")) and bool(
+            incoming.text and incoming.forward is None and not incoming.batch
+        )
+
+    async def take_profile(self, text: str | None) -> None:
+        """Take the typed name or phone (None: left out), then ask the next or send the letter."""
+        asking = dict(self.conv.pending["profile"])
+        what = asking.get("ask")
+        value: str | None = None
+        if text is not None:
+            value = self._profile_value(str(what), text.strip())
+            if value is None:
+                self.ask_profile_again(str(what))
+                return
+        profile = self.conv.profile
+        if what == "name":
+            profile = Profile(value, profile.phone, profile.asked)
+            asking["ask"] = "phone"
+        else:
+            profile = Profile(profile.name, value, asked=True)
+            asking.pop("ask")
+        self.conv.profile = profile
+        self.conv.pending = {"profile": asking} if "ask" in asking else {}
+        self.dirty = True
+        await self.save()
+        if "ask" in asking:
+            self.ask_profile("phone")
+            return
+        self.say(self.t("profile_saved"))
+        number = asking.get("case")
+        case = await self.e.store.get_case(self.conv.key, str(number)) if number else None
+        if case is not None:
+            self.send_letter(case, self.lang)
+
+    def ask_profile_again(self, what: str) -> None:
+        self.say(self.t(f"profile_{what}_bad"))
+        self.ask_profile(what)
+
+    def _profile_value(self, what: str, text: str) -> str | None:
+        if what == "name":
+            ok = 0 < len(text) <= NAME_LIMIT and "\n" not in text and "://" not in text
+            return text if ok else None
+        return actions.one_phone(text)
+
+    # ------------------------------------------------------------------------- letters
+
+    def send_letter(self, case: CaseRecord, lang: str) -> None:
+        """Add the letter messages: intro, the text to copy, the files, the one-line report."""
+        paperwork = self.e.paperwork
+        if paperwork is None:
+            self.say(self.t("paperwork_unavailable"))
+            return
+        try:
+            letter = paperwork.letter(case, lang, self.conv.profile)
+        except LookupError:  # a case whose flow no longer has that rung: nothing to address
+            self.say(self.t("letter_none", number=case.number))
+            return
+        self.say(self.t("letter_intro", number=case.number, addressee=letter.addressee))
+        self.say(letter.text)
+        txt, md = letter.documents()
+        self.replies += [Reply("", document=txt), Reply("", document=md)]
+        self._short_report(letter)
+        self.say(self.t("letter_next", number=case.number), self.case_row(case.number))
+
+    def _short_report(self, letter: Letter) -> None:
+        short = letter.short
+        if short is None:
+            return
+        intro = self.t("letter_short", to=short.to)
+        if short.unconfirmed:
+            intro += "\n" + self.t("channel_unconfirmed", text=short.unconfirmed)
+        self.say(intro)
+        self.say(short.text)
+
+    def case_row(self, number: str) -> tuple[tuple[Button, ...], ...]:
+        if self.e.paperwork is None:
+            return ()
+        return (
+            (
+                Button(self.t("letter_button"), encode(GLOBAL, "let", number)),
+                Button(self.t("channels_button"), encode(GLOBAL, "chn", number)),
+                Button(self.t("export_button"), encode(GLOBAL, "exp", number)),
+            ),
+        )
+
+    async def _case(self, arg: str, usage: str) -> CaseRecord | None:
+        number = arg.strip().split(" ", 1)[0].upper()[:40]
+        if not number:
+            self.say(self.t(usage))
+            return None
+        case = await self.e.store.get_case(self.conv.key, number)
+        if case is None:
+            self.say(self.t("case_not_found", number=number))
+        return case

@@ -1,0 +1,218 @@
+"""Letters, exports and channel lists through the real PTB Application and the fake Bot API."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+from fake_telegram import FakeBotAPI, make_png
+from telegram_chat import Chat, bot_settings, file_sms, running_bot, the_case, walk_sms_to_evidence
+
+from bot.channels.telegram import MAX_TEXT
+from bot.config import Settings
+
+CONTENT = "【某某商城】积分即将清零，点击 t.cn/xyz 兑换 回T退订"
+
+
+def settings_for(tmp_path: Path) -> Settings:
+    return bot_settings(tmp_path)
+
+
+async def file_with_photo(chat: Chat, photo: bytes) -> str:
+    await walk_sms_to_evidence(chat)
+    chat.user.send_photo(photo)
+    await chat.expect("已收到")
+    number, _ = await file_sms(chat)
+    return number
+
+
+async def skip_details(chat: Chat, number: str) -> None:
+    """Answer the first filing's name and phone questions by leaving both out."""
+    await chat.expect("要在信上署你的姓名吗")
+    await chat.choose("不写姓名", "联系电话")
+    await chat.choose("不留电话", f"/export {number}")
+
+
+def documents(chat: Chat, since: int = 0) -> dict[str, bytes]:
+    return {
+        m.document.file_name or "": m.document.content
+        for m in chat.user.received[since:]
+        if m.document is not None
+    }
+
+
+async def test_after_the_first_filing_the_letter_comes_with_files_and_a_short_report(
+    tmp_path: Path,
+) -> None:
+    fake = FakeBotAPI()
+    chat = Chat(fake, fake.add_user("Alice"))
+    settings = settings_for(tmp_path)
+    async with running_bot(fake, settings):
+        await walk_sms_to_evidence(chat)
+        number, _ = await file_sms(chat, evidence="跳过")
+        await chat.expect("要在信上署你的姓名吗")
+        await chat.choose("不写姓名", "要在信上留一个联系电话吗")
+        start = len(chat.user.received)
+        await chat.say("138-0013-8000", "记下了")
+        await chat.expect(f"/export {number}")
+        await fake.settle()
+        new = chat.user.received[start:]
+        texts = [m.text or "" for m in new]
+        letter = next(t for t in texts if t.startswith("投诉书："))
+        assert "致：中国移动客户服务（10086）" in letter
+        assert "投诉人：联系电话 13800138000" in letter
+        assert "被投诉方：短信发送号码 10690123456789（106 短信平台号码）" in letter
+        assert f"短信原文：「{CONTENT}」" in letter
+        assert "1. 立即停止向我的手机号发送任何商业性短信。" in letter
+        assert "投诉人：（未署名）" in letter
+        files = documents(chat, start)
+        assert files[f"{number}-china_mobile-zh.txt"].decode() == letter + "\n"
+        assert files[f"{number}-china_mobile-zh.md"].decode().startswith("# 投诉书：")
+        # China Mobile takes spam reports by text to 10086999: the exact text, on its own.
+        short_intro = texts.index(next(t for t in texts if "原样发送到 10086999" in t))
+        assert "⚠️ 未确认" in texts[short_intro]
+        assert texts[short_intro + 1] == f"10690123456789*{CONTENT}"
+        # The second filing does not ask again: the letter comes at once, with the phone.
+        await walk_sms_to_evidence(chat)
+        start = len(chat.user.received)
+        second, _ = await file_sms(chat, evidence="跳过")
+        await chat.expect(f"/export {second}")
+        later = [m.text or "" for m in chat.user.received[start:]]
+        assert not any("署你的姓名" in t for t in later)
+        assert any("投诉人：联系电话 13800138000" in t for t in later)
+
+
+async def test_a_long_letter_is_split_at_line_breaks_and_nothing_is_lost(tmp_path: Path) -> None:
+    fake = FakeBotAPI()
+    chat = Chat(fake, fake.add_user("Alice"))
+    settings = settings_for(tmp_path)
+    long_text = "\n".join(
+        f"第{i}行：对方反复发送营销短信，内容包括各种优惠活动和链接。" for i in range(105)
+    )
+    async with running_bot(fake, settings):
+        await chat.say("/start", "遇到了什么问题")
+        await chat.choose("短信", "（1/9）")
+        await chat.choose("垃圾 / 骚扰短信", "（2/9）")
+        await chat.say("10690123456789", "（3/9）")
+        await chat.say("昨天", "（4/9）")
+        await chat.choose("每天都有", "（5/9）")
+        await chat.say(long_text, "（6/9）")
+        await chat.choose("退订过，但还在发", "（7/9）")
+        await chat.choose("中国移动", "（8/9）")
+        number, _ = await file_sms(chat, evidence="跳过")
+        await chat.expect("要在信上署你的姓名吗")
+        await chat.choose("不写姓名", "联系电话")
+        start = len(chat.user.received)
+        await chat.choose("不留电话", f"/export {number}")
+        await fake.settle()
+        new = chat.user.received[start:]
+        txt = documents(chat, start)[f"{number}-china_mobile-zh.txt"].decode()
+        assert len(txt) > MAX_TEXT
+        first = next(i for i, m in enumerate(new) if (m.text or "").startswith("投诉书："))
+        last = next(i for i, m in enumerate(new) if m.document is not None)
+        parts = [m.text or "" for m in new[first:last]]
+        assert len(parts) >= 2 and all(len(p) <= MAX_TEXT for p in parts)
+        # Split between lines (a blank line at a split is the message boundary); no line is lost.
+        assert "\n".join(parts).split() == txt.split()
+        assert [line for p in parts for line in p.splitlines() if line] == [
+            line for line in txt.splitlines() if line
+        ]
+
+
+async def test_export_sends_a_zip_with_letters_evidence_answers_and_timeline(
+    tmp_path: Path,
+) -> None:
+    fake = FakeBotAPI()
+    chat = Chat(fake, fake.add_user("Alice"))
+    settings = settings_for(tmp_path)
+    photo = make_png(30, 20)
+    async with running_bot(fake, settings):
+        number = await file_with_photo(chat, photo)
+        await skip_details(chat, number)
+        start = len(chat.user.received)
+        await chat.say(f"/export {number}", f"案件 {number} 的全部材料")
+        await fake.wait_until(lambda: bool(documents(chat, start)))
+        data = documents(chat, start)[f"{number}.zip"]
+    case = await the_case(settings, chat.user, number)
+    stored_name = f"01-{case.evidence[0].file_name}"  # the name the photo was stored under
+    assert stored_name.endswith(".png")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = sorted(archive.namelist())
+        assert names == sorted(
+            f"{number}/{name}"
+            for name in (
+                "letters/1-china_mobile.zh.txt",
+                "letters/1-china_mobile.zh.md",
+                "case.txt",
+                "answers.json",
+                "timeline.json",
+                "timeline.txt",
+                "case.json",
+                f"evidence/{stored_name}",
+                "evidence/LIST.txt",
+            )
+        )
+        assert archive.read(f"{number}/evidence/{stored_name}") == photo
+        listing = archive.read(f"{number}/evidence/LIST.txt").decode()
+        assert case.evidence[0].sha256 in listing
+        letter = archive.read(f"{number}/letters/1-china_mobile.zh.txt").decode()
+        assert letter.startswith("投诉书：号码 10690123456789 发送垃圾短信")
+        answers = json.loads(archive.read(f"{number}/answers.json"))
+        assert {
+            "step": "content",
+            "question": "短信原文",
+            "answer": CONTENT,
+            "value": CONTENT,
+        } in answers
+        timeline = json.loads(archive.read(f"{number}/timeline.json"))
+        assert [e["kind"] for e in timeline] == [e.kind for e in case.events]
+        assert "提交投诉" in archive.read(f"{number}/timeline.txt").decode()
+        assert json.loads(archive.read(f"{number}/case.json"))["number"] == number
+
+
+async def test_channels_list_where_a_problem_can_go_with_unconfirmed_facts_flagged(
+    tmp_path: Path,
+) -> None:
+    fake = FakeBotAPI()
+    chat = Chat(fake, fake.add_user("Alice"))
+    settings = settings_for(tmp_path)
+    async with running_bot(fake, settings):
+        await chat.say("/channels", "哪一类问题？")
+        listing = await chat.choose("短信", "可以投诉的渠道")
+        text = listing.text or ""
+        assert "【中国移动（10086）】" in text and "电话：10086 / 10086999" in text
+        assert "【12321 网络不良与垃圾信息举报受理中心】" in text
+        assert "⚠️ 未确认：短信举报格式“号码*内容”和处理时限都没有官方确认。" in text
+        assert "适用于：问题：诈骗短信" in text  # 96110 is for fraud texts only
+        await walk_sms_to_evidence(chat)
+        number, _ = await file_sms(chat, evidence="跳过")
+        await skip_details(chat, number)
+        view = await chat.say(f"/case {number}", f"投诉 {number}")
+        assert {"📄 投诉信", "🧭 投诉渠道", "📦 导出"} <= set(view.button_labels)
+        ladder = await chat.choose("🧭 投诉渠道", f"案件 {number} 的投诉渠道")
+        text = ladder.text or ""
+        assert "👉 1. 【中国移动（10086）】" in text
+        assert "⬜ 2. 【工信部电信用户申诉受理中心（12300）】" in text
+        assert "【中国联通（10010）】" not in text  # not their carrier
+
+
+async def test_another_persons_case_number_reads_as_unknown_for_letters_and_exports(
+    tmp_path: Path,
+) -> None:
+    fake = FakeBotAPI()
+    alice = Chat(fake, fake.add_user("Alice"))
+    mallory = Chat(fake, fake.add_user("Mallory"))
+    settings = settings_for(tmp_path)
+    async with running_bot(fake, settings):
+        await walk_sms_to_evidence(alice)
+        number, _ = await file_sms(alice, evidence="跳过")
+        await mallory.say("/start", "遇到了什么问题")
+        for command in ("/export", "/letter", "/channels"):
+            theirs = await mallory.say(f"{command} {number}", "没有找到")
+            nobody = await mallory.say(f"{command} TS-2099-999999", "没有找到")
+            assert (theirs.text or "").replace(number, "N") == (nobody.text or "").replace(
+                "TS-2099-999999", "N"
+            )
+        assert not documents(mallory)
