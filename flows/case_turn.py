@@ -19,7 +19,11 @@ class CaseTurn(Turn):
         followups = self.e.followups
         key, lang = self.conv.key, self.lang
         if press.verb == "fu" and arg in OUTCOMES:
+            before = await self.e.store.get_case(key, number)
             self.replies += await followups.apply(key, number, arg, lang)
+            after = await self.e.store.get_case(key, number)
+            if before is not None and after is not None and after.rung != before.rung:
+                await self.after_escalation(number)
         elif press.verb == "snz" and not arg:
             self.replies.append(followups.snooze_question(number, lang))
         elif press.verb == "snz" and arg.isdigit() and int(arg) in SNOOZE_DAYS:

@@ -7,12 +7,16 @@ sends the letter. Case buttons here are global (`g:VERB:NUMBER`) like the follow
 
 from __future__ import annotations
 
+import logging
+
 from flows import actions
 from flows.callbacks import GLOBAL, Press, decode, encode
 from flows.model import Button, Reply
 from flows.paperwork import Letter
 from flows.store import CaseRecord, Profile
 from flows.turn import Turn
+
+log = logging.getLogger(__name__)
 
 PAPERWORK_VERBS = frozenset({"let", "exp", "chn", "chf", "pskip", "me"})
 NAME_LIMIT = 40
@@ -40,7 +44,12 @@ class PaperworkTurn(Turn):
         if self.e.paperwork is None:
             self.say(self.t("paperwork_unavailable"))
             return
-        document = await self.e.paperwork.export(case, self.lang, self.conv.profile)
+        try:
+            document = await self.e.paperwork.export(case, self.lang, self.conv.profile)
+        except Exception:
+            log.exception("could not export case %s", case.number)
+            self.say(self.t("paperwork_unavailable"))
+            return
         self.replies.append(Reply(self.t("export_ready", number=case.number), document=document))
 
     async def on_channels_command(self, arg: str) -> None:
@@ -112,6 +121,12 @@ class PaperworkTurn(Turn):
             return
         case = await self.e.store.get_case(self.conv.key, number)
         if case is not None:
+            self.send_letter(case, self.lang)
+
+    async def after_escalation(self, number: str) -> None:
+        """Send the letter to the channel the case just climbed to."""
+        case = await self.e.store.get_case(self.conv.key, number)
+        if case is not None and self.e.paperwork is not None:
             self.send_letter(case, self.lang)
 
     def ask_profile(self, what: str) -> None:
@@ -190,6 +205,11 @@ class PaperworkTurn(Turn):
             letter = paperwork.letter(case, lang, self.conv.profile)
         except LookupError:  # a case whose flow no longer has that rung: nothing to address
             self.say(self.t("letter_none", number=case.number))
+            return
+        except Exception:
+            # The case is safely filed; a letter that cannot be written must not hide that.
+            log.exception("could not write the letter of case %s", case.number)
+            self.say(self.t("paperwork_unavailable"))
             return
         self.say(self.t("letter_intro", number=case.number, addressee=letter.addressee))
         self.say(letter.text)

@@ -69,6 +69,9 @@ class Turn:
     async def after_filing(self, number: str) -> None:
         """Follow a filing up (the letter); the paperwork turn fills this in."""
 
+    async def after_escalation(self, number: str) -> None:
+        """Follow a step up the ladder with the letter to the new channel (paperwork turn)."""
+
     def case_row(self, number: str) -> tuple[tuple[Button, ...], ...]:
         """Return the buttons every view of a case ends with (letter, channels, export)."""
         return ()

@@ -216,3 +216,24 @@ async def test_another_persons_case_number_reads_as_unknown_for_letters_and_expo
                 "TS-2099-999999", "N"
             )
         assert not documents(mallory)
+
+
+async def test_a_letter_that_cannot_be_written_still_leaves_the_case_filed_and_said(
+    tmp_path: Path,
+) -> None:
+    fake = FakeBotAPI()
+    chat = Chat(fake, fake.add_user("Alice"))
+    settings = settings_for(tmp_path)
+    async with running_bot(fake, settings) as app:
+        paperwork = app.bot_data["services_holder"]["services"].engine.paperwork
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("template trouble")
+
+        paperwork.letter = broken
+        await walk_sms_to_evidence(chat)
+        number, _ = await file_sms(chat, evidence="跳过")  # the filed message still arrives
+        await chat.expect("要在信上署你的姓名吗")
+        await chat.choose("不写姓名", "联系电话")
+        await chat.choose("不留电话", "现在写不了投诉信")
+    assert (await the_case(settings, chat.user, number)).state == "waiting"
