@@ -115,14 +115,18 @@ class Chat:
         return await self.expect(expect)
 
 
-async def walk_sms_to_evidence(chat: Chat) -> None:
+SMS_TEXT = "【某某商城】积分即将清零，点击 t.cn/xyz 兑换 回T退订"
+
+
+async def walk_sms_to_evidence(chat: Chat, content: str = SMS_TEXT) -> None:
+    """Walk the SMS spam intake up to its evidence step, with `content` as the message text."""
     await chat.say("/start", "遇到了什么问题")
     await chat.choose(SMS, "（1/9）")
     await chat.choose("垃圾 / 骚扰短信", "（2/9）")
     await chat.say("10690123456789", "（3/9）")
     await chat.say("昨天", "（4/9）")
     await chat.choose("每天都有", "（5/9）")
-    await chat.say("【某某商城】积分即将清零，点击 t.cn/xyz 兑换 回T退订", "（6/9）")
+    await chat.say(content, "（6/9）")
     await chat.choose("退订过，但还在发", "（7/9）")
     await chat.choose("中国移动", "（8/9）")
 

@@ -8,12 +8,20 @@ import zipfile
 from pathlib import Path
 
 from fake_telegram import FakeBotAPI, make_png
-from telegram_chat import Chat, bot_settings, file_sms, running_bot, the_case, walk_sms_to_evidence
+from telegram_chat import (
+    SMS_TEXT,
+    Chat,
+    bot_settings,
+    file_sms,
+    running_bot,
+    the_case,
+    walk_sms_to_evidence,
+)
 
 from bot.channels.telegram import MAX_TEXT
 from bot.config import Settings
 
-CONTENT = "【某某商城】积分即将清零，点击 t.cn/xyz 兑换 回T退订"
+CONTENT = SMS_TEXT
 
 
 def settings_for(tmp_path: Path) -> Settings:
@@ -92,15 +100,7 @@ async def test_a_long_letter_is_split_at_line_breaks_and_nothing_is_lost(tmp_pat
         f"第{i}行：对方反复发送营销短信，内容包括各种优惠活动和链接。" for i in range(105)
     )
     async with running_bot(fake, settings):
-        await chat.say("/start", "遇到了什么问题")
-        await chat.choose("短信", "（1/9）")
-        await chat.choose("垃圾 / 骚扰短信", "（2/9）")
-        await chat.say("10690123456789", "（3/9）")
-        await chat.say("昨天", "（4/9）")
-        await chat.choose("每天都有", "（5/9）")
-        await chat.say(long_text, "（6/9）")
-        await chat.choose("退订过，但还在发", "（7/9）")
-        await chat.choose("中国移动", "（8/9）")
+        await walk_sms_to_evidence(chat, long_text)
         number, _ = await file_sms(chat, evidence="跳过")
         await chat.expect("要在信上署你的姓名吗")
         await chat.choose("不写姓名", "联系电话")
