@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.analysis import RulesError
+from bot.analysis_rules import RulesError
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
 from bot.deadlines import DeadlinePolicy, WorkCalendar

@@ -11,15 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.analysis import (
-    KINDS,
-    VERDICTS,
-    Analysis,
-    advice_words,
-    analyse,
-    default_rules,
-    verdict_words,
-)
+from bot.analysis import Analysis, analyse
+from bot.analysis_rules import KINDS, VERDICTS, advice_words, default_rules, verdict_words
 from flows.errors import ComplaintBotError
 
 HEADINGS = {"zh": ("理由", "建议"), "en": ("Why", "What to do")}

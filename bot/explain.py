@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.analysis import Rules, advice_words, analyse, load_rules, verdict_words
+from bot.analysis import analyse
+from bot.analysis_rules import Rules, advice_words, load_rules, verdict_words
 from flows.suspect import Explanation
 
 # A first line that is only a number: digits with spaces, dashes, a leading + or 00.

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 from bot import analysis
-from bot.analysis import (
+from bot.analysis import Analysis, analyse
+from bot.analysis_rules import (
     RULES_FILE,
     VERDICTS,
-    Analysis,
     RulesError,
     advice_words,
-    analyse,
     default_rules,
     load_rules,
     verdict_words,
