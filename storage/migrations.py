@@ -133,7 +133,21 @@ def m002_deadlines_and_reminders(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_deadlines_and_reminders]
+def m004_deliveries(conn: sqlite3.Connection) -> None:
+    """Record the messenger updates already handled, so a redelivered one has no effect."""
+    conn.execute(
+        """CREATE TABLE deliveries (
+            messenger TEXT NOT NULL,
+            delivery_id TEXT NOT NULL,  -- Telegram: "BOT_ID:UPDATE_ID" (update ids are per bot)
+            handled_at TEXT NOT NULL,
+            PRIMARY KEY (messenger, delivery_id)
+        ) WITHOUT ROWID"""
+    )
+    # Old records are pruned by age.
+    conn.execute("CREATE INDEX deliveries_by_age ON deliveries (handled_at)")
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_deadlines_and_reminders, m004_deliveries]
 
 
 async def migrate(conn: aiosqlite.Connection) -> list[str]:

@@ -145,6 +145,7 @@ def to_incoming(updates: list[Update], bot: Any) -> Incoming | None:
         "chat_id": str(chat.id),
         "language_hint": user.language_code,
         "display_name": user.full_name,
+        "deliveries": _deliveries(updates, bot),
     }
     if first.callback_query is not None:
         return Incoming(key, button=first.callback_query.data or "", **common)
@@ -166,12 +167,18 @@ def to_incoming(updates: list[Update], bot: Any) -> Incoming | None:
     )
 
 
+def _deliveries(updates: list[Update], bot: Any) -> tuple[str, ...]:
+    """Return the ids that recognise these updates if Telegram sends them again."""
+    # update_id counts per bot, so the bot's id makes it unique in a database shared by bots.
+    return tuple(f"{bot.id}:{update.update_id}" for update in updates)
+
+
 def _burst(updates: list[Update], bot: Any) -> Incoming | None:
     """Translate a burst of forwarded messages: the first, with the others as its batch."""
     parts = [incoming for u in updates if (incoming := to_incoming([u], bot)) is not None]
     if not parts:
         return None
-    return replace(parts[0], batch=tuple(parts[1:]))
+    return replace(parts[0], batch=tuple(parts[1:]), deliveries=_deliveries(updates, bot))
 
 
 def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -217,6 +224,8 @@ class TelegramMessenger:
         if incoming is None:
             return
         replies = await self.services.engine.handle(incoming)
+        if not replies:  # a press delivered again: it was answered the first time
+            return
         if isinstance(query.message, Message) and not any(r.edit for r in replies):
             await self.mark_pressed(query.message, query.data or "")
         await self.deliver(context.bot, incoming, replies, pressed=query.message)

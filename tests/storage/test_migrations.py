@@ -21,6 +21,7 @@ TABLES = {
     "case_counters",
     "migrations",
     "reminders",
+    "deliveries",
 }
 ALL = [m.__name__ for m in MIGRATIONS]
 
@@ -28,7 +29,11 @@ ALL = [m.__name__ for m in MIGRATIONS]
 async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
     conn = await connect(tmp_path / "bot.sqlite3")
     try:
-        assert await migrate(conn) == ["m001_initial", "m002_deadlines_and_reminders"]
+        assert await migrate(conn) == [
+            "m001_initial",
+            "m002_deadlines_and_reminders",
+            "m004_deliveries",
+        ]
         rows = await conn.execute_fetchall("SELECT id, name, applied_at FROM migrations")
         assert [(r["id"], r["name"]) for r in rows] == list(enumerate(ALL, 1))
         assert datetime.fromisoformat(next(iter(rows))["applied_at"]).tzinfo is not None
