@@ -33,10 +33,12 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.app import Services
+from bot.channels.flood import FloodGate
 from bot.channels.ordering import AlbumCollector, ChatOrderedProcessor
 from bot.clock import Clock
 from bot.config import Settings
 from bot.scheduler import Delivery
+from flows.errors import StorageError
 from flows.model import Attachment, ConversationKey, Forward, Incoming, Reply
 from flows.store import Reminder
 
@@ -292,6 +294,22 @@ class TelegramMessenger:
             return Delivery.RETRY
         return Delivery.SENT
 
+    async def slow_down(self, bot: Any, update: Update) -> None:
+        """Ask someone over the flood limit, once, to slow down (in their language)."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return
+        services = self.services
+        try:
+            conv = await services.store.load_conversation(ConversationKey(MESSENGER, str(user.id)))
+        except StorageError:
+            conv = None
+        language = conv.language if conv else services.settings.default_language
+        try:
+            await bot.send_message(chat.id, services.flows.catalog("slow_down", language))
+        except TelegramError:
+            log.info("could not ask chat %s to slow down", chat.id, exc_info=True)
+
     async def on_group(self, update: Update, context: Context) -> None:
         """Ask people who write in a group to talk privately (cases are personal)."""
         if update.effective_message is not None:
@@ -313,12 +331,17 @@ def build_application(
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """Build the PTB Application: storage opens in post_init and closes in post_shutdown."""
     albums = AlbumCollector(settings.telegram_album_wait, settings.telegram_forward_wait)
+    rate = settings.flood_rate
+    processor = ChatOrderedProcessor(
+        MAX_CONCURRENT_UPDATES, albums, FloodGate(*rate) if rate is not None else None
+    )
     holder: dict[str, Any] = {}
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         services = await Services.open(settings, clock=clock)
         messenger = TelegramMessenger(services, albums)
         holder["services"] = services
+        processor.warn = partial(messenger.slow_down, app.bot)
         private = filters.ChatType.PRIVATE
         app.add_handler(CallbackQueryHandler(messenger.on_button))
         app.add_handler(MessageHandler(private & ~filters.UpdateType.EDITED, messenger.on_message))
@@ -345,7 +368,7 @@ def build_application(
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(ChatOrderedProcessor(MAX_CONCURRENT_UPDATES, albums))
+        .concurrent_updates(processor)
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
