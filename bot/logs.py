@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
-_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b")
+# No \b before the bot id: in an API URL the token follows "bot" directly (".../bot123:AA...").
+_TOKEN = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}(?![A-Za-z0-9_-])")
 # Mainland mobiles (optionally +86) and 106 platform numbers: keep the head and the last 4 digits.
 _PHONE = re.compile(r"(?<!\d)((?:\+?86)?1\d{2})(\d{4,14})(\d{4})(?!\d)")
 
