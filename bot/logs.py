@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+import traceback
+from types import TracebackType
 
 # No \b before the bot id: in an API URL the token follows "bot" directly (".../bot123:AA...").
 _TOKEN = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}(?![A-Za-z0-9_-])")
@@ -40,3 +43,12 @@ def setup_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("transitions").setLevel(logging.WARNING)  # a line per state change
+    logging.captureWarnings(True)  # warnings reach stderr through the filter too
+    sys.excepthook = _redacted_excepthook
+
+
+def _redacted_excepthook(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
+    # The last resort: a traceback nobody caught is printed redacted like everything else.
+    sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb))))

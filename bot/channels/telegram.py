@@ -20,7 +20,7 @@ from telegram import (
     MessageOriginUser,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -36,7 +36,7 @@ from bot.app import Services
 from bot.channels.flood import FloodGate
 from bot.channels.ordering import AlbumCollector, ChatOrderedProcessor
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.scheduler import Delivery
 from flows.errors import StorageError
 from flows.model import Attachment, ConversationKey, Forward, Incoming, Reply
@@ -395,4 +395,11 @@ def run_polling(settings: Settings) -> None:
     """Start the bot with long polling until interrupted."""
     app = build_application(settings)
     log.info("starting the Telegram bot (long polling)")
-    app.run_polling(allowed_updates=["message", "callback_query"])
+    try:
+        app.run_polling(allowed_updates=["message", "callback_query"])
+    except InvalidToken:
+        # PTB's message quotes the whole token; say what is wrong without it.
+        raise ConfigError(
+            "telegram.token: Telegram rejected the bot token (check TELEGRAM_BOT_TOKEN,"
+            " or get a new token from @BotFather)"
+        ) from None
