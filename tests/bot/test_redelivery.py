@@ -7,6 +7,8 @@ to the bot again, whatever offset it polls with.
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from flows.errors import AlreadyHandled
 from flows.model import ConversationKey
 from flows.store import Conversation, Deliveries, StepCommit
 from storage import SqliteStore
+from storage.deliveries import KEEP
 
 JSON = dict[str, Any]
 
@@ -163,3 +166,25 @@ async def test_a_commit_whose_deliveries_are_all_recorded_writes_nothing(tmp_pat
         assert (await store.load_conversation(key)).turn == 3  # type: ignore[union-attr]
     finally:
         await store.close()
+
+
+async def test_old_delivery_records_are_pruned(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    store = await SqliteStore.open(path, tmp_path / "data")
+    await store.close()
+    conn = sqlite3.connect(path)
+    old = (datetime.now(UTC) - KEEP - timedelta(hours=1)).isoformat(timespec="microseconds")
+    recent = (datetime.now(UTC) - KEEP + timedelta(hours=1)).isoformat(timespec="microseconds")
+    with conn:
+        conn.executemany(
+            "INSERT INTO deliveries (messenger, delivery_id, handled_at) VALUES ('telegram', ?, ?)",
+            [("7:1", old), ("7:2", recent)],
+        )
+    store = await SqliteStore.open(path, tmp_path / "data")
+    try:  # the first write after opening prunes (then one in every thousand)
+        await store.mark_handled(Deliveries("telegram", ("7:3",)))
+    finally:
+        await store.close()
+    kept = [row[0] for row in conn.execute("SELECT delivery_id FROM deliveries ORDER BY 1")]
+    conn.close()
+    assert kept == ["7:2", "7:3"]
