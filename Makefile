@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chat run test lint typecheck flows-check clean
+.PHONY: chat run test soak lint typecheck flows-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ run: $(STAMP)
 ## test: lint, type-check, validate the flows, run the whole test suite
 test: lint typecheck flows-check
 	$(BIN)/python -m pytest
+
+## soak: the crash test with 300 SIGKILLs instead of 30 (CRASH_SEED=N replays a run)
+soak: $(STAMP)
+	CRASH_KILLS=300 $(BIN)/python -m pytest tests/bot/test_crash.py -s
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -91,6 +91,22 @@ def _dates(value: Any) -> tuple[date, ...]:
     return tuple(sorted({_date(item) for item in value}))
 
 
+_FLOOD = re.compile(r"\s*(\d+)\s*/\s*(\S+)\s*")
+
+
+def _flood_limit(value: Any) -> str:
+    if value in (None, "", False):  # YAML reads a bare `off` as false
+        return "off"
+    text = _text(value)
+    if text.lower() == "off":
+        return "off"
+    match = _FLOOD.fullmatch(text)
+    if match is None or int(match[1]) < 1:
+        raise ValueError
+    parse_duration(match[2])
+    return f"{int(match[1])}/{match[2]}"
+
+
 def _log_level(value: Any) -> str:
     level = _text(value).upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -155,6 +171,15 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_number,
         "a number of seconds > 0",
         "0.3 to 1",
+    ),
+    Setting(
+        "telegram.flood_limit",
+        "60/1m",
+        "Most messages one person may send per time (N/DURATION; off: no limit); the excess"
+        " is dropped and they are asked once to slow down. An album counts as one message.",
+        _flood_limit,
+        "N/DURATION like 60/1m, or off",
+        "e.g. 20/10s; units: ms, s, m, h",
     ),
     Setting(
         "storage.db_path",
@@ -243,6 +268,7 @@ class Settings:
     telegram_base_file_url: str
     telegram_album_wait: float
     telegram_forward_wait: float
+    telegram_flood_limit: str
     storage_db_path: str
     storage_data_dir: str
     default_language: str
@@ -271,6 +297,14 @@ class Settings:
     @property
     def deadline_override_delta(self) -> timedelta | None:
         return None if self.deadline_override is None else parse_duration(self.deadline_override)
+
+    @property
+    def flood_rate(self) -> tuple[int, float] | None:
+        """Return (messages, seconds) of telegram.flood_limit, or None when it is off."""
+        if self.telegram_flood_limit == "off":
+            return None
+        count, _, period = self.telegram_flood_limit.partition("/")
+        return int(count), parse_duration(period).total_seconds()
 
     @property
     def max_file_size(self) -> int:

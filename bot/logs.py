@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+import traceback
+from types import TracebackType
 
-_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b")
+# No \b before the bot id: in an API URL the token follows "bot" directly (".../bot123:AA...").
+_TOKEN = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}(?![A-Za-z0-9_-])")
 # Mainland mobiles (optionally +86) and 106 platform numbers: keep the head and the last 4 digits.
 _PHONE = re.compile(r"(?<!\d)((?:\+?86)?1\d{2})(\d{4,14})(\d{4})(?!\d)")
 
@@ -39,3 +43,12 @@ def setup_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("transitions").setLevel(logging.WARNING)  # a line per state change
+    logging.captureWarnings(True)  # warnings reach stderr through the filter too
+    sys.excepthook = _redacted_excepthook
+
+
+def _redacted_excepthook(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
+    # The last resort: a traceback nobody caught is printed redacted like everything else.
+    sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb))))

@@ -10,16 +10,18 @@ from zoneinfo import ZoneInfo
 from flows.answers import AnswerTurn
 from flows.callbacks import GLOBAL, Press, decode, encode
 from flows.case_turn import CASE_VERBS, CaseTurn
+from flows.errors import AlreadyHandled, StorageError
 from flows.evidence import EvidenceTaker
 from flows.followup import FollowUps
 from flows.ladder import DeadlinePolicy, WeekdayDeadlines
 from flows.machine import FlowMachine
 from flows.model import Button, Incoming, Reply
+from flows.once import OnceStore, delivering
 from flows.paperwork import Paperwork
 from flows.paperwork_turn import PAPERWORK_VERBS, PaperworkTurn
 from flows.render import Renderer
 from flows.schema import FlowSet
-from flows.store import Conversation, Reminder, Store
+from flows.store import Conversation, Deliveries, Reminder, Store
 from flows.suspect import SUSPECT_VERBS, Explainer, Suspect, SuspectTurn, TextReader
 from flows.texts import pick
 
@@ -48,29 +50,47 @@ class Engine:
         paperwork: Paperwork | None = None,
     ) -> None:
         self.flows = flows
-        self.store = store
+        self.store = OnceStore(store)  # a message's first write records its delivery ids
         self.timezone = timezone
         self.clock = clock
         self.default_language = default_language
         self.machines = {key: FlowMachine(flow) for key, flow in flows.flows.items()}
         self.render = Renderer(flows, timezone)
-        self.evidence = EvidenceTaker(store, max_file_size)
+        self.evidence = EvidenceTaker(self.store, max_file_size)
         policy = deadlines or WeekdayDeadlines(timezone)
-        self.followups = FollowUps(flows, store, policy, clock, timezone, on_reminder)
+        self.followups = FollowUps(flows, self.store, policy, clock, timezone, on_reminder)
         self.explainer = explainer  # None: messages are not checked (no analyser wired in)
         self.reader = reader  # None: screenshots cannot be read (no OCR package installed)
         self.paperwork = paperwork  # None: no letters or exports (no templates wired in)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Answer one message; on any failure nothing is half-saved and the person is told."""
-        conv = await self.store.load_conversation(incoming.key)
-        language = conv.language if conv else self.default_language
-        try:
-            turn = _MessageTurn(self, conv or self._new(incoming), incoming, fresh=conv is None)
-            await turn.run()
-        except Exception:
-            log.exception("could not handle a message from %s", incoming.key.messenger)
-            return [Reply(self.flows.catalog("internal_error", language))]
+        """Answer one message; on any failure nothing is half-saved and the person is told.
+
+        A message delivered again (same delivery ids) is answered with nothing: its effect
+        and its answer happened the first time.
+        """
+        deliveries = Deliveries(incoming.key.messenger, incoming.deliveries)
+        language = self.default_language
+        with delivering(deliveries) as receipt:
+            try:
+                if receipt is not None and await self.store.handled(deliveries):
+                    log.info("a %s message was delivered again; ignored", deliveries.messenger)
+                    return []
+                conv = await self.store.load_conversation(incoming.key)
+                language = conv.language if conv else language
+                turn = _MessageTurn(self, conv or self._new(incoming), incoming, fresh=conv is None)
+                await turn.run()
+                if receipt is not None and not receipt.recorded:
+                    await self.store.mark_handled(deliveries)
+            except AlreadyHandled:
+                log.info("a %s message was delivered twice at once; ignored", deliveries.messenger)
+                return []
+            except StorageError:
+                log.exception("could not save a message from %s", incoming.key.messenger)
+                return [Reply(self.flows.catalog("save_failed", language))]
+            except Exception:
+                log.exception("could not handle a message from %s", incoming.key.messenger)
+                return [Reply(self.flows.catalog("internal_error", language))]
         return turn.replies
 
     async def reminder_prompt(self, reminder: Reminder) -> Reply | None:

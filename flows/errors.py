@@ -27,3 +27,11 @@ class FlowError(ComplaintBotError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class StorageError(ComplaintBotError):
+    """The database or the evidence folder could not be read or written."""
+
+
+class AlreadyHandled(ComplaintBotError):
+    """The message was delivered before and its effect is saved; this copy changes nothing."""

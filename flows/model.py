@@ -57,6 +57,9 @@ class Incoming:
     display_name: str | None = None
     # More messages that arrived with this one in a burst (several forwards sent at once).
     batch: tuple[Incoming, ...] = ()
+    # The messenger's ids for the update(s) of this message, the same if it is delivered again
+    # (Telegram: "BOT_ID:UPDATE_ID"); empty when the messenger never repeats itself.
+    deliveries: tuple[str, ...] = ()
 
     @property
     def command(self) -> tuple[str, str] | None:

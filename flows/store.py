@@ -101,6 +101,14 @@ class NewCase:
     reminder: NewReminder | None = None  # written with the case, in the same transaction
 
 
+@dataclass(frozen=True, slots=True)
+class Deliveries:
+    """The ids a messenger gave the updates of one message; a redelivery carries the same ids."""
+
+    messenger: str
+    ids: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class StepCommit:
     """Everything one step changes, written in one transaction before the reply goes out."""
@@ -110,6 +118,7 @@ class StepCommit:
     evidence: list[EvidenceRecord] = field(default_factory=list)
     new_case: NewCase | None = None
     discard_draft: str | None = None  # a draft id whose evidence and events are dropped
+    deliveries: Deliveries | None = None  # recorded as handled in the same transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +182,7 @@ class CaseChange:
     cancel_reminders: bool = False  # drop the case's pending reminders first
     reminder: NewReminder | None = None  # then add this one
     sent_reminder: int | None = None  # mark this reminder id as sent
+    deliveries: Deliveries | None = None  # recorded as handled if (and when) the change applies
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +208,19 @@ class Store(Protocol):
         ...
 
     async def commit(self, step: StepCommit) -> str | None:
-        """Write one step atomically; return the new case number when a case was filed."""
+        """Write one step atomically; return the new case number when a case was filed.
+
+        Raises AlreadyHandled, writing nothing, when every one of `step.deliveries` was
+        recorded before, and StorageError when the database or the disk refuses the write.
+        """
+        ...
+
+    async def handled(self, deliveries: Deliveries) -> bool:
+        """Return True when every one of these deliveries was recorded as handled."""
+        ...
+
+    async def mark_handled(self, deliveries: Deliveries) -> None:
+        """Record deliveries as handled (for a message that changed nothing else)."""
         ...
 
     async def put_blob(self, data: bytes) -> BlobRef:

@@ -61,6 +61,8 @@ ENGINE_TEXTS = (
     "answer_skipped",
     "evidence_count",
     "internal_error",
+    "save_failed",
+    "slow_down",
     "event_started",
     "event_filed",
     "event_evidence",

@@ -138,10 +138,25 @@ def m003_letter_profile(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE users ADD COLUMN profile TEXT NOT NULL DEFAULT '{}'")
 
 
+def m004_deliveries(conn: sqlite3.Connection) -> None:
+    """Record the messenger updates already handled, so a redelivered one has no effect."""
+    conn.execute(
+        """CREATE TABLE deliveries (
+            messenger TEXT NOT NULL,
+            delivery_id TEXT NOT NULL,  -- Telegram: "BOT_ID:UPDATE_ID" (update ids are per bot)
+            handled_at TEXT NOT NULL,
+            PRIMARY KEY (messenger, delivery_id)
+        ) WITHOUT ROWID"""
+    )
+    # Old records are pruned by age.
+    conn.execute("CREATE INDEX deliveries_by_age ON deliveries (handled_at)")
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_deadlines_and_reminders,
     m003_letter_profile,
+    m004_deliveries,
 ]
 
 

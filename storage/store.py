@@ -20,10 +20,11 @@ from flows.store import (
     CaseRecord,
     CaseSummary,
     Conversation,
+    Deliveries,
     Reminder,
     StepCommit,
 )
-from storage import cases, conversations, events, evidence, reminders
+from storage import cases, conversations, deliveries, events, evidence, reminders
 from storage.blobs import BlobStore
 from storage.db import connect, run_sync, to_utc_iso, write_transaction
 from storage.errors import StorageError
@@ -37,6 +38,9 @@ T = TypeVar("T")
 # that shared the same file must not delete it. Marks older than this belong to steps that
 # failed, and are forgotten so the table cannot grow without bound.
 _UNCLAIMED_TTL = 3600.0
+
+# Every this many writes that record deliveries, records past their keeping time are dropped.
+_PRUNE_EVERY = 1000
 
 # Whose reminders: everyone's (None), a messenger's people ("telegram"), or one person.
 Audience = str | ConversationKey | None
@@ -62,6 +66,7 @@ class SqliteStore:
         self._blob_lock = asyncio.Lock()
         self._unclaimed: dict[str, tuple[int, float]] = {}  # path -> (puts not committed, when)
         self._closed = False
+        self._recorded = 0  # writes that recorded deliveries, to prune now and then
 
     @classmethod
     async def open(cls, db_path: str | Path, data_dir: str | Path) -> SqliteStore:
@@ -119,7 +124,9 @@ class SqliteStore:
         of the conversation, or the one saved before this step when the engine cleared it.
         """
         # Encoding here, before the transaction, reports bad data without touching the database.
-        now = datetime.now(UTC).isoformat()
+        moment = datetime.now(UTC)
+        now = moment.isoformat()
+        delivered = self._delivery_writer(step.deliveries, moment)
         person = conversations.encode(step.conversation, now)
         files = evidence.encode(step.evidence, now)
         timeline = events.encode(step.events)
@@ -130,6 +137,7 @@ class SqliteStore:
         def write(conn: sqlite3.Connection) -> tuple[str | None, list[str]]:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                delivered(conn)
                 user_id = conversations.upsert_user(conn, person)
                 draft = step_draft
                 if new_case is not None and draft is None:
@@ -191,8 +199,42 @@ class SqliteStore:
 
     async def change_case(self, change: CaseChange) -> bool:
         """Apply a lifecycle step; False when the case is missing, not theirs, or moved on."""
-        row = cases.encode_change(change, datetime.now(UTC))
-        return await self._write(lambda conn: cases.apply_change(conn, row))
+        moment = datetime.now(UTC)
+        row = cases.encode_change(change, moment)
+        delivered = self._delivery_writer(change.deliveries, moment)
+
+        def write(conn: sqlite3.Connection) -> bool:
+            applied = cases.apply_change(conn, row)
+            if applied:  # a change that does not apply writes nothing, deliveries included
+                delivered(conn)
+            return applied
+
+        return await self._write(write)
+
+    async def handled(self, found: Deliveries) -> bool:
+        """Return True when every one of these deliveries was recorded as handled."""
+        return await self._run(lambda conn: deliveries.handled(conn, found))
+
+    async def mark_handled(self, found: Deliveries) -> None:
+        """Record deliveries as handled (for a message that changed nothing else)."""
+        await self._write(self._delivery_writer(found, datetime.now(UTC)))
+
+    def _delivery_writer(
+        self, found: Deliveries | None, moment: datetime
+    ) -> Callable[[sqlite3.Connection], None]:
+        """Return what records `found` inside a write transaction (nothing when None)."""
+        if found is None or not found.ids:
+            return lambda conn: None
+        at = to_utc_iso(moment, "handled_at")
+        self._recorded += 1
+        prune = self._recorded % _PRUNE_EVERY == 1
+
+        def write(conn: sqlite3.Connection) -> None:
+            deliveries.record(conn, found, at)
+            if prune:
+                deliveries.prune(conn, moment)
+
+        return write
 
     async def due_reminders(
         self, now: datetime, limit: int = 100, *, audience: Audience = None

@@ -8,12 +8,14 @@ several messages forwarded at once (a burst of forwards from one chat), which ar
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+from bot.channels.flood import FloodGate, Verdict
 
 
 @dataclass(slots=True)
@@ -61,6 +63,15 @@ class AlbumCollector:
         album.last_seen = now
         return True
 
+    def forget(self, update: Update) -> None:
+        """Drop the group `update` opened (it will not be handled, so nobody collects it)."""
+        group = self.group_of(update)
+        if group is None:
+            return
+        album = self._albums.get(group)
+        if album is not None and album.updates and album.updates[0] is update:
+            del self._albums[group]
+
     async def collect(self, group: str) -> list[Update]:
         """Wait for the rest of the group; return all its updates in message order."""
         album = self._albums.get(group)
@@ -76,12 +87,23 @@ class AlbumCollector:
         return sorted(album.updates, key=lambda u: u.message.message_id if u.message else 0)
 
 
-class ChatOrderedProcessor(BaseUpdateProcessor):
-    """Process updates of one chat one after another (transitions and our steps need it)."""
+Warn = Callable[[Update], Awaitable[None]]
 
-    def __init__(self, max_concurrent_updates: int, albums: AlbumCollector) -> None:
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Process updates of one chat one after another (transitions and our steps need it).
+
+    Updates are counted against their sender's flood limit as they arrive, before they wait
+    for their chat's turn: an update over the limit is not processed at all.
+    """
+
+    def __init__(
+        self, max_concurrent_updates: int, albums: AlbumCollector, flood: FloodGate | None = None
+    ) -> None:
         super().__init__(max_concurrent_updates)
         self.albums = albums
+        self.flood = flood
+        self.warn: Warn | None = None  # says "slow down"; set once the messenger exists
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
 
@@ -91,9 +113,17 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             await coroutine
             return
         if self.albums.join(update):
-            if asyncio.iscoroutine(coroutine):
-                coroutine.close()  # the album's first update handles this one too
+            _close(coroutine)  # the album's first update handles this one too
             return
+        sender = update.effective_user
+        if self.flood is not None and sender is not None:
+            verdict = await self.flood.admit(sender.id)
+            if verdict is not Verdict.ADMIT:
+                _close(coroutine)
+                self.albums.forget(update)
+                if verdict is Verdict.DROP or self.warn is None:
+                    return
+                coroutine = self.warn(update)  # in its turn, after what was admitted before
         chat = update.effective_chat.id
         lock = self._locks.setdefault(chat, asyncio.Lock())
         self._users[chat] = self._users.get(chat, 0) + 1
@@ -110,3 +140,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to tear down."""
+
+
+def _close(coroutine: Awaitable[Any]) -> None:
+    if asyncio.iscoroutine(coroutine):
+        coroutine.close()  # never awaited on purpose; closing it avoids the warning

@@ -20,7 +20,7 @@ from telegram import (
     MessageOriginUser,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -33,10 +33,12 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.app import Services
+from bot.channels.flood import FloodGate
 from bot.channels.ordering import AlbumCollector, ChatOrderedProcessor
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.scheduler import Delivery
+from flows.errors import StorageError
 from flows.model import Attachment, ConversationKey, Forward, Incoming, Reply
 from flows.store import Reminder
 
@@ -157,6 +159,7 @@ def to_incoming(updates: list[Update], bot: Any) -> Incoming | None:
         "chat_id": str(chat.id),
         "language_hint": user.language_code,
         "display_name": user.full_name,
+        "deliveries": _deliveries(updates, bot),
     }
     if first.callback_query is not None:
         return Incoming(key, button=first.callback_query.data or "", **common)
@@ -178,12 +181,18 @@ def to_incoming(updates: list[Update], bot: Any) -> Incoming | None:
     )
 
 
+def _deliveries(updates: list[Update], bot: Any) -> tuple[str, ...]:
+    """Return the ids that recognise these updates if Telegram sends them again."""
+    # update_id counts per bot, so the bot's id makes it unique in a database shared by bots.
+    return tuple(f"{bot.id}:{update.update_id}" for update in updates)
+
+
 def _burst(updates: list[Update], bot: Any) -> Incoming | None:
     """Translate a burst of forwarded messages: the first, with the others as its batch."""
     parts = [incoming for u in updates if (incoming := to_incoming([u], bot)) is not None]
     if not parts:
         return None
-    return replace(parts[0], batch=tuple(parts[1:]))
+    return replace(parts[0], batch=tuple(parts[1:]), deliveries=_deliveries(updates, bot))
 
 
 def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -229,6 +238,8 @@ class TelegramMessenger:
         if incoming is None:
             return
         replies = await self.services.engine.handle(incoming)
+        if not replies:  # a press delivered again: it was answered the first time
+            return
         if isinstance(query.message, Message) and not any(r.edit for r in replies):
             await self.mark_pressed(query.message, query.data or "")
         await self.deliver(context.bot, incoming, replies, pressed=query.message)
@@ -295,6 +306,22 @@ class TelegramMessenger:
             return Delivery.RETRY
         return Delivery.SENT
 
+    async def slow_down(self, bot: Any, update: Update) -> None:
+        """Ask someone over the flood limit, once, to slow down (in their language)."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return
+        services = self.services
+        try:
+            conv = await services.store.load_conversation(ConversationKey(MESSENGER, str(user.id)))
+        except StorageError:
+            conv = None
+        language = conv.language if conv else services.settings.default_language
+        try:
+            await bot.send_message(chat.id, services.flows.catalog("slow_down", language))
+        except TelegramError:
+            log.info("could not ask chat %s to slow down", chat.id, exc_info=True)
+
     async def on_group(self, update: Update, context: Context) -> None:
         """Ask people who write in a group to talk privately (cases are personal)."""
         if update.effective_message is not None:
@@ -316,12 +343,17 @@ def build_application(
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """Build the PTB Application: storage opens in post_init and closes in post_shutdown."""
     albums = AlbumCollector(settings.telegram_album_wait, settings.telegram_forward_wait)
+    rate = settings.flood_rate
+    processor = ChatOrderedProcessor(
+        MAX_CONCURRENT_UPDATES, albums, FloodGate(*rate) if rate is not None else None
+    )
     holder: dict[str, Any] = {}
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         services = await Services.open(settings, clock=clock)
         messenger = TelegramMessenger(services, albums)
         holder["services"] = services
+        processor.warn = partial(messenger.slow_down, app.bot)
         private = filters.ChatType.PRIVATE
         app.add_handler(CallbackQueryHandler(messenger.on_button))
         app.add_handler(MessageHandler(private & ~filters.UpdateType.EDITED, messenger.on_message))
@@ -348,7 +380,7 @@ def build_application(
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(ChatOrderedProcessor(MAX_CONCURRENT_UPDATES, albums))
+        .concurrent_updates(processor)
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
@@ -375,4 +407,11 @@ def run_polling(settings: Settings) -> None:
     """Start the bot with long polling until interrupted."""
     app = build_application(settings)
     log.info("starting the Telegram bot (long polling)")
-    app.run_polling(allowed_updates=["message", "callback_query"])
+    try:
+        app.run_polling(allowed_updates=["message", "callback_query"])
+    except InvalidToken:
+        # PTB's message quotes the whole token; say what is wrong without it.
+        raise ConfigError(
+            "telegram.token: Telegram rejected the bot token (check TELEGRAM_BOT_TOKEN,"
+            " or get a new token from @BotFather)"
+        ) from None

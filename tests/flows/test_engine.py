@@ -171,7 +171,9 @@ async def test_a_storage_failure_is_told_and_loses_nothing_confirmed(engine: Eng
 
     store.commit = failing_commit  # type: ignore[method-assign]
     await bot.send("10690123456789")
-    assert bot.text == "抱歉，出了点问题，刚才这条没有保存。请再发一次。"
+    # Its own text, not the generic error: the person should simply send it again.
+    assert bot.text == FLOWS.catalog("save_failed", "zh")
+    assert bot.text != FLOWS.catalog("internal_error", "zh")
     store.commit = real_commit  # type: ignore[method-assign]
     conv = await store.load_conversation(ALICE)
     assert conv is not None and conv.state == "sender" and conv.answers == {"problem": "spam"}

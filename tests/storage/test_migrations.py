@@ -21,6 +21,7 @@ TABLES = {
     "case_counters",
     "migrations",
     "reminders",
+    "deliveries",
 }
 ALL = [m.__name__ for m in MIGRATIONS]
 
@@ -32,6 +33,7 @@ async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
             "m001_initial",
             "m002_deadlines_and_reminders",
             "m003_letter_profile",
+            "m004_deliveries",
         ]
         rows = await conn.execute_fetchall("SELECT id, name, applied_at FROM migrations")
         assert [(r["id"], r["name"]) for r in rows] == list(enumerate(ALL, 1))

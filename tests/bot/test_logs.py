@@ -1,0 +1,100 @@
+"""Logs: the bot token never appears in anything the process writes; phone numbers are masked.
+
+`complaint-bot run` runs as a real process at DEBUG (the most it ever writes: PTB then logs every
+API call with its parameters and results, so people's messages reach the log), talks to the fake
+Bot API, meets an API error, is stopped; then runs once more with a token Telegram rejects. All
+its stdout and stderr is searched.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+from fake_telegram import FakeBotAPI
+from telegram_chat import SMS, Chat
+from test_crash import bot_process
+
+from bot.logs import RedactingFilter, redact, setup_logging
+
+TOKEN = "7712345678:AAHk3xZ-9q_Lm0pQrStUvWxYz0123456789"
+REJECTED = "7712345678:AAHbadbadbad-bad_bad0123456789abcdefg"
+PHONE = "13800138000"
+
+
+async def test_the_token_is_never_written_and_phones_are_masked(tmp_path: Path) -> None:
+    fake = FakeBotAPI(token=TOKEN)
+    alice = fake.add_user("Alice")
+    chat = Chat(fake, alice)
+    async with bot_process(fake, tmp_path) as bot:
+        bot.env["COMPLAINT_BOT_LOG_LEVEL"] = "DEBUG"
+        await bot.start()
+        await chat.say("/start", "遇到了什么问题")
+        await chat.choose(SMS, "（1/9）")
+        await chat.choose("垃圾 / 骚扰短信", "（2/9）")
+        await chat.say(PHONE, "（3/9）")  # a mobile number as the sender
+        fake.fail_next(1, methods=["sendMessage"])  # an API error, logged with its traceback
+        alice.send_text("昨天")  # saved, but its answer is lost
+        await fake.settle(quiet=0.3)
+        await chat.say("/start", "没填完的投诉")
+        await bot.stop()  # SIGTERM: a clean shutdown writes its own lines
+        assert bot.process is not None and bot.process.returncode == 0
+
+        bot.env["TELEGRAM_BOT_TOKEN"] = REJECTED
+        await bot.spawn()
+        assert bot.process is not None
+        assert await bot.process.wait() == 1  # refused at start-up, with a one-line reason
+
+    written = bot.log.read_text(errors="replace")
+    assert "DEBUG" in written and "sendMessage" in written  # it did log verbosely
+    for secret in (TOKEN, TOKEN.split(":")[1], REJECTED.split(":")[1]):
+        assert secret not in written
+    assert PHONE not in written
+    assert "138****8000" in written  # the number was logged, masked
+    assert "telegram.token: Telegram rejected the bot token" in written
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            f"GET https://api.telegram.org/bot{TOKEN}/getMe",
+            "GET https://api.telegram.org/bot<token>/getMe",
+        ),
+        ("sender 13800138000 said", "sender 138****8000 said"),
+        ("+8613800138000", "+86138****8000"),
+        ("10690123456789", "106****6789"),
+        ("order 2026110312345", "order 2026110312345"),  # not a phone number
+    ],
+)
+def test_redact(text: str, shown: str) -> None:
+    assert redact(text) == shown
+
+
+def test_tracebacks_are_redacted_too() -> None:
+    try:
+        raise ValueError(f"bad token {TOKEN} for {PHONE}")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    RedactingFilter().filter(record)
+    text = logging.Formatter().format(record)
+    assert TOKEN not in text and PHONE not in text and "<token>" in text
+
+
+def test_an_uncaught_exception_is_printed_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    hook, root = sys.excepthook, logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        setup_logging("INFO")
+        try:
+            raise RuntimeError(f"token {TOKEN}")
+        except RuntimeError as exc:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+    finally:
+        sys.excepthook = hook
+        logging.captureWarnings(False)
+        root.handlers[:], root.level = handlers, level
+    err = capsys.readouterr().err
+    assert "RuntimeError: token <token>" in err and TOKEN not in err
