@@ -8,14 +8,18 @@ several messages forwarded at once (a burst of forwards from one chat), which ar
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor
 
 from bot.channels.flood import FloodGate, Verdict
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -122,6 +126,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
                 _close(coroutine)
                 self.albums.forget(update)
                 if verdict is Verdict.DROP or self.warn is None:
+                    await stop_spinner(update)
                     return
                 coroutine = self.warn(update)  # in its turn, after what was admitted before
         chat = update.effective_chat.id
@@ -140,6 +145,16 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to tear down."""
+
+
+async def stop_spinner(update: Update) -> None:
+    """Answer a dropped button press, so the person's app stops showing it as loading."""
+    if update.callback_query is None:
+        return
+    try:
+        await update.callback_query.answer()
+    except TelegramError:  # an old or already answered query: nothing to stop
+        log.debug("could not answer a dropped button press", exc_info=True)
 
 
 def _close(coroutine: Awaitable[Any]) -> None:

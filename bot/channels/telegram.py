@@ -34,7 +34,7 @@ from telegram.request import BaseRequest
 
 from bot.app import Services
 from bot.channels.flood import FloodGate
-from bot.channels.ordering import AlbumCollector, ChatOrderedProcessor
+from bot.channels.ordering import AlbumCollector, ChatOrderedProcessor, stop_spinner
 from bot.clock import Clock
 from bot.config import ConfigError, Settings
 from bot.scheduler import Delivery
@@ -321,6 +321,7 @@ class TelegramMessenger:
             await bot.send_message(chat.id, services.flows.catalog("slow_down", language))
         except TelegramError:
             log.info("could not ask chat %s to slow down", chat.id, exc_info=True)
+        await stop_spinner(update)
 
     async def on_group(self, update: Update, context: Context) -> None:
         """Ask people who write in a group to talk privately (cases are personal)."""

@@ -68,3 +68,20 @@ async def test_an_album_counts_as_one_message(tmp_path: Path) -> None:
 def test_the_limit_is_a_setting_with_off() -> None:
     assert Settings.defaults().flood_rate == (60, 60.0)
     assert Settings.defaults().replace(telegram_flood_limit="off").flood_rate is None
+
+
+async def test_a_dropped_button_press_is_still_answered_so_it_stops_loading(
+    tmp_path: Path,
+) -> None:
+    settings = bot_settings(tmp_path, telegram_flood_limit="3/1m")
+    fake = FakeBotAPI()
+    alice = fake.add_user("Alice")
+    chat = Chat(fake, alice)
+    async with running_bot(fake, settings):
+        menu = await chat.say("/start", "遇到了什么问题")  # 1 of 3
+        presses = [alice.press(menu, label=menu.button_labels[0]) for _ in range(6)]
+        await fake.settle(quiet=0.3)
+    texts = [t or "" for t in fake.texts(alice.id)]
+    assert sum(SLOW_ZH in t for t in texts) == 1
+    # Admitted, warned or dropped: every press got its answerCallbackQuery.
+    assert [fake.callback_answer(p) is not None for p in presses] == [True] * 6
