@@ -63,6 +63,12 @@ _UNSUPPORTED = (
 
 Context = ContextTypes.DEFAULT_TYPE
 
+# Telegram allows about 30 messages/s overall and answers more with 429, after which PTB pauses
+# every send. AIORateLimiter's default is a leaky bucket holding 30 that also drains 30/s: after a
+# quiet spell it lets up to 60 through within a second. A bucket of one draining OVERALL_RATE/s
+# lets at most OVERALL_RATE + 1 into any second, whatever came before.
+OVERALL_RATE = 27
+
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Split text into messages Telegram accepts, at line breaks where possible."""
@@ -291,6 +297,11 @@ class TelegramMessenger:
             )
 
 
+def rate_limiter() -> AIORateLimiter:
+    """Return the limiter every Bot API call goes through: under 30 messages in any second."""
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / OVERALL_RATE, max_retries=3)
+
+
 async def _error_handler(update: object, context: Context) -> None:
     log.error("error while handling an update", exc_info=context.error)
 
@@ -346,7 +357,7 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if rate_limited:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(rate_limiter())
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     app = builder.build()
