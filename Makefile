@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chat run test lint typecheck flows-check clean
+.PHONY: chat run test lint typecheck flows-check bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ run: $(STAMP)
 ## test: lint, type-check, validate the flows, run the whole test suite
 test: lint typecheck flows-check
 	$(BIN)/python -m pytest
+
+## bench: run every benchmark at the sizes its target is set for (about 25 minutes)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+## bench-quick: every benchmark at tiny sizes (seconds): does it all still run?
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py --quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

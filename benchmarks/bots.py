@@ -46,13 +46,13 @@ SMS_WALK = (
 
 def settings_for(folder: Path, **changes: Any) -> Settings:
     """Settings for our bot on the fake Bot API, its database and files under `folder`."""
-    return Settings.defaults().replace(
-        telegram_token=DEFAULT_TOKEN,
-        storage_db_path=str(folder / "bot.sqlite3"),
-        storage_data_dir=str(folder / "files"),
-        log_level="WARNING",
-        **changes,
-    )
+    values: dict[str, Any] = {
+        "telegram_token": DEFAULT_TOKEN,
+        "storage_db_path": str(folder / "bot.sqlite3"),
+        "storage_data_dir": str(folder / "files"),
+        "log_level": "WARNING",
+    }
+    return Settings.defaults().replace(**{**values, **changes})
 
 
 def our_bot(api: BenchAPI, settings: Settings, **options: Any) -> App:

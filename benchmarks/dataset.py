@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from harness import BenchAPI, Person, running_application
+from harness import DATA, BenchAPI, Person, running_application
 
 from storage import SqliteStore
 from storage.db import to_utc_iso
@@ -108,6 +108,37 @@ async def build(path: Path, cases: int, *, due: int = 0, now: datetime | None = 
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return time.perf_counter() - started
+
+
+async def cached(cases: int, due: int = 0) -> Path:
+    """Return a database of `cases` cases (`due` due now) under benchmarks/.data, built once.
+
+    Only for benchmarks that leave it as it was. Reminders not due fall due a month after it
+    was built; an older one is built again.
+    """
+    path = DATA / f"cases-{cases}-due-{due}.sqlite3"
+    if not _fresh(path):
+        scratch = path.with_suffix(".building")
+        await build(scratch, cases, due=due)
+        _settle(scratch, path)
+    return path
+
+
+def _fresh(path: Path) -> bool:
+    """Tell whether `path` exists and was built less than 20 days ago; else make room for it."""
+    if path.exists() and time.time() - path.stat().st_mtime < 20 * 86400:
+        return True
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (path, path.with_suffix(".building")):
+        stale.unlink(missing_ok=True)
+    return False
+
+
+def _settle(scratch: Path, path: Path) -> None:
+    """Move a finished database into place, without its emptied WAL files."""
+    for leftover in ("-wal", "-shm"):
+        Path(f"{scratch}{leftover}").unlink(missing_ok=True)
+    scratch.rename(path)
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The repo first, so tests/bot and tests/storage (folders of tests) never shadow the packages.
 sys.path[:0] = [str(ROOT)]
 sys.path.append(str(ROOT / "tests"))
-DATA = ROOT / "benchmarks" / ".data"
+DATA = Path(os.environ.get("COMPLAINT_BOT_BENCH_DATA") or ROOT / "benchmarks" / ".data")
 
 from fake_telegram import (  # noqa: E402 - needs the path above
     DEFAULT_TOKEN,
@@ -68,6 +68,14 @@ class BenchAPI(FakeBotAPI):
         self.count_sends = False
         self._bot_user = self.bot_user
         self.busy = 0.0  # seconds spent answering calls other than getUpdates (Telegram's work)
+        self.latency = 0.0  # seconds every request takes on the way, as over a network
+
+    def make_request(
+        self, *, latency: float | None = None, read_timeout: float | None = 30.0
+    ) -> Any:
+        """An in-process request to this fake, delayed by `latency` (default: `self.latency`)."""
+        latency = self.latency if latency is None else latency
+        return super().make_request(latency=latency, read_timeout=read_timeout)
 
     async def call(
         self,
@@ -194,10 +202,14 @@ class BenchAPI(FakeBotAPI):
         chat = user.id
         self._users.pop(chat, None)
         self._chats.pop(chat, None)
-        self._message_counters.pop(chat, None)
-        for sent in self._outbox.pop(chat, []):
-            self._sent_index.pop((chat, sent.message_id), None)
-        self._messages = {k: v for k, v in self._messages.items() if k[0] != chat}
+        for message_id in range(1, self._message_counters.pop(chat, 0) + 1):
+            self._messages.pop((chat, message_id), None)
+            self._sent_index.pop((chat, message_id), None)
+        self._outbox.pop(chat, None)
+        # Only this person's queries: they stay few, as each person's are dropped when done.
+        for query_id in [q for q, v in self._callback_queries.items() if v["from"]["id"] == chat]:
+            del self._callback_queries[query_id]
+            self._callback_answers.pop(query_id, None)
 
     def forget_all(self) -> None:
         """Drop every chat's messages and files (between phases of a long run)."""
