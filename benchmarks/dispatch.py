@@ -66,6 +66,8 @@ def limited_api(people: int, latency: float) -> BenchAPI:
 async def baseline(count: int, latency: float) -> Sends:
     """Send `count` messages at once through a bare PTB bot with AIORateLimiter(max_retries=3)."""
     api = limited_api(count, latency)
+    # It logs each message it gives up on with a traceback; the count below says it all.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     bot = ExtBot(
         api.token,
         request=api.make_request(),
