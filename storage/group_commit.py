@@ -66,10 +66,15 @@ class GroupCommit:
                 batch, self._waiting = self._waiting, []
                 try:
                     outcomes = await run_sync(self._conn, partial(_attempt_all, batch))
-                except BaseException as e:  # the thread itself failed: nothing in it was written
+                except Exception as e:  # no thread to write on (closed): none of it was written
+                    error = e if isinstance(e, StorageError) else StorageError(f"database: {e}")
                     for _, future, _ in batch:
                         if not future.done():
-                            future.set_exception(e)
+                            future.set_exception(error)
+                    continue
+                except BaseException:  # cancelled (the loop is ending): so are its callers
+                    for _, future, _ in batch:
+                        future.cancel()
                     raise
                 for (_, future, after), (ok, value) in zip(batch, outcomes, strict=True):
                     if ok and after is not None:

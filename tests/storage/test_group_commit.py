@@ -87,3 +87,15 @@ async def test_a_failing_write_fails_alone_and_follow_ups_run_in_order(
     assert followed == [1, 3]
     rows = await conn.execute_fetchall("SELECT id FROM t ORDER BY id")
     assert [row[0] for row in rows] == [1, 3]
+
+
+async def test_a_write_queued_as_the_store_closes_fails_politely(
+    db_path: Path, data_dir: Path
+) -> None:
+    store = await SqliteStore.open(db_path, data_dir)
+    step = StepCommit(Conversation(ConversationKey("telegram", "7"), "7", "zh"))
+
+    results = await asyncio.gather(store.commit(step), store.close(), return_exceptions=True)
+
+    assert results[1] is None
+    assert isinstance(results[0], StorageError), results[0]
