@@ -57,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> bool:
     for _ in range(args.rounds):
         for size in args.sizes:
             costs[size].append(asyncio.run(one_round(copies[size], args.chats, args.walks)))
+    shutil.rmtree(folder)  # the copies: gigabytes at 1M cases
     base = median([c[0] for c in costs[args.sizes[0]]])
     for size in args.sizes:
         cost = median([c[0] for c in costs[size]])

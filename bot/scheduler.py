@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, tzinfo
 from bot.clock import Clock
 from bot.deadlines import QuietHours
 from flows.engine import Engine
-from flows.model import Reply
+from flows.model import ConversationKey, Reply
 from flows.store import Reminder
 from storage import SqliteStore
 from storage.store import Audience
@@ -115,7 +115,7 @@ class Scheduler:
 
     async def _send_all(self, due: list[Reminder], deliver: Deliver) -> int:
         """Send a batch, IN_FLIGHT at a time; one person's reminders one after another."""
-        people: dict[object, list[Reminder]] = {}
+        people: dict[ConversationKey, list[Reminder]] = {}
         for reminder in due:  # earliest first, and so stays each person's list
             people.setdefault(reminder.key, []).append(reminder)
         slots = asyncio.Semaphore(IN_FLIGHT)
