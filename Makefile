@@ -24,7 +24,7 @@ run: $(STAMP)
 test: lint typecheck flows-check
 	$(BIN)/python -m pytest
 
-## bench: run every benchmark at the sizes its target is set for (about 25 minutes)
+## bench: run every benchmark at the sizes its target is set for (about 20 minutes)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
