@@ -26,6 +26,7 @@ from storage.db import to_utc_iso
 FIRST_USER = 500_000_000  # far from the ids the fake Bot API gives its people
 TABLES = ("users", "conversations", "cases", "reminders", "events", "evidence")
 YEAR = 2026
+LAYOUT = 2  # part of a kept database's name: raise it when what `build` writes changes
 
 
 async def _template() -> dict[str, list[dict[str, Any]]]:
@@ -65,12 +66,10 @@ def _copies(
             elif table == "cases":
                 new.update(id=case_id, number=f"TS-{YEAR}-{case_id:06d}", user_id=user_id)
             elif table == "reminders":
-                # `due` of them due an hour ago; the others spread over the next 30 days
-                at = (
-                    now - timedelta(hours=1)
-                    if i < due
-                    else now + timedelta(seconds=60 + i % 2_592_000)
-                )
+                # `due` of them due an hour ago; the others spread over 30 days from a month on,
+                # so that a database kept for later runs has the same number due
+                later = timedelta(days=30, seconds=i % 2_592_000)
+                at = now - timedelta(hours=1) if i < due else now + later
                 new.update(id=case_id, case_id=case_id, due_at=to_utc_iso(at, "due_at"))
                 new["created_at"] = now_iso
             else:  # events, evidence: ids assigned by SQLite
@@ -116,7 +115,7 @@ async def cached(cases: int, due: int = 0) -> Path:
     Only for benchmarks that leave it as it was. Reminders not due fall due a month after it
     was built; an older one is built again.
     """
-    path = DATA / f"cases-{cases}-due-{due}.sqlite3"
+    path = DATA / f"cases-{cases}-due-{due}-v{LAYOUT}.sqlite3"
     if not _fresh(path):
         scratch = path.with_suffix(".building")
         await build(scratch, cases, due=due)

@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> bool:
     )
     parser.add_argument("--chats", type=int, default=20)
     parser.add_argument("--walks", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="100 and 2,000 cases, one round")
     args = parser.parse_args(argv)
     if args.quick:
@@ -54,8 +54,9 @@ def main(argv: Sequence[str] | None = None) -> bool:
         copies[size] = folder / f"cases-{size}.sqlite3"
         shutil.copyfile(asyncio.run(cached(size)), copies[size])
     costs: dict[int, list[tuple[float, float]]] = {size: [] for size in args.sizes}
-    for _ in range(args.rounds):
-        for size in args.sizes:
+    for turn in range(args.rounds):
+        # Each round starts with another size: none always runs first, or last.
+        for size in args.sizes[turn % len(args.sizes) :] + args.sizes[: turn % len(args.sizes)]:
             costs[size].append(asyncio.run(one_round(copies[size], args.chats, args.walks)))
     shutil.rmtree(folder)  # the copies: gigabytes at 1M cases
     base = median([c[0] for c in costs[args.sizes[0]]])

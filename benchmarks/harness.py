@@ -44,14 +44,21 @@ from fake_telegram._http import ApiError, HttpResponse, UploadedFile  # noqa: E4
 from fake_telegram._records import StoredFile  # noqa: E402
 
 __all__ = [
+    "DATA",
     "DEFAULT_TOKEN",
     "ROOT",
     "BenchAPI",
     "Figures",
     "Person",
     "Step",
+    "data_dir",
+    "heading",
     "make_png",
+    "median",
     "running_application",
+    "settled_rss_kb",
+    "timed",
+    "verdict",
 ]
 
 JSON = dict[str, Any]
@@ -210,16 +217,6 @@ class BenchAPI(FakeBotAPI):
         for query_id in [q for q, v in self._callback_queries.items() if v["from"]["id"] == chat]:
             del self._callback_queries[query_id]
             self._callback_answers.pop(query_id, None)
-
-    def forget_all(self) -> None:
-        """Drop every chat's messages and files (between phases of a long run)."""
-        self._messages.clear()
-        self._outbox.clear()
-        self._sent_index.clear()
-        self._callback_queries.clear()
-        self._callback_answers.clear()
-        self._files.clear()
-        self._files_by_path.clear()
 
     # ------------------------------------------------------------------------ waiting
 

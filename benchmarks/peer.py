@@ -2,9 +2,10 @@
 
 The peer is a `ConversationHandler` with one state per question and `PicklePersistence` with a
 10 ms `update_interval`, so that every step is persisted (as ours commits every step). It asks
-the same questions with the same buttons and words, marks pressed buttons the same way, stores the
-photo by its hash and files the case into `bot_data`: the same walk drives both bots. Each runs
-with 1k and 100k conversations already stored (the peer: in its pickle; ours: in SQLite).
+the same questions (shorter, and without checking the answers) with the same buttons, marks
+pressed buttons the same way, stores the photo by its hash and files the case into `bot_data`:
+the same walk drives both bots. Each runs with 1k and 100k conversations already stored (the
+peer: people who filed a case, in its pickle; ours: the same, in SQLite).
 """
 
 from __future__ import annotations
