@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chat run test soak lint typecheck flows-check clean
+.PHONY: chat run test soak lint typecheck flows-check bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ test: lint typecheck flows-check
 ## soak: the crash test with 300 SIGKILLs instead of 30 (CRASH_SEED=N replays a run)
 soak: $(STAMP)
 	CRASH_KILLS=300 $(BIN)/python -m pytest tests/bot/test_crash.py -s
+
+## bench: run every benchmark at the sizes its target is set for (about 20 minutes)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+## bench-quick: every benchmark at tiny sizes (seconds): does it all still run?
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py --quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

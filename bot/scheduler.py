@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, tzinfo
 from bot.clock import Clock
 from bot.deadlines import QuietHours
 from flows.engine import Engine
-from flows.model import Reply
+from flows.model import ConversationKey, Reply
 from flows.store import Reminder
 from storage import SqliteStore
 from storage.store import Audience
@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 MAX_SLEEP = timedelta(minutes=5)  # look again at least this often, whatever was written
 BATCH = 100
 MAX_ATTEMPTS = 8  # transient failures (network, Telegram errors) before giving up on one
+# Reminders on their way at once. The rate limiter sets the pace (under 30/s); sending one at a
+# time would instead be paced by the round trip to Telegram: 50-200 ms, so 5-20 a second.
+IN_FLIGHT = 16
 
 
 class Delivery(enum.Enum):
@@ -106,10 +109,29 @@ class Scheduler:
             if self._quiet_until(now) > now:
                 return sent
             due = await self.store.due_reminders(now, BATCH, audience=self._audience)
-            for reminder in due:
-                sent += await self._send(reminder, deliver)
+            sent += await self._send_all(due, deliver)
             if len(due) < BATCH:
                 return sent
+
+    async def _send_all(self, due: list[Reminder], deliver: Deliver) -> int:
+        """Send a batch, IN_FLIGHT at a time; one person's reminders one after another."""
+        people: dict[ConversationKey, list[Reminder]] = {}
+        for reminder in due:  # earliest first, and so stays each person's list
+            people.setdefault(reminder.key, []).append(reminder)
+        slots = asyncio.Semaphore(IN_FLIGHT)
+
+        async def send_theirs(theirs: list[Reminder]) -> int:
+            async with slots:
+                return sum([await self._send(reminder, deliver) for reminder in theirs])
+
+        results = await asyncio.gather(
+            *(send_theirs(theirs) for theirs in people.values()), return_exceptions=True
+        )
+        # The others went out and were recorded; a failure ends the pass as it always did.
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return sum(result for result in results if isinstance(result, int))
 
     async def _send(self, reminder: Reminder, deliver: Deliver) -> int:
         if reminder.unreachable:

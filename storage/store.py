@@ -28,6 +28,7 @@ from storage import cases, conversations, deliveries, events, evidence, reminder
 from storage.blobs import BlobStore
 from storage.db import connect, run_sync, to_utc_iso, write_transaction
 from storage.errors import StorageError
+from storage.group_commit import GroupCommit
 from storage.migrations import migrate
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class SqliteStore:
         # One writer: a commit deletes unused files after its transaction, and the next
         # commit must not start until that is done.
         self._write_lock = asyncio.Lock()
+        self._group = GroupCommit(conn, self._write_lock)
         # Writing a file and deleting it as unused must not interleave, or a file just put
         # for a step that is about to commit could vanish under it.
         self._blob_lock = asyncio.Lock()
@@ -119,9 +121,11 @@ class SqliteStore:
 
         The whole step runs as one function on the database thread: one thread hop (~100 us
         each with aiosqlite) instead of one per statement, and no other coroutine's statement
-        can land inside the transaction. Order inside it: the discarded draft goes first, so
-        a "cancelled" event written by the same step survives; a filed case takes the draft
-        of the conversation, or the one saved before this step when the engine cleared it.
+        can land inside the transaction. Steps of other people waiting meanwhile share the hop
+        (each in its own transaction): see storage/group_commit.py. Order inside it: the
+        discarded draft goes first, so a "cancelled" event written by the same step survives;
+        a filed case takes the draft of the conversation, or the one saved before this step
+        when the engine cleared it.
         """
         # Encoding here, before the transaction, reports bad data without touching the database.
         moment = datetime.now(UTC)
@@ -164,11 +168,14 @@ class SqliteStore:
                 raise
             return number, orphans
 
-        async with self._write_lock:
-            number, orphans = await self._run(write)
+        async def after(written: tuple[str | None, list[str]]) -> None:
             self._claim(record.path for record in step.evidence)
-            if orphans:
-                await self._delete_files(orphans)
+            if written[1]:
+                await self._delete_files(written[1])
+
+        if self._closed:
+            raise StorageError("database: the store is closed")
+        number, _ = await self._group.write(write, after)
         return number
 
     async def list_cases(self, key: ConversationKey) -> list[CaseSummary]:

@@ -1,0 +1,131 @@
+"""The bots the benchmarks drive (ours, a bare PTB echo bot) and the walk they go through."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness import DEFAULT_TOKEN, BenchAPI, Step
+from telegram import Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.channels.telegram import MAX_CONCURRENT_UPDATES, build_application
+from bot.config import Settings
+from flows.model import ConversationKey, Incoming, Reply
+
+App = Application[Any, Any, Any, Any, Any, Any]
+
+SMS = "短信：垃圾、诈骗、收不到验证码"
+SMS_TEXT = "【某某商城】积分即将清零，点击 t.cn/xyz 兑换 回T退订"
+
+# The SMS intake, from /start to a filed case: nine questions, one photo as evidence, one remedy.
+SMS_WALK = (
+    Step("command", "start", "遇到了什么问题"),
+    Step("press", SMS, "（1/9）"),
+    Step("press", "垃圾 / 骚扰短信", "（2/9）"),
+    Step("text", "10690123456789", "（3/9）"),
+    Step("text", "昨天", "（4/9）"),
+    Step("press", "每天都有", "（5/9）"),
+    Step("text", SMS_TEXT, "（6/9）"),
+    Step("press", "退订过，但还在发", "（7/9）"),
+    Step("press", "中国移动", "（8/9）"),
+    Step("photo", "", "已收到 1 份"),
+    Step("press", "完成", "（9/9）"),
+    Step("toggle", "停止给我发短信", "✅ 停止给我发短信"),
+    Step("press", "完成", "请核对你的投诉"),
+    Step("press", "提交投诉", "投诉已提交"),
+)
+
+
+def settings_for(folder: Path, **changes: Any) -> Settings:
+    """Settings for our bot on the fake Bot API, its database and files under `folder`."""
+    values: dict[str, Any] = {
+        "telegram_token": DEFAULT_TOKEN,
+        "storage_db_path": str(folder / "bot.sqlite3"),
+        "storage_data_dir": str(folder / "files"),
+        "log_level": "WARNING",
+    }
+    return Settings.defaults().replace(**{**values, **changes})
+
+
+def our_bot(api: BenchAPI, settings: Settings, **options: Any) -> App:
+    """Our Application on the fake; without the rate limiter unless `rate_limited=True`."""
+    options.setdefault("rate_limited", False)
+    return build_application(
+        settings, request=api.make_request(), get_updates_request=api.make_request(), **options
+    )
+
+
+async def _echo_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Say back the text, or that a photo came."""
+    message = update.message
+    assert message is not None
+    await message.reply_text(message.text or "photo")
+
+
+async def _echo_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Acknowledge the press and say back its data."""
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    await query.answer()
+    await context.bot.send_message(query.message.chat.id, query.data or "?")
+
+
+class ReplayEngine:
+    """Stands in for our engine: answers each person's n-th update with recorded replies.
+
+    With it, our Telegram layer sends exactly the messages our bot sends (texts, keyboards,
+    the edit that marks a pressed button) with no flow logic and no database: the ceiling for
+    our bot's traffic on this harness.
+    """
+
+    def __init__(self, recorded: list[list[Reply]]) -> None:
+        self.recorded = recorded
+        self.done: dict[ConversationKey, int] = {}
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Return the replies recorded for this person's next step."""
+        index = self.done.get(incoming.key, 0)
+        self.done[incoming.key] = index + 1
+        return self.recorded[index]
+
+
+class RecordingEngine:
+    """Wraps our engine and keeps every reply it gives, in order."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.recorded: list[list[Reply]] = []
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Answer with our engine, and keep the answer."""
+        replies: list[Reply] = await self.engine.handle(incoming)
+        self.recorded.append(replies)
+        return replies
+
+
+def services_of(app: App) -> Any:
+    """Return the running Services of our Application (after post_init)."""
+    return app.bot_data["services_holder"]["services"]
+
+
+def echo_bot(api: BenchAPI) -> App:
+    """A bare PTB bot that answers every update with one message, as concurrent as ours."""
+    app = (
+        ApplicationBuilder()
+        .token(api.token)
+        .request(api.make_request())
+        .get_updates_request(api.make_request())
+        .concurrent_updates(MAX_CONCURRENT_UPDATES)
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.ALL, _echo_message))
+    app.add_handler(CallbackQueryHandler(_echo_button))
+    return app

@@ -1,0 +1,28 @@
+"""Every benchmark still runs (tiny sizes, no figures checked: timing belongs to `make bench`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_benchmark_runs_at_quick_sizes(tmp_path: Path) -> None:
+    env = {**os.environ, "COMPLAINT_BOT_BENCH_DATA": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run_all.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode in (0, 1), (
+        done.stderr
+    )  # 1: a target missed, which is not this test's business
+    summary = done.stdout.split("== summary")[-1]
+    assert (
+        len([line for line in summary.splitlines() if line.startswith(("holds", "MISSED"))]) == 7
+    ), done.stdout
