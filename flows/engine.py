@@ -12,6 +12,7 @@ from flows.callbacks import GLOBAL, Press, decode, encode
 from flows.case_turn import CASE_VERBS, CaseTurn
 from flows.evidence import EvidenceTaker
 from flows.followup import FollowUps
+from flows.forget import FORGET_VERB, ForgetTurn
 from flows.ladder import DeadlinePolicy, WeekdayDeadlines
 from flows.machine import FlowMachine
 from flows.model import Button, Incoming, Reply
@@ -81,10 +82,13 @@ class Engine:
         return Conversation(incoming.key, incoming.chat_id, self.default_language)
 
 
-class _MessageTurn(SuspectTurn, CaseTurn, AnswerTurn):
+class _MessageTurn(SuspectTurn, CaseTurn, AnswerTurn, ForgetTurn):
     """Dispatch one message: a command, a button, or an answer to the current step."""
 
     async def run(self) -> None:
+        await self.withdraw_forget()
+        if self.conv.state is not None and self.machine is None:
+            await self.retire_draft()  # then the message is handled as from someone idle
         command = self.incoming.command
         if command is not None:
             await self.on_command(*command)
@@ -119,6 +123,8 @@ class _MessageTurn(SuspectTurn, CaseTurn, AnswerTurn):
             await self.on_check_command(arg)
         elif name == "help":
             self.say(self.t("help"))
+        elif name == "forget":
+            await self.ask_forget()
         else:
             self.say(self.t("unknown_command", command=f"/{name}"[:40]))
 
@@ -128,6 +134,8 @@ class _MessageTurn(SuspectTurn, CaseTurn, AnswerTurn):
             await self.on_global(press)
         elif press is None or int(press.turn) != self.conv.turn:
             await self.ask_current(prefix=self.t("button_expired"))
+        elif press.verb == FORGET_VERB:
+            await self.on_forget_button(press)
         elif self.conv.state is None or self.machine is None:
             if press.verb == "cat" and self.e.flows.get(press.arg) is not None:
                 await self.start_flow(press.arg)

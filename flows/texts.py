@@ -135,6 +135,15 @@ ENGINE_TEXTS = (
     "cmd_check",
     "cmd_lang",
     "cmd_help",
+    # forget me, and conversations on a flow version no longer deployed
+    "cmd_forget",
+    "forget_confirm",
+    "forget_yes",
+    "forget_no",
+    "forgotten",
+    "forget_kept",
+    "forget_nothing",
+    "flow_retired",
 )
 
 

@@ -157,6 +157,12 @@ class Turn:
         conv.answers, conv.history, conv.pending = {}, [], {}
         self.dirty = True
 
+    async def retire_draft(self) -> None:
+        """Drop an intake whose flow version is no longer deployed, and say so."""
+        self.abandon()
+        await self.save()
+        self.say(self.t("flow_retired"))
+
     async def cancel(self) -> None:
         if self.conv.state is None:
             self.say(self.t("nothing_to_cancel"))

@@ -20,10 +20,11 @@ from flows.store import (
     CaseRecord,
     CaseSummary,
     Conversation,
+    Forgotten,
     Reminder,
     StepCommit,
 )
-from storage import cases, conversations, events, evidence, reminders
+from storage import cases, conversations, events, evidence, forget, reminders
 from storage.blobs import BlobStore
 from storage.db import connect, run_sync, to_utc_iso, write_transaction
 from storage.errors import StorageError
@@ -189,6 +190,23 @@ class SqliteStore:
         """Apply a lifecycle step; False when the case is missing, not theirs, or moved on."""
         row = cases.encode_change(change, datetime.now(UTC))
         return await self._write(lambda conn: cases.apply_change(conn, row))
+
+    async def forget(self, key: ConversationKey) -> Forgotten | None:
+        """Delete everything about this person and their files; None if they never wrote.
+
+        The rows go in one transaction; then the files no one else references are removed.
+        """
+        async with self._write_lock:
+            forgotten, orphans = await self._run(
+                lambda conn: write_transaction(conn, lambda c: forget.delete(c, key))
+            )
+            if orphans:
+                await self._delete_files(orphans)
+        return forgotten
+
+    async def forget_preview(self, key: ConversationKey) -> Forgotten | None:
+        """Return what `forget` would delete, or None if this person never wrote."""
+        return await self._run(lambda conn: forget.count(conn, key))
 
     async def due_reminders(
         self, now: datetime, limit: int = 100, *, audience: Audience = None

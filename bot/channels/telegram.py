@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 MESSENGER = "telegram"
 MAX_TEXT = 4096
 MAX_CONCURRENT_UPDATES = 256
-COMMANDS = ("new", "cases", "case", "cancel", "check", "lang", "help")
+COMMANDS = ("new", "cases", "case", "cancel", "check", "lang", "forget", "help")
 _UNSUPPORTED = (
     "voice",
     "video",

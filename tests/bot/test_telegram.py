@@ -165,7 +165,7 @@ async def test_the_command_menu_is_set_in_both_languages(settings: Settings) -> 
         await fake.wait_for_calls("setMyCommands", 2)
     default = [c["command"] for c in fake.commands()]
     english = fake.commands(language_code="en")
-    assert default == ["new", "cases", "case", "cancel", "check", "lang", "help"]
+    assert default == ["new", "cases", "case", "cancel", "check", "lang", "forget", "help"]
     assert [c["command"] for c in english] == default
     assert any("投诉" in c["description"] for c in fake.commands())
     assert all(c["description"].isascii() for c in english)
