@@ -22,3 +22,41 @@ async def test_a_non_ascii_digit_turn_is_an_expired_button_not_an_error(tmp_path
     await alice.send(button="²:cat:sms")
     assert "这个按钮已经过期了" in alice.text and "遇到了什么问题" in alice.text
     await store.close()
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\u200b\u200c\u200d\ufeff", "\u2060", "\u200f \u200e"])
+async def test_text_of_only_invisible_characters_is_not_an_answer(
+    tmp_path: Path, text: str
+) -> None:
+    engine, store = await open_engine(tmp_path)
+    alice = Person(engine)
+    await alice.send("/start")
+    await alice.press("短信")
+    await alice.press("垃圾")
+    await alice.send("10690123456789")
+    await alice.send("昨天")
+    await alice.press("每天")
+    assert "（5/9）" in alice.text
+    await alice.send(text)
+    assert "请多写一点（至少 1 个字）" in alice.text and "（5/9）" in alice.text
+    conv = await alice.conversation()
+    assert conv is not None and conv.state == "content" and "content" not in conv.answers
+    await store.close()
+
+
+async def test_the_typed_other_remedy_is_checked_like_any_typed_answer(tmp_path: Path) -> None:
+    engine, store = await open_engine(tmp_path)
+    alice = Person(engine)
+    await walk_sms_to_evidence(alice)
+    await alice.press("跳过")
+    await alice.press("其他")
+    await alice.send("投诉" * 2500)
+    assert "太长了（5000 字），请控制在 4000 字以内。" in alice.text
+    await alice.send("\u200b")
+    assert "请多写一点（至少 1 个字）" in alice.text
+    conv = await alice.conversation()
+    assert conv is not None and conv.pending.get("other") is None
+    assert conv.pending["awaiting_other"]  # still asking for it
+    await alice.send("公开道歉")
+    assert "✅ 其他… 公开道歉" in str(alice.replies[-1].buttons)
+    await store.close()
