@@ -23,7 +23,7 @@ class Turn:
     def __init__(self, engine: Engine, conv: Conversation, incoming: Incoming, fresh: bool) -> None:
         self.e = engine
         self.conv = conv
-        self.incoming = incoming
+        self.incoming = incoming.valid()
         self.fresh = fresh
         self.replies: list[Reply] = []
         self.commit = StepCommit(conv)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_chat import Person, open_engine, walk_sms_to_evidence
+from engine_chat import Person, attachment, open_engine, png, walk_sms_to_evidence
 
 from flows.callbacks import decode
 
@@ -59,4 +59,28 @@ async def test_the_typed_other_remedy_is_checked_like_any_typed_answer(tmp_path:
     assert conv.pending["awaiting_other"]  # still asking for it
     await alice.send("公开道歉")
     assert "✅ 其他… 公开道歉" in str(alice.replies[-1].buttons)
+    await store.close()
+
+
+async def test_lone_surrogates_are_replaced_not_an_error(tmp_path: Path) -> None:
+    # A console under the C locale reads undecodable bytes as lone surrogates, which SQLite
+    # cannot store: every message failed with "something went wrong", again and again.
+    engine, store = await open_engine(tmp_path)
+    alice = Person(engine)
+    await walk_sms_to_evidence(alice)
+    await alice.send(
+        attachments=(attachment(png(5), kind="document", name="shot\udcff.png", mime="image/png"),)
+    )
+    assert "已收到 1 份" in alice.text
+    await alice.send("/start")
+    await alice.press("重新开始")
+    await alice.press("短信")
+    await alice.press("垃圾")
+    await alice.send("10690123456789")
+    await alice.send("昨天")
+    await alice.press("每天")
+    await alice.send("bad \udcff\ud800 bytes")
+    assert "（6/9）" in alice.text
+    conv = await alice.conversation()
+    assert conv is not None and conv.answers["content"] == "bad \ufffd\ufffd bytes"
     await store.close()
