@@ -88,20 +88,28 @@ class EvidenceTaker:
     ) -> Intake:
         """Return the new evidence of `incoming`, at most `room` pieces, none already `known`."""
         intake = Intake()
+        limit = room + len(known)
+        extra = 0
         forward_meta = _forward_meta(incoming)
         for attachment in incoming.attachments:
+            # Past the limit nothing is downloaded or stored: a file written and then not kept
+            # would stay on disk with no row pointing to it, out of reach of "forget me".
+            if len(intake.records) >= room:
+                extra += 1
+                continue
             record = await self._file(attachment, intake, draft_id, step, forward_meta, now)
             if record is not None:
                 self._keep(record, intake, known)
         if incoming.forward is not None and incoming.text:
-            record = await self.text(
-                incoming.text, "forward", "forwarded", draft_id, step, forward_meta, now
-            )
-            self._keep(record, intake, known)
-        extra = len(intake.records) - room
+            if len(intake.records) >= room:
+                extra += 1
+            else:
+                record = await self.text(
+                    incoming.text, "forward", "forwarded", draft_id, step, forward_meta, now
+                )
+                self._keep(record, intake, known)
         if extra > 0:
-            intake.records = intake.records[:room]
-            intake.problems.append(("files_too_many", {"max": room + len(known), "extra": extra}))
+            intake.problems.append(("files_too_many", {"max": limit, "extra": extra}))
         return intake
 
     async def text(

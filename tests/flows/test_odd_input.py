@@ -8,6 +8,7 @@ import pytest
 from engine_chat import Person, attachment, open_engine, png, walk_sms_to_evidence
 
 from flows.callbacks import decode
+from flows.model import Attachment
 
 
 @pytest.mark.parametrize("data", ["²:opt:spam", "٣:opt:spam", "１:opt:spam"])
@@ -83,4 +84,30 @@ async def test_lone_surrogates_are_replaced_not_an_error(tmp_path: Path) -> None
     assert "（6/9）" in alice.text
     conv = await alice.conversation()
     assert conv is not None and conv.answers["content"] == "bad \ufffd\ufffd bytes"
+    await store.close()
+
+
+async def test_a_file_over_the_maximum_count_is_neither_downloaded_nor_left_on_disk(
+    tmp_path: Path,
+) -> None:
+    engine, store = await open_engine(tmp_path)
+    alice = Person(engine)
+    await walk_sms_to_evidence(alice)
+    await alice.send(attachments=tuple(attachment(png(i), unique=f"u{i}") for i in range(9)))
+    fetched: list[int] = []
+
+    def counted(seed: int) -> Attachment:
+        async def fetch() -> bytes:
+            fetched.append(seed)
+            return png(seed)
+
+        return Attachment(kind="photo", mime_type="image/jpeg", size=100, fetch=fetch)
+
+    await alice.send(attachments=(counted(100), counted(101), counted(102)))
+    assert "最多 10 份证据，多出的 2 份没有保存。" in alice.text
+    assert fetched == [100]
+    on_disk = {p.name for p in (tmp_path / "data" / "evidence").rglob("*") if p.is_file()}
+    conv = await alice.conversation()
+    assert conv is not None and len(conv.answers["evidence"]) == 10
+    assert on_disk == {e["sha256"] for e in conv.answers["evidence"]}
     await store.close()
