@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chat run test lint typecheck flows-check clean
+.PHONY: chat run test lint typecheck flows-check fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ run: $(STAMP)
 ## test: lint, type-check, validate the flows, run the whole test suite
 test: lint typecheck flows-check
 	$(BIN)/python -m pytest
+
+## fuzz: the stateful conversation fuzzer with many more sequences than make test (minutes)
+fuzz: $(STAMP)
+	FUZZ_PROFILE=soak $(BIN)/python -m pytest tests/flows/test_fuzz_conversations.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
