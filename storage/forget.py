@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from flows.model import ConversationKey
 from flows.store import Forgotten
-from storage import conversations
-from storage.db import from_json
+from storage import conversations, screenshots
 
 # What one person owns, counted the same way for the preview and for the deletion.
 _COUNTS = {
@@ -63,7 +61,7 @@ def _count(conn: sqlite3.Connection, user_id: int, files: int) -> Forgotten:
 
 def _own_files(conn: sqlite3.Connection, user_id: int) -> list[str]:
     """Return the person's files that nobody else references (content-addressed: shared)."""
-    return [path for path in _paths_of(conn, user_id) if not _used_by_others(conn, path, user_id)]
+    return [p for p in _paths_of(conn, user_id) if not screenshots.used(conn, p, besides=user_id)]
 
 
 def _paths_of(conn: sqlite3.Connection, user_id: int) -> list[str]:
@@ -74,33 +72,5 @@ def _paths_of(conn: sqlite3.Connection, user_id: int) -> list[str]:
             "SELECT DISTINCT path FROM evidence WHERE user_id = ? AND path != ''", (user_id,)
         )
     }
-    found = conn.execute("SELECT pending FROM conversations WHERE user_id = ?", (user_id,))
-    for (pending,) in found:
-        paths.update(_screenshot_paths(from_json(pending)))
+    paths.update(screenshots.waiting_for(conn, user_id))
     return sorted(paths)
-
-
-def _screenshot_paths(pending: Any) -> list[str]:
-    """Return the files of checked screenshots waiting in a conversation's scratch."""
-    check = pending.get("check") if isinstance(pending, dict) else None
-    items = check.get("items") if isinstance(check, dict) else None
-    paths = []
-    for item in items if isinstance(items, list) else []:
-        image = item.get("image") if isinstance(item, dict) else None
-        if isinstance(image, dict) and isinstance(image.get("path"), str):
-            paths.append(image["path"])
-    return paths
-
-
-def _used_by_others(conn: sqlite3.Connection, path: str, user_id: int) -> bool:
-    """Return True when someone else's evidence or pending check uses the file too."""
-    if conn.execute(
-        "SELECT 1 FROM evidence WHERE path = ? AND user_id != ? LIMIT 1", (path, user_id)
-    ).fetchone():
-        return True
-    # A checked screenshot lives only in its conversation's JSON scratch until it is filed.
-    found = conn.execute(
-        "SELECT 1 FROM conversations WHERE user_id != ? AND instr(pending, ?) > 0 LIMIT 1",
-        (user_id, path),
-    ).fetchone()
-    return found is not None

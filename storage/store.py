@@ -24,7 +24,7 @@ from flows.store import (
     Reminder,
     StepCommit,
 )
-from storage import cases, conversations, events, evidence, forget, reminders
+from storage import cases, conversations, events, evidence, forget, reminders, screenshots
 from storage.blobs import BlobStore
 from storage.db import connect, run_sync, to_utc_iso, write_transaction
 from storage.errors import StorageError
@@ -124,7 +124,7 @@ class SqliteStore:
         discard = step.discard_draft
         step_draft = step.conversation.draft_id
 
-        def write(conn: sqlite3.Connection) -> tuple[str | None, list[str]]:
+        def write(conn: sqlite3.Connection) -> tuple[str | None, list[str], list[str]]:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 user_id = conversations.upsert_user(conn, person)
@@ -135,7 +135,11 @@ class SqliteStore:
                 if discard is not None:
                     dropped = evidence.discard_draft(conn, discard)
                     events.discard_draft(conn, discard)
+                waiting = screenshots.waiting_for(conn, user_id)
                 conversations.save(conn, user_id, person)
+                now_waiting = screenshots.waiting_for(conn, user_id)
+                dropped += [path for path in waiting if path not in now_waiting]
+                newly = [path for path in now_waiting if path not in waiting]
                 evidence.insert(conn, user_id, files)
                 events.insert(conn, user_id, draft, timeline)
                 number = None
@@ -145,17 +149,20 @@ class SqliteStore:
                     if draft is not None:
                         evidence.attach_to_case(conn, draft, case_id)
                         events.attach_to_case(conn, draft, case_id)
-                orphans = evidence.unused(conn, dropped)
+                orphans = [
+                    path for path in dict.fromkeys(dropped) if not screenshots.used(conn, path)
+                ]
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-            return number, orphans
+            return number, orphans, newly
 
         async with self._write_lock:
-            number, orphans = await self._run(write)
-            self._claim(record.path for record in step.evidence)
+            number, orphans, newly = await self._run(write)
+            # A checked screenshot's file is claimed once its conversation refers to it.
+            self._claim([*(record.path for record in step.evidence), *newly])
             if orphans:
                 await self._delete_files(orphans)
         return number

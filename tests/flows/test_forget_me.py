@@ -188,3 +188,33 @@ async def test_an_operator_forgets_someone_from_the_command_line(tmp_path: Path)
     bad = cli("users", "forget", "alice", *where, "--yes")
     assert bad.returncode == 1
     assert "ID: expected messenger:user_id like telegram:123, got 'alice'" in bad.stderr
+
+
+class ReadsFraud:
+    """A stand-in OCR: every screenshot says the same suspicious text."""
+
+    async def read(self, data: bytes) -> str:
+        return "【银行】您的账户异常，请点击 http://bank-verify.cc 验证"
+
+
+async def test_a_checked_screenshot_leaves_no_file_once_it_is_dropped(tmp_path: Path) -> None:
+    from bot.explain import AnalysisExplainer
+
+    engine, store = await open_engine(tmp_path, explainer=AnalysisExplainer(), reader=ReadsFraud())
+    alice = Person(engine)
+    await alice.send("/start")
+    await alice.send(attachments=(attachment(png(1), unique="s1"),))
+    assert "我从截图里认出的文字" in alice.text
+    assert len(files_under(tmp_path / "data")) == 1
+    await alice.send(attachments=(attachment(png(2), unique="s2"),))  # a new check replaces it
+    assert files_under(tmp_path / "data") == {
+        p.name for p in (tmp_path / "data" / "evidence").rglob("*") if p.is_file()
+    }
+    assert len(files_under(tmp_path / "data")) == 1
+    await alice.press("没问题")  # "it's fine": the screenshot is not kept
+    assert files_under(tmp_path / "data") == set()
+
+    await alice.send(attachments=(attachment(png(3), unique="s3"),))
+    await alice.press("投诉这条消息")  # filed as evidence: the file stays with its row
+    assert len(files_under(tmp_path / "data")) == 1
+    await store.close()
