@@ -123,6 +123,13 @@ MEDIA = ["voice", "sticker", "location", "contact", "video"]
 MAX_FILE_SIZE = 1024 * 1024
 
 
+class StandInOcr:
+    """Reads every screenshot as the same suspicious text (the real OCR is slow to load)."""
+
+    async def read(self, data: bytes) -> str:
+        return "【银行】您的账户异常，请点击 http://bank-verify.cc 验证" if data[-1] % 2 else ""
+
+
 class ConversationFuzz(RuleBasedStateMachine):
     """One person (and sometimes a second) doing random things; the engine must stay sound."""
 
@@ -147,6 +154,7 @@ class ConversationFuzz(RuleBasedStateMachine):
             self.store,
             clock=lambda: NOW,
             explainer=EXPLAINER,
+            reader=StandInOcr(),
             max_file_size=MAX_FILE_SIZE,
         )
         for person in self.people:  # the same people, talking to the restarted bot
