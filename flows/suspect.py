@@ -185,6 +185,10 @@ class SuspectTurn(Turn):
         if not text:
             problems.append(self.t("check_no_text", name=label))
             return None
+        if self.conv.state is not None:
+            # Checked during a complaint, it is only explained, never kept to file later: a
+            # file stored now would have nothing pointing to it.
+            return Suspect(text, "image", name, sender_id, at)
         blob = await self.e.store.put_blob(data)
         image = {
             "sha256": blob.sha256,

@@ -23,6 +23,7 @@ from engine_chat import (
 )
 
 from flows.engine import Engine
+from flows.model import Forward
 
 
 def table_columns(raw: sqlite3.Connection) -> dict[str, set[str]]:
@@ -217,4 +218,20 @@ async def test_a_checked_screenshot_leaves_no_file_once_it_is_dropped(tmp_path: 
     await alice.send(attachments=(attachment(png(3), unique="s3"),))
     await alice.press("投诉这条消息")  # filed as evidence: the file stays with its row
     assert len(files_under(tmp_path / "data")) == 1
+    await store.close()
+
+
+async def test_a_screenshot_checked_during_a_complaint_leaves_no_file(tmp_path: Path) -> None:
+    from bot.explain import AnalysisExplainer
+
+    engine, store = await open_engine(tmp_path, explainer=AnalysisExplainer(), reader=ReadsFraud())
+    alice = Person(engine)
+    await alice.send("/start")
+    await alice.press("短信")  # at a choice: a forwarded screenshot is checked, not an answer
+    await alice.send(
+        attachments=(attachment(png(4), unique="s4"),),
+        forward=Forward("hidden_user", "某某", None, None),
+    )
+    assert "我从截图里认出的文字" in alice.text and "你正在填写一份投诉" in alice.text
+    assert files_under(tmp_path / "data") == set()
     await store.close()
