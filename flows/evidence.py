@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,12 +98,15 @@ class EvidenceTaker:
             if len(intake.records) >= room:
                 extra += 1
                 continue
-            record = await self._file(attachment, intake, draft_id, step, forward_meta, now)
+            record = await self._file(attachment, intake, draft_id, step, forward_meta, now, known)
             if record is not None:
                 self._keep(record, intake, known)
         if incoming.forward is not None and incoming.text:
             if len(intake.records) >= room:
                 extra += 1
+            elif _sha256(incoming.text.encode("utf-8")) in known:
+                name = f"forwarded-{_sha256(incoming.text.encode('utf-8'))[:8]}.txt"
+                intake.problems.append(("file_duplicate", {"name": name}))
             else:
                 record = await self.text(
                     incoming.text, "forward", "forwarded", draft_id, step, forward_meta, now
@@ -153,6 +157,7 @@ class EvidenceTaker:
         step: str,
         meta: dict[str, Any],
         now: datetime,
+        known: set[str],
     ) -> EvidenceRecord | None:
         name = attachment.file_name or f"{attachment.kind}-{attachment.file_unique_id or 'file'}"
         limit = human_size(self.max_file_size)
@@ -176,9 +181,14 @@ class EvidenceTaker:
         ):
             intake.problems.append(("file_mismatch", {"name": name}))
             return None
-        blob = await self.store.put_blob(data)
+        sha256 = _sha256(data)
         if attachment.file_name is None:
-            name = f"{attachment.kind}-{blob.sha256[:8]}.{_EXTENSIONS[real]}"
+            name = f"{attachment.kind}-{sha256[:8]}.{_EXTENSIONS[real]}"
+        if sha256 in known:
+            # Not stored again: a file put but never referenced would outlive its draft.
+            intake.problems.append(("file_duplicate", {"name": name}))
+            return None
+        blob = await self.store.put_blob(data)
         return EvidenceRecord(
             draft_id=draft_id,
             step=step,
@@ -194,6 +204,10 @@ class EvidenceTaker:
             meta=meta,
             created_at=now,
         )
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _forward_meta(incoming: Incoming) -> dict[str, Any]:

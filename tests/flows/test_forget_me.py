@@ -235,3 +235,19 @@ async def test_a_screenshot_checked_during_a_complaint_leaves_no_file(tmp_path: 
     assert "我从截图里认出的文字" in alice.text and "你正在填写一份投诉" in alice.text
     assert files_under(tmp_path / "data") == set()
     await store.close()
+
+
+async def test_the_same_screenshot_checked_twice_leaves_no_file_once_dropped(
+    tmp_path: Path,
+) -> None:
+    from bot.explain import AnalysisExplainer
+
+    engine, store = await open_engine(tmp_path, explainer=AnalysisExplainer(), reader=ReadsFraud())
+    alice = Person(engine)
+    await alice.send("/start")
+    for _ in range(2):
+        await alice.send(attachments=(attachment(png(6), unique="s6"),))
+        assert "我从截图里认出的文字" in alice.text
+    await alice.press("没问题")
+    assert files_under(tmp_path / "data") == set()
+    await store.close()

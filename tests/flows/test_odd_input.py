@@ -8,7 +8,7 @@ import pytest
 from engine_chat import Person, attachment, open_engine, png, walk_sms_to_evidence
 
 from flows.callbacks import decode
-from flows.model import Attachment
+from flows.model import Attachment, Forward
 
 
 @pytest.mark.parametrize("data", ["²:opt:spam", "٣:opt:spam", "１:opt:spam"])
@@ -110,4 +110,19 @@ async def test_a_file_over_the_maximum_count_is_neither_downloaded_nor_left_on_d
     conv = await alice.conversation()
     assert conv is not None and len(conv.answers["evidence"]) == 10
     assert on_disk == {e["sha256"] for e in conv.answers["evidence"]}
+    await store.close()
+
+
+async def test_a_duplicate_sent_again_leaves_no_file_once_the_complaint_is_cancelled(
+    tmp_path: Path,
+) -> None:
+    engine, store = await open_engine(tmp_path)
+    alice = Person(engine)
+    await walk_sms_to_evidence(alice)
+    for _ in range(2):  # the second time it is a duplicate
+        await alice.send("退订也没用的广告", forward=Forward("hidden_user", "某某", None, None))
+        await alice.send(attachments=(attachment(png(8), unique="same"),))
+    assert "之前已经收到了" in alice.text
+    await alice.send("/cancel")
+    assert not [p for p in (tmp_path / "data" / "evidence").rglob("*") if p.is_file()]
     await store.close()
