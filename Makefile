@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chat run test soak lint typecheck flows-check bench bench-quick clean
+.PHONY: chat run test soak fuzz lint typecheck flows-check bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ bench: $(STAMP)
 ## bench-quick: every benchmark at tiny sizes (seconds): does it all still run?
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py --quick
+
+## fuzz: the stateful conversation fuzzer with many more sequences than make test (minutes)
+fuzz: $(STAMP)
+	FUZZ_PROFILE=soak $(BIN)/python -m pytest tests/flows/test_fuzz_conversations.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

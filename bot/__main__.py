@@ -71,6 +71,16 @@ def _parser() -> argparse.ArgumentParser:
         if name != "export":
             sub.add_argument("--json", action="store_true", help="print JSON")
 
+    users = commands.add_parser("users", help="operators: act on one person's data")
+    user_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    forget = user_commands.add_parser(
+        "forget", help="delete everything about a person: conversation, cases, evidence files"
+    )
+    forget.add_argument("id", metavar="ID", help="messenger:user_id, e.g. telegram:123")
+    forget.add_argument("--db", help="SQLite database file (overrides storage.db_path)")
+    forget.add_argument("--data-dir", help="evidence folder (overrides storage.data_dir)")
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
     check = commands.add_parser("check", help="judge a forwarded SMS: fraud, marketing, legit?")
     check.add_argument("text", nargs="?", help="the message text")
     check.add_argument("--sender", help="the sender number as shown, e.g. 10690123456789")
@@ -110,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "chat":
             return asyncio.run(_chat(settings, args.user))
+        if args.command == "users":
+            from bot.forget_command import forget_user
+
+            return forget_user(settings, args.id, assume_yes=args.yes)
         return _cases_command(settings, args)
     except FlowError as exc:
         print(exc, file=sys.stderr)

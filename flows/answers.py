@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -12,6 +13,14 @@ from flows.model import Button, Reply
 from flows.schema import Step
 from flows.texts import pick
 from flows.turn import Turn
+
+# Spaces, controls, line separators and format marks (zero-width, BOM, RTL/LTR marks) show nothing.
+_INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+
+
+def visible_length(text: str) -> int:
+    """Return how many characters of `text` show on screen (an answer of none is empty)."""
+    return sum(unicodedata.category(ch) not in _INVISIBLE for ch in text)
 
 
 def typed_answer(step: Step, text: str, today: date) -> Any:
@@ -93,9 +102,7 @@ class AnswerTurn(Turn):
         elif step.expect == "text":
             await self.answer_text(incoming.text)
         elif step.expect == "multi" and self.conv.pending.get("awaiting_other"):
-            self.conv.pending["other"] = incoming.text.strip()[: step.max_length]
-            self.conv.pending["awaiting_other"] = False
-            await self.redraw()
+            await self.take_other(incoming.text)
         elif step.expect in ("choice", "multi") and (option := self.match_option(incoming.text)):
             if step.expect == "choice":
                 await self.advance(option)
@@ -111,14 +118,35 @@ class AnswerTurn(Turn):
                 return option.id
         return None
 
+    def length_problem(self, text: str) -> str | None:
+        """Return what to say when a typed answer is too short or too long for the step."""
+        step = self.step
+        if visible_length(text) < step.min_length:
+            return self.t("too_short", min=step.min_length)
+        if len(text) > step.max_length:
+            return self.t("too_long", length=len(text), max=step.max_length)
+        return None
+
+    async def take_other(self, text: str) -> None:
+        """Keep the typed "other" choice of a multi step, checked like any typed answer."""
+        if problem := self.length_problem(text.strip()):
+            # A new Reply (not an edit of the list): the person is answering a typed question.
+            self.replies.append(
+                Reply(
+                    f"{problem}\n\n{self.t('other_ask')}",
+                    ((Button(self.t("back"), encode(self.conv.turn, "back")),),),
+                    expects_text=True,
+                )
+            )
+            return
+        self.conv.pending["other"] = text.strip()
+        self.conv.pending["awaiting_other"] = False
+        await self.redraw()
+
     async def answer_text(self, text: str) -> None:
         step = self.step
-        stripped = text.strip()
-        if len(stripped) < step.min_length:
-            await self.ask_current(prefix=self.t("too_short", min=step.min_length))
-            return
-        if len(text) > step.max_length:
-            await self.ask_current(prefix=self.t("too_long", length=len(text), max=step.max_length))
+        if problem := self.length_problem(text):
+            await self.ask_current(prefix=problem)
             return
         try:
             value = typed_answer(step, text, self.now.astimezone(self.e.timezone).date())

@@ -35,6 +35,7 @@ def decode(data: str) -> Press | None:
     if len(parts) < 2 or not parts[1]:
         return None
     turn = parts[0]
-    if turn != GLOBAL and not turn.isdigit():
+    # isdigit() alone accepts "²" or "٣", which int() then refuses.
+    if turn != GLOBAL and not (turn.isascii() and turn.isdigit()):
         return None
     return Press(turn, parts[1], parts[2] if len(parts) == 3 else "")

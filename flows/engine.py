@@ -13,6 +13,7 @@ from flows.case_turn import CASE_VERBS, CaseTurn
 from flows.errors import AlreadyHandled, StorageError
 from flows.evidence import EvidenceTaker
 from flows.followup import FollowUps
+from flows.forget import FORGET_VERB, ForgetTurn
 from flows.ladder import DeadlinePolicy, WeekdayDeadlines
 from flows.machine import FlowMachine
 from flows.model import Button, Incoming, Reply
@@ -105,11 +106,14 @@ class Engine:
         return Conversation(incoming.key, incoming.chat_id, self.default_language)
 
 
-class _MessageTurn(SuspectTurn, PaperworkTurn, CaseTurn, AnswerTurn):
+class _MessageTurn(SuspectTurn, PaperworkTurn, CaseTurn, AnswerTurn, ForgetTurn):
     """Dispatch one message: a command, a button, or an answer to the current step."""
 
     async def run(self) -> None:
+        await self.withdraw_forget()
         self.drop_stale_profile_question()
+        if self.conv.state is not None and self.machine is None:
+            await self.retire_draft()  # then the message is handled as from someone idle
         command = self.incoming.command
         if command is not None:
             await self.on_command(*command)
@@ -154,6 +158,8 @@ class _MessageTurn(SuspectTurn, PaperworkTurn, CaseTurn, AnswerTurn):
             await self.show_me()
         elif name == "help":
             self.say(self.t("help"))
+        elif name == "forget":
+            await self.ask_forget()
         else:
             self.say(self.t("unknown_command", command=f"/{name}"[:40]))
 
@@ -163,6 +169,8 @@ class _MessageTurn(SuspectTurn, PaperworkTurn, CaseTurn, AnswerTurn):
             await self.on_global(press)
         elif press is None or int(press.turn) != self.conv.turn:
             await self.ask_current(prefix=self.t("button_expired"))
+        elif press.verb == FORGET_VERB:
+            await self.on_forget_button(press)
         elif self.conv.state is None or self.machine is None:
             if press.verb == "cat" and self.e.flows.get(press.arg) is not None:
                 await self.start_flow(press.arg)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -88,20 +89,31 @@ class EvidenceTaker:
     ) -> Intake:
         """Return the new evidence of `incoming`, at most `room` pieces, none already `known`."""
         intake = Intake()
+        limit = room + len(known)
+        extra = 0
         forward_meta = _forward_meta(incoming)
         for attachment in incoming.attachments:
-            record = await self._file(attachment, intake, draft_id, step, forward_meta, now)
+            # Past the limit nothing is downloaded or stored: a file written and then not kept
+            # would stay on disk with no row pointing to it, out of reach of "forget me".
+            if len(intake.records) >= room:
+                extra += 1
+                continue
+            record = await self._file(attachment, intake, draft_id, step, forward_meta, now, known)
             if record is not None:
                 self._keep(record, intake, known)
         if incoming.forward is not None and incoming.text:
-            record = await self.text(
-                incoming.text, "forward", "forwarded", draft_id, step, forward_meta, now
-            )
-            self._keep(record, intake, known)
-        extra = len(intake.records) - room
+            if len(intake.records) >= room:
+                extra += 1
+            elif _sha256(incoming.text.encode("utf-8")) in known:
+                name = f"forwarded-{_sha256(incoming.text.encode('utf-8'))[:8]}.txt"
+                intake.problems.append(("file_duplicate", {"name": name}))
+            else:
+                record = await self.text(
+                    incoming.text, "forward", "forwarded", draft_id, step, forward_meta, now
+                )
+                self._keep(record, intake, known)
         if extra > 0:
-            intake.records = intake.records[:room]
-            intake.problems.append(("files_too_many", {"max": room + len(known), "extra": extra}))
+            intake.problems.append(("files_too_many", {"max": limit, "extra": extra}))
         return intake
 
     async def text(
@@ -145,6 +157,7 @@ class EvidenceTaker:
         step: str,
         meta: dict[str, Any],
         now: datetime,
+        known: set[str],
     ) -> EvidenceRecord | None:
         name = attachment.file_name or f"{attachment.kind}-{attachment.file_unique_id or 'file'}"
         limit = human_size(self.max_file_size)
@@ -168,9 +181,14 @@ class EvidenceTaker:
         ):
             intake.problems.append(("file_mismatch", {"name": name}))
             return None
-        blob = await self.store.put_blob(data)
+        sha256 = _sha256(data)
         if attachment.file_name is None:
-            name = f"{attachment.kind}-{blob.sha256[:8]}.{_EXTENSIONS[real]}"
+            name = f"{attachment.kind}-{sha256[:8]}.{_EXTENSIONS[real]}"
+        if sha256 in known:
+            # Not stored again: a file put but never referenced would outlive its draft.
+            intake.problems.append(("file_duplicate", {"name": name}))
+            return None
+        blob = await self.store.put_blob(data)
         return EvidenceRecord(
             draft_id=draft_id,
             step=step,
@@ -186,6 +204,10 @@ class EvidenceTaker:
             meta=meta,
             created_at=now,
         )
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _forward_meta(incoming: Incoming) -> dict[str, Any]:

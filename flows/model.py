@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid(text: str | None) -> str | None:
+    """Return `text` with lone surrogates (undecodable bytes) as U+FFFD: storable as UTF-8."""
+    return None if text is None else _SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +68,25 @@ class Incoming:
     # The messenger's ids for the update(s) of this message, the same if it is delivered again
     # (Telegram: "BOT_ID:UPDATE_ID"); empty when the messenger never repeats itself.
     deliveries: tuple[str, ...] = ()
+
+    def valid(self) -> Incoming:
+        """Return this message with every text valid Unicode (a console may pass bad bytes)."""
+        attachments = tuple(
+            replace(a, file_name=_valid(a.file_name), mime_type=_valid(a.mime_type))
+            for a in self.attachments
+        )
+        forward = self.forward
+        if forward is not None:
+            forward = replace(forward, sender=_valid(forward.sender))
+        return replace(
+            self,
+            text=_valid(self.text),
+            button=_valid(self.button),
+            display_name=_valid(self.display_name),
+            attachments=attachments,
+            forward=forward,
+            batch=tuple(part.valid() for part in self.batch),
+        )
 
     @property
     def command(self) -> tuple[str, str] | None:

@@ -23,6 +23,7 @@ from flows.store import (
     CaseSummary,
     Conversation,
     Deliveries,
+    Forgotten,
     StepCommit,
     Store,
 )
@@ -90,6 +91,10 @@ class OnceStore:
     async def put_blob(self, data: bytes) -> BlobRef:
         """Store bytes content-addressed (idempotent) and return where they are."""
         return await self.inner.put_blob(data)
+
+    async def forget(self, key: ConversationKey) -> Forgotten | None:
+        """Delete everything about this person (the engine then records the delivery)."""
+        return await self.inner.forget(key)
 
     async def list_cases(self, key: ConversationKey) -> list[CaseSummary]:
         """Return this person's cases, newest first."""

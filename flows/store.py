@@ -186,6 +186,18 @@ class CaseChange:
 
 
 @dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What forgetting a person deleted (or, before it is done, would delete)."""
+
+    conversations: int
+    cases: int
+    evidence: int  # evidence rows: files and forwarded texts
+    files: int  # evidence files no one else shares, removed from the data folder
+    events: int
+    reminders: int
+
+
+@dataclass(frozen=True, slots=True)
 class Reminder:
     """A pending follow-up, with what is needed to reach its case's owner."""
 
@@ -237,4 +249,8 @@ class Store(Protocol):
 
     async def change_case(self, change: CaseChange) -> bool:
         """Apply a lifecycle step; False when the case is missing, not theirs, or moved on."""
+        ...
+
+    async def forget(self, key: ConversationKey) -> Forgotten | None:
+        """Delete everything about this person and their files; None if they never wrote."""
         ...

@@ -14,6 +14,7 @@ only the questions it could not answer are asked before the summary.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -185,17 +186,37 @@ class SuspectTurn(Turn):
         if not text:
             problems.append(self.t("check_no_text", name=label))
             return None
-        blob = await self.e.store.put_blob(data)
+        if self.conv.state is not None:
+            # Checked during a complaint, it is only explained, never kept to file later: a
+            # file stored now would have nothing pointing to it.
+            return Suspect(text, "image", name, sender_id, at)
+        sha256 = hashlib.sha256(data).hexdigest()
+        waiting = self._waiting_screenshots()
+        if sha256 in waiting:  # checked again: the file is already stored (and claimed)
+            path, size = waiting[sha256]
+        else:
+            blob = await self.e.store.put_blob(data)
+            path, size = blob.path, blob.size
         image = {
-            "sha256": blob.sha256,
-            "path": blob.path,
-            "size": blob.size,
+            "sha256": sha256,
+            "path": path,
+            "size": size,
             "mime": mime,
             "name": attachment.file_name,
             "file_id": attachment.file_id,
             "file_unique_id": attachment.file_unique_id,
         }
         return Suspect(text, "image", name, sender_id, at, image)
+
+    def _waiting_screenshots(self) -> dict[str, tuple[str, int]]:
+        """Return {sha256: (path, size)} of the screenshots of the check waiting to be filed."""
+        check = self.conv.pending.get("check")
+        items = check.get("items", []) if isinstance(check, dict) else []
+        return {
+            str(image["sha256"]): (str(image["path"]), int(image["size"]))
+            for item in items
+            if isinstance(item, dict) and isinstance(image := item.get("image"), dict)
+        }
 
     # ------------------------------------------------------------------------ checking
 

@@ -170,6 +170,15 @@ ENGINE_TEXTS = (
     "channels_case_title",
     "channels_when",
     "channels_after",
+    # forget me, and conversations on a flow version no longer deployed
+    "cmd_forget",
+    "forget_confirm",
+    "forget_yes",
+    "forget_no",
+    "forgotten",
+    "forget_kept",
+    "forget_nothing",
+    "flow_retired",
 )
 
 

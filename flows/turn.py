@@ -23,7 +23,7 @@ class Turn:
     def __init__(self, engine: Engine, conv: Conversation, incoming: Incoming, fresh: bool) -> None:
         self.e = engine
         self.conv = conv
-        self.incoming = incoming
+        self.incoming = incoming.valid()
         self.fresh = fresh
         self.replies: list[Reply] = []
         self.commit = StepCommit(conv)
@@ -166,6 +166,12 @@ class Turn:
         conv.flow_id = conv.flow_version = conv.state = None
         conv.answers, conv.history, conv.pending = {}, [], {}
         self.dirty = True
+
+    async def retire_draft(self) -> None:
+        """Drop an intake whose flow version is no longer deployed, and say so."""
+        self.abandon()
+        await self.save()
+        self.say(self.t("flow_retired"))
 
     async def cancel(self) -> None:
         if self.conv.state is None:

@@ -38,7 +38,12 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Mapping_:
             key = str(key)
         if key in result:
             raise DuplicateKey(problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark)
-        result[key] = loader.construct_object(value_node, deep=True)
+        try:
+            result[key] = loader.construct_object(value_node, deep=True)
+        except ValueError as exc:  # YAML read a value it cannot build, like 2027-13-01
+            raise yaml.constructor.ConstructorError(
+                problem=str(exc), problem_mark=value_node.start_mark
+            ) from exc
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
 
@@ -56,7 +61,12 @@ class YamlSyntaxError(Exception):
 
 def load(path: Path) -> Any:
     """Parse one YAML file; mappings come back as `Mapping_` with line numbers."""
-    text = path.read_text(encoding="utf-8")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise YamlSyntaxError(line, f"not UTF-8 text (byte {data[exc.start]:#04x})") from exc
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:

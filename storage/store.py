@@ -21,10 +21,20 @@ from flows.store import (
     CaseSummary,
     Conversation,
     Deliveries,
+    Forgotten,
     Reminder,
     StepCommit,
 )
-from storage import cases, conversations, deliveries, events, evidence, reminders
+from storage import (
+    cases,
+    conversations,
+    deliveries,
+    events,
+    evidence,
+    forget,
+    reminders,
+    screenshots,
+)
 from storage.blobs import BlobStore
 from storage.db import connect, run_sync, to_utc_iso, write_transaction
 from storage.errors import StorageError
@@ -138,7 +148,7 @@ class SqliteStore:
         discard = step.discard_draft
         step_draft = step.conversation.draft_id
 
-        def write(conn: sqlite3.Connection) -> tuple[str | None, list[str]]:
+        def write(conn: sqlite3.Connection) -> tuple[str | None, list[str], list[str]]:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 delivered(conn)
@@ -150,7 +160,11 @@ class SqliteStore:
                 if discard is not None:
                     dropped = evidence.discard_draft(conn, discard)
                     events.discard_draft(conn, discard)
+                waiting = screenshots.waiting_for(conn, user_id)
                 conversations.save(conn, user_id, person)
+                now_waiting = screenshots.waiting_for(conn, user_id)
+                dropped += [path for path in waiting if path not in now_waiting]
+                newly = [path for path in now_waiting if path not in waiting]
                 evidence.insert(conn, user_id, files)
                 events.insert(conn, user_id, draft, timeline)
                 number = None
@@ -160,22 +174,25 @@ class SqliteStore:
                     if draft is not None:
                         evidence.attach_to_case(conn, draft, case_id)
                         events.attach_to_case(conn, draft, case_id)
-                orphans = evidence.unused(conn, dropped)
+                orphans = [
+                    path for path in dict.fromkeys(dropped) if not screenshots.used(conn, path)
+                ]
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-            return number, orphans
+            return number, orphans, newly
 
-        async def after(written: tuple[str | None, list[str]]) -> None:
-            self._claim(record.path for record in step.evidence)
+        async def after(written: tuple[str | None, list[str], list[str]]) -> None:
+            # A checked screenshot's file is claimed once its conversation refers to it.
+            self._claim([*(record.path for record in step.evidence), *written[2]])
             if written[1]:
                 await self._delete_files(written[1])
 
         if self._closed:
             raise StorageError("database: the store is closed")
-        number, _ = await self._group.write(write, after)
+        number, _, _ = await self._group.write(write, after)
         return number
 
     async def list_cases(self, key: ConversationKey) -> list[CaseSummary]:
@@ -242,6 +259,23 @@ class SqliteStore:
                 deliveries.prune(conn, moment)
 
         return write
+
+    async def forget(self, key: ConversationKey) -> Forgotten | None:
+        """Delete everything about this person and their files; None if they never wrote.
+
+        The rows go in one transaction; then the files no one else references are removed.
+        """
+        async with self._write_lock:
+            forgotten, orphans = await self._run(
+                lambda conn: write_transaction(conn, lambda c: forget.delete(c, key))
+            )
+            if orphans:
+                await self._delete_files(orphans)
+        return forgotten
+
+    async def forget_preview(self, key: ConversationKey) -> Forgotten | None:
+        """Return what `forget` would delete, or None if this person never wrote."""
+        return await self._run(lambda conn: forget.count(conn, key))
 
     async def due_reminders(
         self, now: datetime, limit: int = 100, *, audience: Audience = None

@@ -58,6 +58,7 @@ COMMANDS = (
     "check",
     "me",
     "lang",
+    "forget",
     "help",
 )
 _UNSUPPORTED = (

@@ -78,7 +78,7 @@ def test_a_missing_token_names_the_variable() -> None:
             "extra_holidays: '2027-02-30'\n",
             "config.yaml:1: extra_holidays: expected a list of dates YYYY-MM-DD, got '2027-02-30'",
         ),
-        ("extra_holidays: [2027-13-01]\n", "config.yaml: not valid YAML: month must be in 1..12"),
+        ("extra_holidays: [2027-13-01]\n", "config.yaml:1: not valid YAML: month must be in 1..12"),
         (
             "deadline_override: 5\n",
             "config.yaml:1: deadline_override: expected a duration like 2s, 10m, 3h or 1d, got 5 (units: ms, s, m, h, d, w)",

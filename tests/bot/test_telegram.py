@@ -176,6 +176,7 @@ async def test_the_command_menu_is_set_in_both_languages(settings: Settings) -> 
         "check",
         "me",
         "lang",
+        "forget",
         "help",
     ]
     assert [c["command"] for c in english] == default
