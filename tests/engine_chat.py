@@ -100,14 +100,20 @@ def attachment(
     )
 
 
-async def walk_sms_to_evidence(person: Person) -> None:
-    """Walk the SMS spam intake up to its evidence step (in Chinese)."""
-    await person.send("/start")
+async def answer_sms_to_content(person: Person) -> None:
+    """From the category menu: choose SMS spam and answer up to the message-text step (5/9)."""
     await person.press("短信")
     await person.press("垃圾")
     await person.send("10690123456789")
     await person.send("昨天")
     await person.press("每天")
+    assert "（5/9）" in person.text, person.text
+
+
+async def walk_sms_to_evidence(person: Person) -> None:
+    """Walk the SMS spam intake up to its evidence step (in Chinese)."""
+    await person.send("/start")
+    await answer_sms_to_content(person)
     await person.send("退订也没用的广告")
     await person.press("退订过")
     await person.press("移动")

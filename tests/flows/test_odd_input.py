@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_chat import Person, attachment, open_engine, png, walk_sms_to_evidence
+from engine_chat import (
+    Person,
+    answer_sms_to_content,
+    attachment,
+    open_engine,
+    png,
+    walk_sms_to_evidence,
+)
 
 from flows.callbacks import decode
 from flows.model import Attachment, Forward
@@ -32,11 +39,7 @@ async def test_text_of_only_invisible_characters_is_not_an_answer(
     engine, store = await open_engine(tmp_path)
     alice = Person(engine)
     await alice.send("/start")
-    await alice.press("短信")
-    await alice.press("垃圾")
-    await alice.send("10690123456789")
-    await alice.send("昨天")
-    await alice.press("每天")
+    await answer_sms_to_content(alice)
     assert "（5/9）" in alice.text
     await alice.send(text)
     assert "请多写一点（至少 1 个字）" in alice.text and "（5/9）" in alice.text
@@ -75,11 +78,7 @@ async def test_lone_surrogates_are_replaced_not_an_error(tmp_path: Path) -> None
     assert "已收到 1 份" in alice.text
     await alice.send("/start")
     await alice.press("重新开始")
-    await alice.press("短信")
-    await alice.press("垃圾")
-    await alice.send("10690123456789")
-    await alice.send("昨天")
-    await alice.press("每天")
+    await answer_sms_to_content(alice)
     await alice.send("bad \udcff\ud800 bytes")
     assert "（6/9）" in alice.text
     conv = await alice.conversation()
