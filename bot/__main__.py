@@ -153,10 +153,10 @@ def _flows(args: argparse.Namespace) -> int:
 
 
 async def _chat(settings: Settings, user: str) -> int:
-    from bot.channels.console import Console
+    from bot.channels.console import MESSENGER, Console
 
     services = await Services.open(settings)
-    documents = Path(settings.storage_data_dir) / "documents"
+    documents = services.store.documents_dir(ConversationKey(MESSENGER, user))
     console = Console(services.engine, user_id=user, documents=documents)
     services.scheduler.start(console.deliver, console.key)  # reminders print into the chat
     try:

@@ -25,7 +25,8 @@ def describe(forgotten: Forgotten) -> str:
     f = forgotten
     return (
         f"{f.conversations} conversation(s), {f.cases} case(s), {f.evidence} evidence item(s)"
-        f" ({f.files} file(s)), {f.events} event(s), {f.reminders} reminder(s)"
+        f" ({f.files} file(s)), {f.events} event(s), {f.reminders} reminder(s),"
+        f" {f.documents} saved document(s)"
     )
 
 

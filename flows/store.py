@@ -195,6 +195,7 @@ class Forgotten:
     files: int  # evidence files no one else shares, removed from the data folder
     events: int
     reminders: int
+    documents: int = 0  # letters and exports saved for them (the console saves them on disk)
 
 
 @dataclass(frozen=True, slots=True)

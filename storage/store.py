@@ -7,6 +7,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -29,6 +30,7 @@ from storage import (
     cases,
     conversations,
     deliveries,
+    documents,
     events,
     evidence,
     forget,
@@ -260,10 +262,15 @@ class SqliteStore:
 
         return write
 
+    def documents_dir(self, key: ConversationKey) -> Path:
+        """Return where documents saved for this person go (forgetting them removes it)."""
+        return documents.folder_of(self.data_dir, key)
+
     async def forget(self, key: ConversationKey) -> Forgotten | None:
         """Delete everything about this person and their files; None if they never wrote.
 
-        The rows go in one transaction; then the files no one else references are removed.
+        The rows go in one transaction; then the files no one else references are removed,
+        and the documents saved for them.
         """
         async with self._write_lock:
             forgotten, orphans = await self._run(
@@ -271,11 +278,16 @@ class SqliteStore:
             )
             if orphans:
                 await self._delete_files(orphans)
-        return forgotten
+            removed = await asyncio.to_thread(documents.remove, self.documents_dir(key))
+        return replace(forgotten, documents=removed) if forgotten else None
 
     async def forget_preview(self, key: ConversationKey) -> Forgotten | None:
         """Return what `forget` would delete, or None if this person never wrote."""
-        return await self._run(lambda conn: forget.count(conn, key))
+        preview = await self._run(lambda conn: forget.count(conn, key))
+        if preview is None:
+            return None
+        saved = await asyncio.to_thread(documents.count, self.documents_dir(key))
+        return replace(preview, documents=saved)
 
     async def due_reminders(
         self, now: datetime, limit: int = 100, *, audience: Audience = None

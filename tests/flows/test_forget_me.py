@@ -6,6 +6,7 @@ data folder, and a file someone else also sent (content-addressed: one file) is 
 
 from __future__ import annotations
 
+import io
 import os
 import sqlite3
 import subprocess
@@ -22,8 +23,12 @@ from engine_chat import (
     walk_sms_to_evidence,
 )
 
+from bot.app import Services
+from bot.channels.console import MESSENGER, Console
+from bot.config import Settings
 from flows.engine import Engine
-from flows.model import Forward
+from flows.model import ConversationKey, Forward
+from storage import documents
 
 
 def table_columns(raw: sqlite3.Connection) -> dict[str, set[str]]:
@@ -251,3 +256,46 @@ async def test_the_same_screenshot_checked_twice_leaves_no_file_once_dropped(
     await alice.press("没问题")
     assert files_under(tmp_path / "data") == set()
     await store.close()
+
+
+async def test_forgetting_removes_the_documents_the_console_saved(tmp_path: Path) -> None:
+    settings = Settings.defaults().replace(
+        storage_db_path=str(tmp_path / "db.sqlite3"), storage_data_dir=str(tmp_path / "data")
+    )
+    services = await Services.open(settings)
+    folders = {}
+    for name in ("alice", "bob"):
+        person = Person(services.engine, name, MESSENGER)
+        await walk_sms_to_evidence(person)
+        number = await file_from_evidence(person)
+        folders[name] = services.store.documents_dir(person.key)
+        console = Console(
+            services.engine, user_id=name, stdout=io.StringIO(), documents=folders[name]
+        )
+        await console.send(f"/letter {number}")
+        saved = {p.name for p in folders[name].iterdir()}
+        assert saved == {f"{number}-china_mobile-zh.txt", f"{number}-china_mobile-zh.md"}
+    assert folders["alice"] != folders["bob"]
+
+    await console.send("/forget")  # bob's console, in the chat
+    await console.send("全部删除")
+    assert not folders["bob"].exists()
+    assert len(list(folders["alice"].iterdir())) == 2  # someone else's stay
+    await services.close()
+
+    where = ("--db", settings.storage_db_path, "--data-dir", settings.storage_data_dir)
+    preview = cli("users", "forget", "console:alice", *where, stdin="n\n")
+    assert "2 saved document(s)" in preview.stdout and folders["alice"].exists()
+    done = cli("users", "forget", "console:alice", *where, "--yes")
+    assert done.returncode == 0 and "2 saved document(s)" in done.stdout, done.stderr
+    assert not folders["alice"].exists()
+
+
+def test_a_documents_folder_is_one_persons_whatever_their_id() -> None:
+    data = Path("/data")
+    plain = documents.folder_of(data, ConversationKey("console", "local"))
+    assert plain == data / "documents" / "console-local"
+    odd = [ConversationKey("console", i) for i in ("a/b", "a_b", "a:b", "..", "../x")]
+    folders = [documents.folder_of(data, key) for key in odd]
+    assert len(set(folders)) == len(odd)
+    assert all(f.parent == data / "documents" and not f.name.startswith(".") for f in folders)

@@ -34,9 +34,10 @@ import pytest
 
 from bot.app import Services
 from bot.case_json import case_to_json
-from bot.channels.console import Console
+from bot.channels.console import MESSENGER, Console
 from bot.clock import ManualClock
 from bot.config import Settings
+from flows.model import ConversationKey
 
 HERE = Path(__file__).parent
 DATA = HERE.parent / "data"
@@ -53,13 +54,14 @@ class Session:
             storage_db_path=str(tmp / "bot.sqlite3"), storage_data_dir=str(tmp / "data")
         )
         self.out = io.StringIO()
-        self.documents = tmp / "documents"
+        self.documents = Path(self.settings.storage_data_dir)  # the person's folder, at start
         self.clock = ManualClock(NOW)
         self.services: Services | None = None
         self.console: Console | None = None
 
     async def start(self) -> None:
         self.services = await Services.open(self.settings, clock=self.clock)
+        self.documents = self.services.store.documents_dir(ConversationKey(MESSENGER, "tester"))
         self.console = Console(
             self.services.engine, user_id="tester", stdout=self.out, documents=self.documents
         )
