@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.telegram import MAX_CONCURRENT_UPDATES, build_application
+from bot.channels.telegram import MAX_CONCURRENT_UPDATES, build_application, keyboard
 from bot.config import Settings
 from flows.model import ConversationKey, Incoming, Reply
 
@@ -97,6 +98,21 @@ class ReplayEngine:
         return self.recorded[index]
 
 
+def fewest_messages(recorded: list[list[Reply]], walk: Sequence[Step]) -> list[list[Reply]]:
+    """Each step's replies as the fewest calls any intake on Telegram could make.
+
+    One message per step: the step's texts joined, with the last buttons shown. A press
+    edits the pressed message in place (answer the press + one edit), as a menu bot does.
+    """
+    fewest: list[list[Reply]] = []
+    for step, replies in zip(walk, recorded, strict=True):
+        texts = [r.text for r in replies if r.text]
+        buttons = next((r.buttons for r in reversed(replies) if r.buttons), ())
+        in_place = step.kind in ("press", "toggle")
+        fewest.append([Reply("\n\n".join(texts), buttons, edit=in_place)] if texts else [])
+    return fewest
+
+
 class RecordingEngine:
     """Wraps our engine and keeps every reply it gives, in order."""
 
@@ -116,9 +132,41 @@ def services_of(app: App) -> Any:
     return app.bot_data["services_holder"]["services"]
 
 
-def echo_bot(api: BenchAPI) -> App:
-    """A bare PTB bot that answers every update with one message, as concurrent as ours."""
-    app = (
+def fewest_bot(api: BenchAPI, recorded: list[list[Reply]], walk: Sequence[Step]) -> App:
+    """A bare PTB bot answering each step of `walk` with the fewest calls any intake could make.
+
+    One message per step (the step's recorded texts joined, the last buttons shown); a press is
+    answered and its message edited in place. No flow logic, no storage, none of our code.
+    """
+    fewest = fewest_messages(recorded, walk)
+    done: dict[int, int] = {}
+
+    def next_reply(user_id: int) -> Reply:
+        index = done.get(user_id, 0)
+        done[user_id] = index + 1
+        return fewest[index][0]
+
+    async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None and update.effective_user is not None
+        reply = next_reply(update.effective_user.id)
+        await update.message.reply_text(reply.text, reply_markup=keyboard(reply))
+
+    async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None and update.effective_user is not None
+        reply = next_reply(update.effective_user.id)
+        await query.answer()
+        await query.edit_message_text(reply.text, reply_markup=keyboard(reply))
+
+    app = _bare(api)
+    app.add_handler(MessageHandler(filters.ALL, on_message))
+    app.add_handler(CallbackQueryHandler(on_button))
+    return app
+
+
+def _bare(api: BenchAPI) -> App:
+    """A bare PTB Application on the fake, as concurrent as ours."""
+    return (
         ApplicationBuilder()
         .token(api.token)
         .request(api.make_request())
@@ -126,6 +174,11 @@ def echo_bot(api: BenchAPI) -> App:
         .concurrent_updates(MAX_CONCURRENT_UPDATES)
         .build()
     )
+
+
+def echo_bot(api: BenchAPI) -> App:
+    """A bare PTB bot that answers every update with one message, as concurrent as ours."""
+    app = _bare(api)
     app.add_handler(MessageHandler(filters.ALL, _echo_message))
     app.add_handler(CallbackQueryHandler(_echo_button))
     return app

@@ -285,8 +285,13 @@ class Person:
                     return message, shown
         raise AssertionError(f"no message has a button {label!r}")
 
-    async def do(self, step: Step, photo: bytes, *, echo: bool = False) -> float:
-        """Do `step` and wait for its answer; return the seconds that took."""
+    async def do(
+        self, step: Step, photo: bytes, *, echo: bool = False, in_place: bool = False
+    ) -> float:
+        """Do `step` and wait for its answer; return the seconds that took.
+
+        `in_place`: a press may be answered by editing the pressed message instead.
+        """
         started = time.perf_counter()
         user = self.user
         self.api.busy -= time.perf_counter()  # building the update is Telegram's work too
@@ -312,6 +317,18 @@ class Person:
                 ),
                 self.timeout,
             )
+            return time.perf_counter() - started
+        if step.kind == "press" and in_place and not echo:
+            chat, pressed = user.id, message.message_id
+
+            def answered() -> bool:
+                edited = self.api.sent_message(chat, pressed).text or ""
+                return step.expect in edited or any(
+                    step.expect in (m.text or "") for m in self._new()
+                )
+
+            await self.api.until(chat, answered, self.timeout)
+            self.seen = len(self.api.sent_to(chat))
             return time.perf_counter() - started
         await self.expect(None if echo else step.expect)
         return time.perf_counter() - started

@@ -3,7 +3,14 @@
 Each simulated person waits for the bot's answer before the next update, as a person would; all
 chats run at once. Baseline, in the same run: a bare PTB echo bot on the same harness, answering
 each update with one message (the ceiling this pipeline of PTB + fake Bot API can reach).
-Both run without a rate limiter: with one, both would measure Telegram's 30 messages/s.
+All run without a rate limiter: with one, all would measure Telegram's 30 messages/s.
+
+Two more runs show where the time goes:
+- a bare PTB bot sending the fewest messages this intake could send (one message, or one in-place
+  edit of the pressed question, per step; no flow logic, no storage): what PTB alone costs for
+  questions with buttons, the ceiling for any bot walking this intake;
+- our Application answering with our bot's recorded replies (our messages, no logic): what PTB
+  and our Telegram layer cost for exactly what we send.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from bots import (
     RecordingEngine,
     ReplayEngine,
     echo_bot,
+    fewest_bot,
     our_bot,
     services_of,
     settings_for,
@@ -43,10 +51,12 @@ async def walk_all(
     name: str,
     echo: bool,
     replay: list[list[Reply]] | None = None,
+    in_place: bool = False,
 ) -> Figures:
     """Run `chats` people at once, each doing `walks` walks as new people; return the figures.
 
-    With `replay`, our engine is swapped for one that answers with those recorded replies.
+    With `replay`, our engine is swapped for one that answers with those recorded replies;
+    `in_place`: presses are answered by editing the pressed message.
     """
     figures = Figures(name)
     names = itertools.count()
@@ -55,13 +65,14 @@ async def walk_all(
             services_of(app).engine = ReplayEngine(replay)
         warm = Person(api, api.add_user(f"warm-{name}"))
         for step in walk:  # loads what a first update loads, outside the measurement
-            await warm.do(step, PHOTO, echo=echo)
+            await warm.do(step, PHOTO, echo=echo, in_place=in_place)
 
         async def one_chat() -> None:
             for _ in range(walks):
                 person = Person(api, api.add_user(f"p{next(names)}"))
                 for step in walk:
-                    figures.latencies.append(await person.do(step, PHOTO, echo=echo))
+                    took = await person.do(step, PHOTO, echo=echo, in_place=in_place)
+                    figures.latencies.append(took)
 
         loop = asyncio.get_running_loop()
         started, busy = loop.time(), api.busy
@@ -83,11 +94,23 @@ async def record_replies(folder: Path) -> list[list[Reply]]:
     return recording.recorded
 
 
-async def measure(chats: int, walks: int, folder: Path) -> tuple[Figures, Figures, Figures]:
-    """Echo, our messages replayed, then ours, each on a fresh fake; return their figures."""
+async def measure(chats: int, walks: int, folder: Path) -> tuple[Figures, ...]:
+    """Echo, the fewest messages, our messages replayed, then ours, each on a fresh fake."""
     echo_api = BenchAPI()
     echo = await walk_all(
         echo_api, echo_bot(echo_api), SMS_WALK, chats, walks, "bare PTB echo bot", echo=True
+    )
+    recorded = await record_replies(folder / "record")
+    fewest_api = BenchAPI()
+    fewest = await walk_all(
+        fewest_api,
+        fewest_bot(fewest_api, recorded, SMS_WALK),
+        SMS_WALK,
+        chats,
+        walks,
+        "bare PTB, fewest messages",
+        echo=False,
+        in_place=True,
     )
     replay_api = BenchAPI()
     replay = await walk_all(
@@ -98,7 +121,7 @@ async def measure(chats: int, walks: int, folder: Path) -> tuple[Figures, Figure
         walks,
         "our messages, no logic",
         echo=False,
-        replay=await record_replies(folder / "record"),
+        replay=recorded,
     )
     ours_api = BenchAPI()
     ours = await walk_all(
@@ -110,7 +133,7 @@ async def measure(chats: int, walks: int, folder: Path) -> tuple[Figures, Figure
         "complaint-bot (SMS intake)",
         echo=False,
     )
-    return echo, replay, ours
+    return echo, fewest, replay, ours
 
 
 def main(argv: Sequence[str] | None = None) -> bool:
@@ -128,9 +151,10 @@ def main(argv: Sequence[str] | None = None) -> bool:
         f" {len(SMS_WALK)} updates per intake (one photo)"
     )
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
-        echo, replay, ours = asyncio.run(measure(args.chats, args.walks, Path(tmp)))
+        echo, fewest, replay, ours = asyncio.run(measure(args.chats, args.walks, Path(tmp)))
     ratio = ours.rate / echo.rate
     print(echo.line())
+    print(fewest.line())
     print(replay.line())
     print(ours.line())
     holds = ratio >= TARGET
@@ -138,6 +162,10 @@ def main(argv: Sequence[str] | None = None) -> bool:
     print(
         f"without the fake Bot API's own time: echo {echo.net_rate:.1f}/s, ours"
         f" {ours.net_rate:.1f}/s, ours / echo = {ours.net_rate / echo.net_rate:.2f}"
+    )
+    print(
+        f"bare PTB, fewest messages / echo = {fewest.rate / echo.rate:.2f} (the ceiling for this"
+        " intake on PTB: one message or in-place edit per step, no logic, no storage)"
     )
     print(
         f"ours / our messages with no logic = {ours.rate / replay.rate:.2f}"

@@ -77,7 +77,8 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return chunks
 
 
-def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Return the reply's buttons as an inline keyboard (None: no buttons)."""
     if not reply.buttons:
         return None
     return InlineKeyboardMarkup(
@@ -152,7 +153,7 @@ class TelegramMessenger:
         chat_id = int(incoming.chat_id)
         try:
             for reply in replies:
-                markup = _markup(reply)
+                markup = keyboard(reply)
                 if reply.edit and isinstance(pressed, Message):
                     try:
                         await pressed.edit_text(reply.text[:MAX_TEXT], reply_markup=markup)
@@ -174,7 +175,7 @@ class TelegramMessenger:
         """Send a due reminder (through the rate limiter, like every call of `bot`)."""
         try:
             await bot.send_message(
-                int(reminder.chat_id), reply.text[:MAX_TEXT], reply_markup=_markup(reply)
+                int(reminder.chat_id), reply.text[:MAX_TEXT], reply_markup=keyboard(reply)
             )
         except Forbidden:
             return Delivery.UNREACHABLE
