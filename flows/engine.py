@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flows.answers import AnswerTurn
 from flows.callbacks import GLOBAL, Press, decode, encode
 from flows.case_turn import CASE_VERBS, CaseTurn
+from flows.check_turn import SuspectTurn
 from flows.errors import AlreadyHandled, StorageError
 from flows.evidence import EvidenceTaker
 from flows.followup import FollowUps
@@ -23,7 +24,7 @@ from flows.paperwork_turn import PAPERWORK_VERBS, PaperworkTurn
 from flows.render import Renderer
 from flows.schema import FlowSet
 from flows.store import Conversation, Deliveries, Reminder, Store
-from flows.suspect import SUSPECT_VERBS, Explainer, Suspect, SuspectTurn, TextReader
+from flows.suspect import SUSPECT_VERBS, Explainer, Suspect, TextReader
 from flows.texts import pick
 
 log = logging.getLogger(__name__)
