@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SETTINGS, ConfigError, Settings, example_yaml, load_settings
+from bot.config import ConfigError, Settings, example_yaml, load_settings
 from bot.deadlines import QuietHours
+from bot.settings_table import SETTINGS
 
 ROOT = Path(__file__).parent.parent.parent
 

@@ -1,0 +1,254 @@
+"""Every setting, declared once: its key, default, help, and how its value is checked.
+
+`bot/config.py` reads them from YAML and the environment; `config.example.yaml` and the
+README's table are written from this list (tests keep them in step).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.deadlines import QuietHours, parse_duration
+
+TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+ENV_PREFIX = "COMPLAINT_BOT_"
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError
+    return value.strip()
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value in (None, "") else _text(value)
+
+
+def _language(value: Any) -> str:
+    if value not in ("zh", "en"):
+        raise ValueError
+    return str(value)
+
+
+def _timezone(value: Any) -> str:
+    try:
+        ZoneInfo(_text(value))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError from exc
+    return str(value).strip()
+
+
+def _positive_number(value: Any) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError
+    return number
+
+
+def _quiet_hours(value: Any) -> str:
+    if value in (None, "", False):  # YAML reads a bare `off` as false
+        return "off"
+    quiet = QuietHours.parse(_text(value))
+    return "off" if quiet is None else str(quiet)
+
+
+def _duration(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    text = _text(value)
+    parse_duration(text)
+    return text
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value  # YAML reads an unquoted 2027-01-01 as a date
+    text = _text(value)
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError
+    return date.fromisoformat(text)
+
+
+def _dates(value: Any) -> tuple[date, ...]:
+    if value in (None, ""):
+        return ()
+    if isinstance(value, str):  # from the environment: comma-separated
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list):
+        raise ValueError
+    return tuple(sorted({_date(item) for item in value}))
+
+
+_FLOOD = re.compile(r"\s*(\d+)\s*/\s*(\S+)\s*")
+
+
+def _flood_limit(value: Any) -> str:
+    if value in (None, "", False):  # YAML reads a bare `off` as false
+        return "off"
+    text = _text(value)
+    if text.lower() == "off":
+        return "off"
+    match = _FLOOD.fullmatch(text)
+    if match is None or int(match[1]) < 1:
+        raise ValueError
+    parse_duration(match[2])
+    return f"{int(match[1])}/{match[2]}"
+
+
+def _log_level(value: Any) -> str:
+    level = _text(value).upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError
+    return level
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting: where it lives in the YAML, its default, what it means, how it is checked."""
+
+    key: str
+    default: Any
+    help: str
+    parse: Callable[[Any], Any]
+    expected: str
+    hint: str = ""
+
+    @property
+    def attribute(self) -> str:
+        return self.key.replace(".", "_")
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.key.upper().replace(".", "__")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "telegram.token",
+        None,
+        f"Bot token from @BotFather. Prefer the environment variable {TOKEN_ENV}, which wins.",
+        _optional_text,
+        "a bot token like 123456:ABC...",
+    ),
+    Setting(
+        "telegram.base_url",
+        "https://api.telegram.org/bot",
+        "Bot API endpoint; point it at a self-hosted telegram-bot-api server if you run one.",
+        _text,
+        "a URL ending in /bot",
+    ),
+    Setting(
+        "telegram.base_file_url",
+        "https://api.telegram.org/file/bot",
+        "Where files are downloaded from; change together with telegram.base_url.",
+        _text,
+        "a URL ending in /file/bot",
+    ),
+    Setting(
+        "telegram.album_wait",
+        0.8,
+        "Seconds to wait for the rest of an album (several photos sent at once) before answering.",
+        _positive_number,
+        "a number of seconds > 0",
+        "0.5 to 1.5 works well",
+    ),
+    Setting(
+        "telegram.forward_wait",
+        0.4,
+        "Seconds to wait for more forwarded messages after one arrives, to check a burst as one.",
+        _positive_number,
+        "a number of seconds > 0",
+        "0.3 to 1",
+    ),
+    Setting(
+        "telegram.flood_limit",
+        "60/1m",
+        "Most messages one person may send per time (N/DURATION; off: no limit); the excess"
+        " is dropped and they are asked once to slow down. An album counts as one message.",
+        _flood_limit,
+        "N/DURATION like 60/1m, or off",
+        "e.g. 20/10s; units: ms, s, m, h",
+    ),
+    Setting(
+        "storage.db_path",
+        "data/complaint-bot.sqlite3",
+        "The SQLite database file (created with its folder if missing).",
+        _text,
+        "a file path",
+    ),
+    Setting(
+        "storage.data_dir",
+        "data",
+        "Folder for evidence files, stored by content hash.",
+        _text,
+        "a folder path",
+    ),
+    Setting(
+        "default_language",
+        "zh",
+        "Language of a new conversation: zh or en (each person can switch with /lang).",
+        _language,
+        "zh or en",
+    ),
+    Setting(
+        "timezone",
+        "Asia/Shanghai",
+        "Timezone for dates shown to people and for reading 'today' / 'yesterday'.",
+        _timezone,
+        "an IANA timezone name",
+        "e.g. Asia/Shanghai",
+    ),
+    Setting(
+        "quiet_hours",
+        "22:00-08:00",
+        "Local hours when no reminder is sent (HH:MM-HH:MM, may cross midnight); off: any time.",
+        _quiet_hours,
+        "HH:MM-HH:MM or off",
+        "e.g. 22:00-08:00",
+    ),
+    Setting(
+        "extra_holidays",
+        (),
+        "Public holidays the chinesecalendar package does not know yet, as dates YYYY-MM-DD.",
+        _dates,
+        "a list of dates YYYY-MM-DD",
+        "e.g. [2027-01-01, 2027-02-05]; in the environment comma-separated",
+    ),
+    Setting(
+        "deadline_override",
+        None,
+        "Make every deadline this long (2s, 10m, 1d) for a test or a demo; empty: the real rules.",
+        _duration,
+        "a duration like 2s, 10m, 3h or 1d",
+        "units: ms, s, m, h, d, w",
+    ),
+    Setting(
+        "max_file_mb",
+        20.0,
+        "Largest evidence file accepted, in MB (the Telegram Bot API serves at most 20 MB).",
+        _positive_number,
+        "a number of MB > 0",
+    ),
+    Setting(
+        "flows_dir",
+        None,
+        "Folder of flow files; empty means the flows shipped with the bot.",
+        _optional_text,
+        "a folder path",
+    ),
+    Setting(
+        "log_level",
+        "INFO",
+        "DEBUG, INFO, WARNING or ERROR.",
+        _log_level,
+        "one of DEBUG, INFO, WARNING, ERROR",
+    ),
+)
