@@ -85,6 +85,7 @@ def attachment(
     mime: str | None = "image/jpeg",
     size: int | None = None,
     unique: str = "u",
+    group: str | None = None,
 ) -> Attachment:
     async def fetch() -> bytes:
         return content
@@ -96,6 +97,7 @@ def attachment(
         size=len(content) if size is None else size,
         file_id=f"id-{unique}",
         file_unique_id=unique,
+        group_id=group,
         fetch=fetch,
     )
 

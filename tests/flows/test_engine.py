@@ -5,53 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
+from engine_chat import FLOWS, Person, attachment, open_engine, walk_sms_to_evidence
 
 from flows.engine import Engine
-from flows.model import Attachment, ConversationKey, Forward, Incoming, Reply
-from flows.schema import load_flows
+from flows.model import Attachment, ConversationKey, Forward
 from flows.store import StepCommit
-from storage import SqliteStore, StorageError
+from storage import StorageError
 
-NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 ALICE = ConversationKey("test", "alice")
-BOB = ConversationKey("test", "bob")
 DATA = Path(__file__).parent.parent / "data"
-FLOWS = load_flows()
-
-
-class Bot:
-    """A person talking to an engine; remembers the last buttons like a chat client does."""
-
-    def __init__(self, engine: Engine, key: ConversationKey = ALICE) -> None:
-        self.engine = engine
-        self.key = key
-        self.replies: list[Reply] = []
-
-    async def send(self, text: str | None = None, **kwargs: Any) -> list[Reply]:
-        incoming = Incoming(self.key, self.key.user_id, text=text, **kwargs)
-        self.replies = await self.engine.handle(incoming)
-        return self.replies
-
-    async def press(self, label: str) -> list[Reply]:
-        """Press the button whose label contains `label` in the latest replies."""
-        for reply in reversed(self.replies):
-            for row in reply.buttons:
-                for button in row:
-                    if label in button.label:
-                        return await self.send(button=button.data)
-        raise AssertionError(f"no button {label!r} in {self.text}")
-
-    @property
-    def text(self) -> str:
-        return "\n".join(r.text for r in self.replies)
-
-
-async def open_engine(tmp_path: Path, **options: Any) -> tuple[Engine, SqliteStore]:
-    store = await SqliteStore.open(tmp_path / "db.sqlite3", tmp_path / "data")
-    return Engine(FLOWS, store, clock=lambda: NOW, **options), store
 
 
 @pytest.fixture
@@ -61,39 +25,8 @@ async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
     await store.close()
 
 
-async def walk_to_evidence(bot: Bot) -> None:
-    """Walk the SMS spam intake up to its evidence step."""
-    await bot.send("/start")
-    await bot.press("短信")
-    await bot.press("垃圾")
-    for answer in ("10690123456789", "昨天"):
-        await bot.send(answer)
-    await bot.press("每天")
-    await bot.send("退订也没用的广告")
-    await bot.press("退订过")
-    await bot.press("移动")
-    assert "短信截图" in bot.text
-
-
-def photo(
-    content: bytes, unique: str, group: str | None = None, size: int | None = None
-) -> Attachment:
-    async def fetch() -> bytes:
-        return content
-
-    return Attachment(
-        kind="photo",
-        mime_type="image/jpeg",
-        size=len(content) if size is None else size,
-        file_id=f"id-{unique}",
-        file_unique_id=unique,
-        group_id=group,
-        fetch=fetch,
-    )
-
-
 async def test_progress_shows_position_and_total(engine: Engine) -> None:
-    bot = Bot(engine)
+    bot = Person(engine)
     await bot.send("/start")
     await bot.press("短信")
     assert "（1/9）" in bot.text
@@ -102,7 +35,7 @@ async def test_progress_shows_position_and_total(engine: Engine) -> None:
 
 
 async def test_each_step_is_saved_before_the_reply(engine: Engine) -> None:
-    bot = Bot(engine)
+    bot = Person(engine)
     await bot.send("/start")
     await bot.press("短信")
     await bot.press("垃圾")
@@ -117,7 +50,7 @@ async def test_each_step_is_saved_before_the_reply(engine: Engine) -> None:
 
 async def test_a_restarted_bot_continues_at_the_same_step(tmp_path: Path) -> None:
     engine, store = await open_engine(tmp_path)
-    bot = Bot(engine)
+    bot = Person(engine)
     await bot.send("/start")
     await bot.press("短信")
     await bot.press("垃圾")
@@ -125,7 +58,7 @@ async def test_a_restarted_bot_continues_at_the_same_step(tmp_path: Path) -> Non
     await store.close()
 
     engine, store = await open_engine(tmp_path)
-    bot = Bot(engine)
+    bot = Person(engine)
     await bot.send("/start")
     assert "第 3/9 步" in bot.text
     await bot.press("继续填写")
@@ -136,7 +69,7 @@ async def test_a_restarted_bot_continues_at_the_same_step(tmp_path: Path) -> Non
 
 
 async def test_a_stale_button_expires_and_shows_the_current_step(engine: Engine) -> None:
-    bot = Bot(engine)
+    bot = Person(engine)
     await bot.send("/start")
     await bot.press("短信")
     old = bot.replies
@@ -151,7 +84,7 @@ async def test_a_stale_button_expires_and_shows_the_current_step(engine: Engine)
 
 @pytest.mark.parametrize("data", ["", "garbage", "x:y", "99999999999:opt:spam", "g:nope"])
 async def test_unknown_button_data_is_answered_politely(engine: Engine, data: str) -> None:
-    bot = Bot(engine)
+    bot = Person(engine)
     await bot.send("/start")
     await bot.send(button=data)
     assert "这个按钮已经过期了" in bot.text
@@ -159,7 +92,7 @@ async def test_unknown_button_data_is_answered_politely(engine: Engine, data: st
 
 
 async def test_a_storage_failure_is_told_and_loses_nothing_confirmed(engine: Engine) -> None:
-    bot = Bot(engine)
+    bot = Person(engine)
     await bot.send("/start")
     await bot.press("短信")
     await bot.press("垃圾")
@@ -182,10 +115,10 @@ async def test_a_storage_failure_is_told_and_loses_nothing_confirmed(engine: Eng
 
 
 async def test_an_album_is_one_message_and_kept_as_one_group(engine: Engine) -> None:
-    bot = Bot(engine)
-    await walk_to_evidence(bot)
+    bot = Person(engine)
+    await walk_sms_to_evidence(bot)
     png = (DATA / "sms-screenshot.png").read_bytes()
-    album = tuple(photo(png + bytes([i]), f"u{i}", group="album-1") for i in range(3))
+    album = tuple(attachment(png + bytes([i]), unique=f"u{i}", group="album-1") for i in range(3))
     await bot.send(attachments=album)
     assert "已收到 3 份，共 3 份证据" in bot.text
     await bot.press("完成")
@@ -202,8 +135,8 @@ async def test_an_album_is_one_message_and_kept_as_one_group(engine: Engine) -> 
 
 
 async def test_a_forwarded_message_becomes_evidence_with_its_text(engine: Engine) -> None:
-    bot = Bot(engine)
-    await walk_to_evidence(bot)
+    bot = Person(engine)
+    await walk_sms_to_evidence(bot)
     sent = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
     await bot.send(
         "【银行】您的账户异常，点击 http://bank-verify.cc 验证",
@@ -216,8 +149,8 @@ async def test_a_forwarded_message_becomes_evidence_with_its_text(engine: Engine
 
 async def test_oversized_file_is_refused_before_download(tmp_path: Path) -> None:
     engine, store = await open_engine(tmp_path, max_file_size=1024)
-    bot = Bot(engine)
-    await walk_to_evidence(bot)
+    bot = Person(engine)
+    await walk_sms_to_evidence(bot)
     downloaded = []
 
     async def fetch() -> bytes:
@@ -238,8 +171,8 @@ async def test_oversized_file_is_refused_before_download(tmp_path: Path) -> None
 
 
 async def test_a_file_whose_content_does_not_match_its_type_is_refused(engine: Engine) -> None:
-    bot = Bot(engine)
-    await walk_to_evidence(bot)
+    bot = Person(engine)
+    await walk_sms_to_evidence(bot)
 
     async def fetch() -> bytes:
         return b"MZ\x90\x00 an executable"
@@ -254,8 +187,8 @@ async def test_a_file_whose_content_does_not_match_its_type_is_refused(engine: E
 
 
 async def test_unsupported_media_keeps_the_step(engine: Engine) -> None:
-    bot = Bot(engine)
-    await walk_to_evidence(bot)
+    bot = Person(engine)
+    await walk_sms_to_evidence(bot)
     await bot.send(unsupported="voice")
     assert "语音、视频、贴纸" in bot.text
     conv = await engine.store.load_conversation(ALICE)
@@ -264,14 +197,14 @@ async def test_unsupported_media_keeps_the_step(engine: Engine) -> None:
 
 async def test_multi_choices_survive_a_restart(tmp_path: Path) -> None:
     engine, store = await open_engine(tmp_path)
-    bot = Bot(engine)
-    await walk_to_evidence(bot)
+    bot = Person(engine)
+    await walk_sms_to_evidence(bot)
     await bot.press("跳过")
     await bot.press("道歉")
     assert bot.replies[-1].edit  # the toggle redraws the pressed message in place
     await store.close()
     engine, store = await open_engine(tmp_path)
-    bot = Bot(engine)
+    bot = Person(engine)
     await bot.send("/start")
     await bot.press("继续填写")
     assert "✅ 道歉" in str(bot.replies[-1].buttons)
@@ -279,14 +212,14 @@ async def test_multi_choices_survive_a_restart(tmp_path: Path) -> None:
 
 
 async def test_someone_elses_case_answers_like_a_missing_one(engine: Engine) -> None:
-    alice = Bot(engine, ALICE)
-    await walk_to_evidence(alice)
+    alice = Person(engine)
+    await walk_sms_to_evidence(alice)
     await alice.press("跳过")
     await alice.press("道歉")
     await alice.press("完成")
     await alice.press("提交投诉")
     assert "TS-2026-000001" in alice.text
-    bob = Bot(engine, BOB)
+    bob = Person(engine, "bob")
     await bob.send("/case TS-2026-000001")
     theirs = bob.text
     await bob.send("/case TS-2026-000002")
@@ -297,7 +230,7 @@ async def test_someone_elses_case_answers_like_a_missing_one(engine: Engine) -> 
 
 
 async def test_language_switch_re_asks_the_current_question(engine: Engine) -> None:
-    bot = Bot(engine)
+    bot = Person(engine)
     await bot.send("/start")
     await bot.press("短信")
     await bot.send("/lang en")
@@ -308,7 +241,7 @@ async def test_language_switch_re_asks_the_current_question(engine: Engine) -> N
 
 
 async def test_help_lists_every_command(engine: Engine) -> None:
-    bot = Bot(engine)
+    bot = Person(engine)
     await bot.send("/help")
     for command in ("/new", "/cases", "/case", "/cancel", "/lang", "/help"):
         assert command in bot.text

@@ -15,13 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_chat import FLOWS, Person, attachment, open_engine, walk_sms_to_evidence
 from fake_telegram import make_png
-from test_engine import ALICE, FLOWS, Bot, open_engine, photo, walk_to_evidence
 
 from flows.engine import Engine
+from flows.model import ConversationKey
 from storage import SqliteStore
 from storage.blobs import BlobStore
 from storage.db import run_sync
+
+ALICE = ConversationKey("test", "alice")
 
 FULL = "database or disk is full"
 LOCKED = "database is locked"
@@ -68,7 +71,7 @@ async def test_a_failed_commit_asks_to_resend_and_keeps_what_was_confirmed(
     opened: tuple[Engine, SqliteStore], message: str, language: str
 ) -> None:
     engine, store = opened
-    bot = Bot(engine)
+    bot = Person(engine)
     await bot.send(f"/lang {language}")
     await bot.send("/start")
     await bot.press("Texts" if language == "en" else "短信")
@@ -95,7 +98,7 @@ async def test_a_database_locked_by_another_process(
     opened: tuple[Engine, SqliteStore], tmp_path: Path
 ) -> None:
     engine, store = opened
-    bot = Bot(engine)
+    bot = Person(engine)
     await bot.send("/start")
     await bot.press("短信")
     await bot.press("垃圾")
@@ -119,21 +122,21 @@ async def test_a_full_evidence_folder_keeps_the_files_already_received(
     opened: tuple[Engine, SqliteStore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine, store = opened
-    bot = Bot(engine)
+    bot = Person(engine)
     first, second = make_png(10, 10), make_png(11, 10)
-    await walk_to_evidence(bot)
-    await bot.send(attachments=(photo(first, "u1"),))
+    await walk_sms_to_evidence(bot)
+    await bot.send(attachments=(attachment(first, unique="u1"),))
     assert "已收到 1 份" in bot.text
 
     def no_space(self: BlobStore, data: bytes) -> Any:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(BlobStore, "_put", no_space)
-    await bot.send(attachments=(photo(second, "u2"),))
+    await bot.send(attachments=(attachment(second, unique="u2"),))
     assert bot.text == FLOWS.catalog("save_failed", "zh")
     monkeypatch.undo()
 
-    await bot.send(attachments=(photo(second, "u2"),))
+    await bot.send(attachments=(attachment(second, unique="u2"),))
     assert "共 2 份证据" in bot.text
     await bot.press("完成")
     await bot.press("停止给我发短信")
@@ -148,8 +151,8 @@ async def test_a_filed_case_survives_a_failure_after_it(
     opened: tuple[Engine, SqliteStore],
 ) -> None:
     engine, store = opened
-    bot = Bot(engine)
-    await walk_to_evidence(bot)
+    bot = Person(engine)
+    await walk_sms_to_evidence(bot)
     await bot.press("跳过")
     await bot.press("停止给我发短信")
     await bot.press("完成")
