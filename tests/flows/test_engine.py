@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,13 +15,6 @@ from storage import StorageError
 
 ALICE = ConversationKey("test", "alice")
 DATA = Path(__file__).parent.parent / "data"
-
-
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
-    engine, store = await open_engine(tmp_path)
-    yield engine
-    await store.close()
 
 
 async def test_progress_shows_position_and_total(engine: Engine) -> None:

@@ -9,7 +9,6 @@ from engine_chat import (
     Person,
     answer_sms_to_content,
     attachment,
-    open_engine,
     png,
     walk_sms_to_evidence,
 )
@@ -23,21 +22,14 @@ def test_a_turn_of_non_ascii_digits_is_not_a_button_of_ours(data: str) -> None:
     assert decode(data) is None
 
 
-async def test_a_non_ascii_digit_turn_is_an_expired_button_not_an_error(tmp_path: Path) -> None:
-    engine, store = await open_engine(tmp_path)
-    alice = Person(engine)
+async def test_a_non_ascii_digit_turn_is_an_expired_button_not_an_error(alice: Person) -> None:
     await alice.send("/start")
     await alice.send(button="²:cat:sms")
     assert "这个按钮已经过期了" in alice.text and "遇到了什么问题" in alice.text
-    await store.close()
 
 
 @pytest.mark.parametrize("text", ["\u200b", "\u200b\u200c\u200d\ufeff", "\u2060", "\u200f \u200e"])
-async def test_text_of_only_invisible_characters_is_not_an_answer(
-    tmp_path: Path, text: str
-) -> None:
-    engine, store = await open_engine(tmp_path)
-    alice = Person(engine)
+async def test_text_of_only_invisible_characters_is_not_an_answer(alice: Person, text: str) -> None:
     await alice.send("/start")
     await answer_sms_to_content(alice)
     assert "（5/9）" in alice.text
@@ -45,12 +37,9 @@ async def test_text_of_only_invisible_characters_is_not_an_answer(
     assert "请多写一点（至少 1 个字）" in alice.text and "（5/9）" in alice.text
     conv = await alice.conversation()
     assert conv is not None and conv.state == "content" and "content" not in conv.answers
-    await store.close()
 
 
-async def test_the_typed_other_remedy_is_checked_like_any_typed_answer(tmp_path: Path) -> None:
-    engine, store = await open_engine(tmp_path)
-    alice = Person(engine)
+async def test_the_typed_other_remedy_is_checked_like_any_typed_answer(alice: Person) -> None:
     await walk_sms_to_evidence(alice)
     await alice.press("跳过")
     await alice.press("其他")
@@ -63,14 +52,11 @@ async def test_the_typed_other_remedy_is_checked_like_any_typed_answer(tmp_path:
     assert conv.pending["awaiting_other"]  # still asking for it
     await alice.send("公开道歉")
     assert "✅ 其他… 公开道歉" in str(alice.replies[-1].buttons)
-    await store.close()
 
 
-async def test_lone_surrogates_are_replaced_not_an_error(tmp_path: Path) -> None:
+async def test_lone_surrogates_are_replaced_not_an_error(alice: Person) -> None:
     # A console under the C locale reads undecodable bytes as lone surrogates, which SQLite
     # cannot store: every message failed with "something went wrong", again and again.
-    engine, store = await open_engine(tmp_path)
-    alice = Person(engine)
     await walk_sms_to_evidence(alice)
     await alice.send(
         attachments=(attachment(png(5), kind="document", name="shot\udcff.png", mime="image/png"),)
@@ -83,14 +69,11 @@ async def test_lone_surrogates_are_replaced_not_an_error(tmp_path: Path) -> None
     assert "（6/9）" in alice.text
     conv = await alice.conversation()
     assert conv is not None and conv.answers["content"] == "bad \ufffd\ufffd bytes"
-    await store.close()
 
 
 async def test_a_file_over_the_maximum_count_is_neither_downloaded_nor_left_on_disk(
-    tmp_path: Path,
+    alice: Person, tmp_path: Path
 ) -> None:
-    engine, store = await open_engine(tmp_path)
-    alice = Person(engine)
     await walk_sms_to_evidence(alice)
     await alice.send(attachments=tuple(attachment(png(i), unique=f"u{i}") for i in range(9)))
     fetched: list[int] = []
@@ -109,14 +92,11 @@ async def test_a_file_over_the_maximum_count_is_neither_downloaded_nor_left_on_d
     conv = await alice.conversation()
     assert conv is not None and len(conv.answers["evidence"]) == 10
     assert on_disk == {e["sha256"] for e in conv.answers["evidence"]}
-    await store.close()
 
 
 async def test_a_duplicate_sent_again_leaves_no_file_once_the_complaint_is_cancelled(
-    tmp_path: Path,
+    alice: Person, tmp_path: Path
 ) -> None:
-    engine, store = await open_engine(tmp_path)
-    alice = Person(engine)
     await walk_sms_to_evidence(alice)
     for _ in range(2):  # the second time it is a duplicate
         await alice.send("退订也没用的广告", forward=Forward("hidden_user", "某某", None, None))
@@ -124,4 +104,3 @@ async def test_a_duplicate_sent_again_leaves_no_file_once_the_complaint_is_cance
     assert "之前已经收到了" in alice.text
     await alice.send("/cancel")
     assert not [p for p in (tmp_path / "data" / "evidence").rglob("*") if p.is_file()]
-    await store.close()
