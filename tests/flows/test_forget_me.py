@@ -7,12 +7,10 @@ data folder, and a file someone else also sent (content-addressed: one file) is 
 from __future__ import annotations
 
 import io
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
+from cli_run import run_cli
 from engine_chat import (
     Person,
     attachment,
@@ -151,18 +149,6 @@ async def test_forget_from_someone_the_bot_never_met_stores_nothing(tmp_path: Pa
     await store.close()
 
 
-def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "COMPLAINT_BOT_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-
-
 async def test_an_operator_forgets_someone_from_the_command_line(tmp_path: Path) -> None:
     engine, store = await open_engine(tmp_path)
     await two_people(engine)
@@ -170,7 +156,7 @@ async def test_an_operator_forgets_someone_from_the_command_line(tmp_path: Path)
     db, data = str(tmp_path / "db.sqlite3"), str(tmp_path / "data")
     where = ("--db", db, "--data-dir", data)
 
-    declined = cli("users", "forget", "test:alice", *where, stdin="n\n")
+    declined = run_cli("users", "forget", "test:alice", *where, stdin="n\n")
     assert declined.returncode == 1
     assert (
         "test:alice: 1 conversation(s), 1 case(s), 3 evidence item(s) (2 file(s))"
@@ -179,7 +165,7 @@ async def test_an_operator_forgets_someone_from_the_command_line(tmp_path: Path)
     assert "nothing deleted" in declined.stdout
     assert len(files_under(tmp_path / "data")) == 3
 
-    done = cli("users", "forget", "test:alice", *where, "--yes")
+    done = run_cli("users", "forget", "test:alice", *where, "--yes")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("forgot test:alice: 1 conversation(s), 1 case(s)")
     raw = raw_connection(tmp_path / "db.sqlite3")
@@ -189,9 +175,9 @@ async def test_an_operator_forgets_someone_from_the_command_line(tmp_path: Path)
     raw.close()
     assert len(files_under(tmp_path / "data")) == 1
 
-    again = cli("users", "forget", "test:alice", *where, "--yes")
+    again = run_cli("users", "forget", "test:alice", *where, "--yes")
     assert again.returncode == 1 and "no user test:alice" in again.stderr
-    bad = cli("users", "forget", "alice", *where, "--yes")
+    bad = run_cli("users", "forget", "alice", *where, "--yes")
     assert bad.returncode == 1
     assert "ID: expected messenger:user_id like telegram:123, got 'alice'" in bad.stderr
 
@@ -284,9 +270,9 @@ async def test_forgetting_removes_the_documents_the_console_saved(tmp_path: Path
     await services.close()
 
     where = ("--db", settings.storage_db_path, "--data-dir", settings.storage_data_dir)
-    preview = cli("users", "forget", "console:alice", *where, stdin="n\n")
+    preview = run_cli("users", "forget", "console:alice", *where, stdin="n\n")
     assert "2 saved document(s)" in preview.stdout and folders["alice"].exists()
-    done = cli("users", "forget", "console:alice", *where, "--yes")
+    done = run_cli("users", "forget", "console:alice", *where, "--yes")
     assert done.returncode == 0 and "2 saved document(s)" in done.stdout, done.stderr
     assert not folders["alice"].exists()
 

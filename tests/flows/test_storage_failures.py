@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_chat import FLOWS, Person, attachment, open_engine, walk_sms_to_evidence
+from engine_chat import (
+    FLOWS,
+    Person,
+    attachment,
+    file_from_evidence,
+    open_engine,
+    walk_sms_to_evidence,
+)
 from fake_telegram import make_png
 
 from flows.engine import Engine
@@ -153,10 +160,7 @@ async def test_a_filed_case_survives_a_failure_after_it(
     engine, store = opened
     bot = Person(engine)
     await walk_sms_to_evidence(bot)
-    await bot.press("跳过")
-    await bot.press("停止给我发短信")
-    await bot.press("完成")
-    await bot.press("提交投诉")
+    await file_from_evidence(bot)
     with failing_commits(store, FULL):
         await bot.send("/start")
         assert bot.text == FLOWS.catalog("save_failed", "zh")
