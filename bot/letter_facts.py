@@ -20,14 +20,15 @@ from flows.store import CaseEvent, CaseRecord, EvidenceRecord, Profile
 from flows.texts import pick
 
 # What the history of earlier rungs says, per timeline event (events about the current channel
-# are left out: the letter itself is the next thing that channel hears).
+# are left out: the letter itself is the next thing that channel hears). Only what the person
+# told us is dated: "I sent it" is the day they complained; the day the bot pointed them to a
+# channel (`deadline_set`, `escalated`) is not, so such a complaint is told without a date.
 _HISTORY = {
-    "deadline_set": "complained",
-    "escalated": "complained",
     "sent": "complained",
     "no_answer": "no_answer",
     "unsatisfied": "unsatisfied",
 }
+_REACHED = ("deadline_set", "escalated")
 _CURRENCY_ZH = {"CNY": "元"}
 
 
@@ -58,8 +59,11 @@ class LetterFacts:
     v: dict[str, str]  # each answer as one line of text, by step id
     opt: dict[str, str]  # the option id chosen at each choice step
     raw: dict[str, Any]  # the answers as stored
-    history: list[tuple[str, str, str]]  # (date, event, channel name), oldest first
-    demands: list[str]
+    # (date or "", complained | no_answer | unsatisfied, channel name, ticket or their answer)
+    history: list[tuple[str, str, str, str]]
+    demands: list[str]  # the person's remedies that belong in this kind of letter
+    asks: list[str]  # what the letter asks of the channel itself (channels.yaml `asks`)
+    against: str | None  # an appeal's respondent: the company of the rung below it
     basis: str | None  # the channel's own rule
     laws: list[tuple[str, str]]  # (citation, what it says)
     evidence: list[str]
@@ -89,6 +93,11 @@ def gather(
     render = Renderer(flows, tz)
     respondent = text.respondent(flow, rung, case.answers, lang)
     v, opt = answer_texts(flow, case.answers, render, lang)
+    against = None
+    if channel.letter == "appeal":
+        below = [r for r in flow.ladder[:rung_index] if r.applies(case.answers)]
+        if below:
+            against = text.respondent(flow, below[-1], case.answers, lang)
     facts = LetterFacts(
         lang=lang,
         kind=channel.letter,
@@ -102,7 +111,9 @@ def gather(
         opt=opt,
         raw=dict(case.answers),
         history=history(case.events, rung.channel, text, lang, tz),
-        demands=demands(flow, case.answers, lang),
+        demands=demands(flow, case.answers, lang, channel.letter),
+        asks=list(channel.asks.get(lang, ())),
+        against=against,
         basis=pick(channel.legal_basis, lang) if channel.legal_basis else None,
         laws=[
             (pick(law.cite, lang), pick(law.says, lang))
@@ -172,16 +183,27 @@ def money(amount: str, currency: str, lang: str) -> str:
     return f"{currency} {shown}"
 
 
-def demands(flow: Flow, answers: Mapping[str, Any], lang: str) -> list[str]:
-    """Return the chosen remedies as the letter asks for them, in the flow's order."""
+def demands(
+    flow: Flow, answers: Mapping[str, Any], lang: str, kind: str = "complaint"
+) -> list[str]:
+    """Return the chosen remedies that belong in a letter of `kind`, as it asks for them.
+
+    A police report never asks for "my assets back to my account": each remedy says which kinds
+    of letter it belongs in (`letters:`). What the person typed as "other" goes to the
+    respondent's letters (complaint, appeal).
+    """
     step = flow.steps.get(REMEDIES)
     chosen = answers.get(REMEDIES)
     if step is None or not isinstance(chosen, Mapping):
         return []
     selected = set(chosen.get("selected", []))
-    wanted = [pick(o.demand, lang) for o in step.options if o.id in selected and o.demand]
+    wanted = [
+        pick(o.demand, lang)
+        for o in step.options
+        if o.id in selected and o.demand and kind in o.letters
+    ]
     other = chosen.get("other")
-    if isinstance(other, str) and other.strip():
+    if isinstance(other, str) and other.strip() and kind in ("complaint", "appeal"):
         text = one_line(other)
         if text[-1] not in "。.!！?？":
             text += "。" if lang == "zh" or "\u4e00" <= text[-1] <= "\u9fff" else "."
@@ -191,16 +213,33 @@ def demands(flow: Flow, answers: Mapping[str, Any], lang: str) -> list[str]:
 
 def history(
     events: list[CaseEvent], current: str, text: ChannelText, lang: str, tz: tzinfo
-) -> list[tuple[str, str, str]]:
-    """Return what happened at the earlier rungs: (date, what, channel), oldest first."""
-    lines = []
+) -> list[tuple[str, str, str, str]]:
+    """Return what happened at the earlier rungs, as the person told it, oldest first.
+
+    Each entry is (date, what, channel, detail): the detail is the ticket number they gave for
+    a complaint, or the other side's answer they reported. A channel the case reached but that
+    the person never said they complained to is told without a date.
+    """
+    lines: list[tuple[str, str, str, str]] = []
+    told: set[str] = {
+        str(e.data.get("channel")) for e in events if e.kind == "sent" and e.data.get("channel")
+    }
     for event in events:
-        what = _HISTORY.get(event.kind)
         channel = event.data.get("channel")
-        if what is None or not isinstance(channel, str) or channel == current:
+        if not isinstance(channel, str) or channel == current:
             continue
-        day = long_date(event.at.astimezone(tz).date(), lang)
-        entry = (day, what, text.name(channel, lang))
+        name = text.name(channel, lang)
+        ticket = str(event.data.get("ticket") or "")
+        if event.kind in _REACHED and channel not in told:
+            told.add(channel)
+            # the day the bot pointed them there is not the day they complained: no date
+            entry = ("", "complained", name, ticket)
+        elif (what := _HISTORY.get(event.kind)) is not None:
+            day = long_date(event.at.astimezone(tz).date(), lang)
+            detail = ticket if what != "unsatisfied" else str(event.data.get("answer") or "")
+            entry = (day, what, name, one_line(detail))
+        else:
+            continue
         if entry not in lines:
             lines.append(entry)
     return lines

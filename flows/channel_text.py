@@ -101,8 +101,26 @@ class ChannelText:
         respondent = self.respondent(flow, rung, answers, lang)
         lines = [self.t("next_channel", lang, channel=respondent)]
         lines += self.card(rung.channel, lang, rung.note)
+        lines += self.also(flow, rung, answers, lang)
         lines += ["", self.deadline(rung, respondent, due, lang)]
+        lines += ["", self.t("complaint_free", lang)]
         return "\n".join(lines)
+
+    def also(self, flow: Flow, rung: Rung, answers: Mapping[str, Any], lang: str) -> list[str]:
+        """Return the cards of the channels to use at the same time as `rung`.
+
+        A channel the case already reached on an earlier rung is left out (a fraud text went to
+        12321 first; the carrier's rung need not send it there again).
+        """
+        index = flow.ladder.index(rung) if rung in flow.ladder else len(flow.ladder)
+        earlier = {r.channel for r in flow.ladder[:index] if r.applies(answers)}
+        earlier |= {c for r in flow.ladder[:index] if r.applies(answers) for c in r.also}
+        lines: list[str] = []
+        for channel in rung.also:
+            if channel in earlier or channel == rung.channel:
+                continue
+            lines += ["", self.t("also_channel", lang), *self.card(channel, lang)]
+        return lines
 
     # ----------------------------------------------------------------- /channels lists
 
@@ -119,6 +137,10 @@ class ChannelText:
                 continue
             seen.add(rung.channel)
             lines += ["", *self.card(rung.channel, lang, rung.note)]
+            also = [pick(self.flows.channels[c].name, lang) for c in rung.also]
+            if also:
+                sep = "、" if lang == "zh" else ", "
+                lines.append(self.t("also_names", lang, names=sep.join(also)))
             if rung.when:
                 lines.append(
                     self.t("channels_when", lang, when=self.describe(flow, rung.when, lang))
@@ -136,6 +158,7 @@ class ChannelText:
             mark = "✅" if index < case.rung else "👉" if index == case.rung else "⬜"
             card = self.card(rung.channel, lang, rung.note)
             lines += ["", f"{mark} {n}. {card[0]}", *card[1:]]
+            lines += self.also(flow, rung, case.answers, lang)
         return "\n".join([*lines, *self.after_ladder(lang)])
 
     def describe(self, flow: Flow, when: Conditions, lang: str) -> str:

@@ -22,6 +22,7 @@ class Deadline:
 
 
 LETTER_KINDS = ("complaint", "appeal", "report", "police")
+IDENTITY_FIELDS = ("name", "phone", "address", "postcode")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,12 @@ class Channel:
     unconfirmed: Texts | None = None
     letter: str = "complaint"  # complaint | appeal (after the company) | report | police
     short: ShortForm | None = None
+    # What a letter asks of this channel itself (per language, one demand each); empty: a letter
+    # asks for a written reply by the deadline.
+    asks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # What the channel requires of the person before it accepts a complaint (12315: name, phone,
+    # address); the bot asks for what is missing when a case reaches it.
+    identity: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,9 @@ class Rung:
     binding: bool = True  # False: no rule obliges them; the deadline is when we check back
     respondent: str | None = None  # a text step whose answer names the respondent
     note: Texts | None = None
+    # Channels to use at the same time as this one (a report to 12321 beside the carrier, the
+    # anti-fraud line beside 110): shown with the rung, no deadline of their own.
+    also: tuple[str, ...] = ()
 
     def applies(self, answers: Mapping[str, Any]) -> bool:
         """Return True when this rung is part of the ladder for these answers."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flows.ladder import LETTER_KINDS, Channel, Deadline, Law, Rung, ShortForm
+from flows.ladder import IDENTITY_FIELDS, LETTER_KINDS, Channel, Deadline, Law, Rung, ShortForm
 from flows.lifecycle import CONDITIONS, TRIGGERS, Lifecycle, Move
 from flows.schema import Step
 from flows.step_reader import ID_PATTERN, conditions_of
@@ -30,10 +30,12 @@ _CHANNEL_KEYS = {
     "addressee",
     "letter",
     "short",
+    "asks",
+    "identity",
 }
 _LAW_KEYS = {"cite", "says", "source", "flows", "channels", "when"}
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
-_RUNG_KEYS = {"channel", "deadline", "when", "binding", "respondent", "note"}
+_RUNG_KEYS = {"channel", "deadline", "when", "binding", "respondent", "note", "also"}
 _MOVE_KEYS = {"trigger", "source", "dest", "conditions"}
 
 
@@ -150,6 +152,14 @@ def _channel(checker: Checker, channel_id: str, body: Any, line: int) -> Channel
     ):
         checker.report(body.line_of("site"), f"{where}: site: expected an http(s) address")
         site = None
+    asks = _asks(checker, body.get("asks"), body.line_of("asks"), where)
+    identity = body.get("identity", [])
+    if not isinstance(identity, list) or not set(identity) <= set(IDENTITY_FIELDS):
+        checker.report(
+            body.line_of("identity"),
+            f"{where}: identity: expected a list of {', '.join(IDENTITY_FIELDS)}",
+        )
+        identity = []
     name, how, include = texts.get("name"), texts.get("how"), texts.get("include")
     addressee = texts.get("addressee")
     if name is None or how is None or include is None or addressee is None:
@@ -171,7 +181,30 @@ def _channel(checker: Checker, channel_id: str, body: Any, line: int) -> Channel
         unconfirmed=texts.get("unconfirmed"),
         letter=str(letter),
         short=short,
+        asks=asks,
+        identity=tuple(identity),
     )
+
+
+def _asks(checker: Checker, raw: Any, line: int, where: str) -> dict[str, tuple[str, ...]]:
+    if raw is None:
+        return {}
+    expected = f"{where}: asks: expected a list of demands per language {list(checker.languages)}"
+    if not isinstance(raw, Mapping_) or set(raw) != set(checker.languages):
+        checker.report(line, expected)
+        return {}
+    asks = {}
+    for lang, items in raw.items():
+        if not isinstance(items, list) or not items or not all(
+            isinstance(i, str) and i.strip() for i in items
+        ):
+            checker.report(raw.line_of(lang), expected)
+            return {}
+        asks[lang] = tuple(items)
+    if len({len(items) for items in asks.values()}) != 1:
+        checker.report(line, f"{where}: asks: every language needs the same number of demands")
+        return {}
+    return asks
 
 
 def _short(checker: Checker, raw: Any, line: int, where: str) -> ShortForm | None:
@@ -261,9 +294,19 @@ def _rung(
     if "note" in item:
         note = checker._texts(item["note"], item.line_of("note"), "ladder: note")
         ok = ok and note is not None
+    also = item.get("also", [])
+    if not isinstance(also, list) or not all(isinstance(a, str) for a in also):
+        checker.report(item.line_of("also"), "ladder: also: expected a list of channel ids")
+        also, ok = [], False
+    for other in also:
+        if other not in channels:
+            checker.report(item.line_of("also"), f"ladder: also: unknown channel {other!r}")
+            ok = False
     if not ok or deadline is None:
         return None
-    return Rung(str(channel), deadline, item.line, conditions, binding, respondent, note)
+    return Rung(
+        str(channel), deadline, item.line, conditions, binding, respondent, note, tuple(also)
+    )
 
 
 def _deadline(checker: Checker, raw: Any, line: int) -> Deadline | None:

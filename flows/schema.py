@@ -30,6 +30,9 @@ class Option:
     label: Texts
     advice: Texts | None = None
     demand: Texts | None = None  # how a complaint letter asks for it (remedy options)
+    # The kinds of letter the demand belongs in (a police report never asks for "my assets back
+    # to my account"; a complaint to the company does).
+    letters: tuple[str, ...] = ("complaint", "appeal")
 
 
 Conditions = Mapping[str, frozenset[str]]

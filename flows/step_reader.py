@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from flows import actions
+from flows.ladder import LETTER_KINDS
 from flows.schema import EXPECTS, REMEDIES, Option, Route, Step
 from flows.texts import Texts
 from flows.yamlfile import Mapping_
@@ -157,11 +158,23 @@ class StepReader:
                 else None
             )
             demand = self.demand(raw, line, f"{where}: option '{option_id}'")
+            letters = self.letters(raw, f"{where}: option '{option_id}'")
             if any(o.id == option_id for o in options):
                 self.c.report(line, f"{where}: option '{option_id}' appears twice")
             if label is not None:
-                options.append(Option(option_id, label, advice_texts, demand))
+                options.append(Option(option_id, label, advice_texts, demand, letters))
         return tuple(options)
+
+    def letters(self, raw: Mapping_, where: str) -> tuple[str, ...]:
+        """Read a remedy's `letters:`, the kinds of letter its demand belongs in."""
+        value = raw.get("letters", ["complaint", "appeal"])
+        if not isinstance(value, list) or not value or not set(value) <= set(LETTER_KINDS):
+            self.c.report(
+                raw.line_of("letters"),
+                f"{where}: letters: expected a list of {', '.join(LETTER_KINDS)}",
+            )
+            return ("complaint", "appeal")
+        return tuple(str(v) for v in value)
 
     def demand(self, raw: Mapping_, line: int, where: str) -> Texts | None:
         """Read an option's `demand:`; every remedy needs one, since letters quote it."""

@@ -11,11 +11,17 @@ from flows.model import ConversationKey
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """What a person chose to put on their letters; asked once, never required."""
+    """What a person chose to put on their letters; never required, though regulators need it."""
 
     name: str | None = None
     phone: str | None = None
     asked: bool = False  # they have answered (or skipped) the question once
+    address: str | None = None  # 12315 and 12300 require it (暂行办法 art. 9; 申诉办法 art. 12)
+    postcode: str | None = None  # 12300 requires it (申诉办法 art. 12)
+
+    def missing(self, fields: tuple[str, ...]) -> list[str]:
+        """Return which of `fields` (name, phone, address, postcode) are not given."""
+        return [f for f in fields if not getattr(self, f)]
 
 
 @dataclass(slots=True)

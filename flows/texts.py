@@ -10,6 +10,9 @@ Texts = Mapping[str, str]
 # Every key the engine says something with; `flows check` fails when common.yaml lacks one.
 ENGINE_TEXTS = (
     "greeting",
+    "also_channel",
+    "also_names",
+    "complaint_free",
     "choose_category",
     "idle_hint",
     "progress",

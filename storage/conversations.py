@@ -44,7 +44,13 @@ def encode(conversation: Conversation, now: str) -> ConversationRow:
         to_json(c.pending, "conversation.pending"),
         updated_at,
     )
-    profile = {"name": c.profile.name, "phone": c.profile.phone, "asked": c.profile.asked}
+    profile = {
+        "name": c.profile.name,
+        "phone": c.profile.phone,
+        "asked": c.profile.asked,
+        "address": c.profile.address,
+        "postcode": c.profile.postcode,
+    }
     return ConversationRow(
         c.key.messenger,
         c.key.user_id,
@@ -140,9 +146,15 @@ def load(conn: sqlite3.Connection, key: ConversationKey) -> Conversation | None:
 def profile_of(text: str) -> Profile:
     """Return the profile stored as JSON in users.profile."""
     data = from_json(text)
-    name, phone = data.get("name"), data.get("phone")
+
+    def text_of(key: str) -> str | None:
+        value = data.get(key)
+        return value if isinstance(value, str) else None
+
     return Profile(
-        name if isinstance(name, str) else None,
-        phone if isinstance(phone, str) else None,
+        text_of("name"),
+        text_of("phone"),
         data.get("asked") is True,
+        text_of("address"),
+        text_of("postcode"),
     )
