@@ -110,7 +110,7 @@ def gather(
         v=v,
         opt=opt,
         raw=dict(case.answers),
-        history=history(case.events, rung.channel, text, lang, tz),
+        history=history(case.events, rung.channel, _names(flow, case, text, lang), lang, tz),
         demands=demands(flow, case.answers, lang, channel.letter),
         asks=list(channel.asks.get(lang, ())),
         against=against,
@@ -211,8 +211,17 @@ def demands(
     return wanted
 
 
+def _names(flow: Flow, case: CaseRecord, text: ChannelText, lang: str) -> dict[str, str]:
+    """Return who each channel of the case's ladder is, as a letter names them."""
+    names: dict[str, str] = {}
+    for rung in flow.ladder:
+        if rung.applies(case.answers) and rung.channel not in names:
+            names[rung.channel] = text.respondent(flow, rung, case.answers, lang)
+    return names
+
+
 def history(
-    events: list[CaseEvent], current: str, text: ChannelText, lang: str, tz: tzinfo
+    events: list[CaseEvent], current: str, names: Mapping[str, str], lang: str, tz: tzinfo
 ) -> list[tuple[str, str, str, str]]:
     """Return what happened at the earlier rungs, as the person told it, oldest first.
 
@@ -228,7 +237,7 @@ def history(
         channel = event.data.get("channel")
         if not isinstance(channel, str) or channel == current:
             continue
-        name = text.name(channel, lang)
+        name = names.get(channel, channel)
         ticket = str(event.data.get("ticket") or "")
         if event.kind in _REACHED and channel not in told:
             told.add(channel)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from flows.callbacks import GLOBAL, Press, encode
+from flows.callbacks import GLOBAL, Press, decode, encode
 from flows.followup import OUTCOMES, SNOOZE_DAYS
 from flows.model import Button
 from flows.turn import Turn
 
+NOTE_LIMIT = 500  # characters of a ticket number or an answer kept for the letters
+
 # Global button verbs about a case: g:VERB:NUMBER[:ARG]
-CASE_VERBS = frozenset({"fu", "snz", "sent", "ans", "rate", "cmt"})
+CASE_VERBS = frozenset({"fu", "snz", "sent", "ans", "rate", "cmt", "note"})
+# What a move asks first, so the next letter can quote it: the ticket number the channel gave,
+# or what it answered. Both can be skipped.
+_NOTE_FIRST = {"sent": "ticket", "no_answer": "ticket", "unsatisfied": "answer"}
 
 
 class CaseTurn(Turn):
@@ -18,7 +23,12 @@ class CaseTurn(Turn):
         number, _, arg = press.arg.partition(":")
         followups = self.e.followups
         key, lang = self.conv.key, self.lang
-        if press.verb == "fu" and arg in OUTCOMES:
+        trigger = "sent" if press.verb == "sent" else arg if press.verb == "fu" else ""
+        if trigger in _NOTE_FIRST and self.conv.state is None:
+            await self.ask_case_note(number, trigger)
+        elif press.verb == "note" and arg == "skip" and self.conv.pending.get("case_note"):
+            await self.take_case_note(None)
+        elif press.verb == "fu" and arg in OUTCOMES:
             before = await self.e.store.get_case(key, number)
             self.replies += await followups.apply(key, number, arg, lang)
             after = await self.e.store.get_case(key, number)
@@ -45,6 +55,52 @@ class CaseTurn(Turn):
             await self.ask_current()
         else:
             await self.ask_current(prefix=self.t("button_expired"))
+
+    async def ask_case_note(self, number: str, trigger: str) -> None:
+        """Ask for the ticket number or the answer before moving the case by `trigger`."""
+        case = await self.e.store.get_case(self.conv.key, number)
+        if case is None:
+            self.say(self.t("case_not_found", number=number[:40]))
+            return
+        what = _NOTE_FIRST[trigger]
+        self.conv.pending["case_note"] = {"number": number, "then": trigger, "ask": what}
+        self.dirty = True
+        await self.save()
+        channel = self.e.followups.current_channel(case, self.lang)
+        skip = Button(self.t("skip"), encode(GLOBAL, "note", f"{number}:skip"))
+        self.say(self.t(f"note_{what}_ask", channel=channel), ((skip,),))
+
+    def drop_stale_case_note(self) -> None:
+        """Forget the ticket/answer question once the person moves on; the case did not move."""
+        if not self.conv.pending.get("case_note"):
+            return
+        incoming = self.incoming
+        press = decode(incoming.button) if incoming.button else None
+        if incoming.command is not None or (press is not None and press.verb != "note"):
+            self.conv.pending.pop("case_note")
+            self.dirty = True
+
+    def takes_case_note(self) -> bool:
+        """Return True when this message answers the ticket or answer question."""
+        incoming = self.incoming
+        return bool(self.conv.pending.get("case_note")) and bool(
+            incoming.text and incoming.forward is None and not incoming.batch
+        )
+
+    async def take_case_note(self, text: str | None) -> None:
+        """Move the case as the person asked, with the ticket number or answer they typed."""
+        asking = dict(self.conv.pending.pop("case_note"))
+        self.dirty = True
+        number, trigger, what = str(asking["number"]), str(asking["then"]), str(asking["ask"])
+        note = {what: " ".join(text.split())[:NOTE_LIMIT]} if text and text.strip() else None
+        before = await self.e.store.get_case(self.conv.key, number)
+        self.replies += await self.e.followups.apply(
+            self.conv.key, number, trigger, self.lang, note=note
+        )
+        await self.save()
+        after = await self.e.store.get_case(self.conv.key, number)
+        if before is not None and after is not None and after.rung != before.rung:
+            await self.after_escalation(number)
 
     async def rate(self, number: str, rating: int) -> None:
         if not await self.e.followups.rate(self.conv.key, number, rating, self.lang):

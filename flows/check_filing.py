@@ -7,6 +7,7 @@ before the summary.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 from typing import Any
@@ -19,6 +20,25 @@ from flows.store import EvidenceRecord
 from flows.suspect import Suspect
 from flows.texts import pick
 from flows.turn import Turn
+
+_DATE_IN_TEXT = re.compile(
+    r"(?<!\d)(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|\d{1,2}\s*月\s*\d{1,2}\s*[日号])"
+)
+
+
+def dated_in(text: str) -> str | None:
+    """Return the first date written in a message (2026-11-20, 11月20日) as ISO, if any."""
+    for match in _DATE_IN_TEXT.finditer(text[:2000]):
+        raw = re.sub(r"\s+", "", match.group(0))
+        parts = [int(p) for p in re.findall(r"\d+", raw)]
+        try:
+            if len(parts) == 3:
+                return date(parts[0], parts[1], parts[2]).isoformat()
+            if len(parts) == 2:
+                return f"{parts[0]}月{parts[1]}日"  # the date validator settles the year
+        except ValueError:
+            continue
+    return None
 
 
 class CheckFilingTurn(Turn):
@@ -34,26 +54,27 @@ class CheckFilingTurn(Turn):
             return
         first = suspects[0]
         body = next(iter(check.get("bodies") or []), None) or first.text
-        when = (first.at or self.now).astimezone(self.e.timezone).date().isoformat()
+        # The day the message was sent: a forward carries it; otherwise a date written in the
+        # message itself; failing both, the question is asked (never "today" by default).
+        when = first.at.astimezone(self.e.timezone).date().isoformat() if first.at else None
+        when = when or dated_in(body)
         telegram_only = not senders and all(s.origin.startswith("forward:") for s in suspects)
-        if telegram_only and self.e.flows.get("other") is not None:
-            flow_id = "other"
+        prefill: dict[str, str]
+        if telegram_only and self.e.flows.get("scam") is not None:
+            # A chat message forwarded from someone: a scam attempt, never a complaint to the
+            # sender itself (the scammer's "support" is the scammer).
+            flow_id = "scam"
             who = first.sender_name or self.t("check_hidden_sender")
             if first.sender_id:
                 who = f"{who} (id {first.sender_id})"
-            prefill: dict[str, str] = {
-                "problem": "something_else",
-                "respondent": who,
-                "what_happened": body,
-                "happened_on": when,
-            }
+            prefill = {"problem": "contact", "scammer": who, "what_happened": body}
+            if when:
+                prefill["happened_on"] = when
         else:
             flow_id = "sms"
-            prefill = {
-                "problem": "fraud" if verdict == "fraud" else "spam",
-                "started": when,
-                "content": body,
-            }
+            prefill = {"problem": "fraud" if verdict == "fraud" else "spam", "content": body}
+            if when:
+                prefill["started"] = when
             if senders:
                 prefill["sender"] = senders[0]
         await self.start_prefilled(flow_id, prefill, suspects)

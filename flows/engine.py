@@ -113,6 +113,7 @@ class _MessageTurn(SuspectTurn, PaperworkTurn, CaseTurn, AnswerTurn, ForgetTurn)
     async def run(self) -> None:
         await self.withdraw_forget()
         self.drop_stale_profile_question()
+        self.drop_stale_case_note()
         if self.conv.state is not None and self.machine is None:
             await self.retire_draft()  # then the message is handled as from someone idle
         command = self.incoming.command
@@ -124,6 +125,8 @@ class _MessageTurn(SuspectTurn, PaperworkTurn, CaseTurn, AnswerTurn, ForgetTurn)
             await self.take_profile(self.incoming.text)
         elif self.conv.state is None and self.conv.pending.get("comment_for"):
             await self.take_comment()
+        elif self.conv.state is None and self.takes_case_note():
+            await self.take_case_note(self.incoming.text)
         elif self.wants_check():
             await self.check(*await self.suspects_of(self.incoming))
         elif self.conv.state is None or self.machine is None:

@@ -7,7 +7,7 @@ second press of an old button changes nothing and says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -141,9 +141,21 @@ class FollowUps:
     # --------------------------------------------------------------------------- changes
 
     async def apply(
-        self, key: ConversationKey, number: str, trigger: str, lang: str, *, days: int = 0
+        self,
+        key: ConversationKey,
+        number: str,
+        trigger: str,
+        lang: str,
+        *,
+        days: int = 0,
+        note: Mapping[str, str] | None = None,
     ) -> list[Reply]:
-        """Move a case by `trigger` for its owner; return what to tell them."""
+        """Move a case by `trigger` for its owner; return what to tell them.
+
+        `note` is what the person told about the channel they leave: its ticket number
+        (`ticket`) or its answer (`answer`); the next letter quotes it.
+        """
+        told = {k: v for k, v in (note or {}).items() if v}
         case = await self.store.get_case(key, number)
         if case is None:
             return [Reply(self.t("case_not_found", lang, number=number))]
@@ -176,12 +188,12 @@ class FollowUps:
             )
         elif trigger == "sent" and rung is not None and flow is not None:
             due = due_for(self.policy, rung, now)
-            change.events.append(CaseEvent("sent", now, {"channel": channel}))
+            change.events.append(CaseEvent("sent", now, {"channel": channel, **told}))
             respondent = self._respondent(case, flow, rung, lang)
             text = self.t("sent_recorded", lang, number=number, channel=respondent)
             replies.append(Reply(f"{text}\n{self.text.deadline(rung, respondent, due, lang)}"))
         elif trigger in ("unsatisfied", "no_answer"):
-            change.events.append(CaseEvent(trigger, now, {"channel": channel}))
+            change.events.append(CaseEvent(trigger, now, {"channel": channel, **told}))
             if upcoming is not None and flow is not None:
                 new = flow.ladder[upcoming]
                 due = due_for(self.policy, new, now)
@@ -271,6 +283,11 @@ class FollowUps:
         )
 
     # --------------------------------------------------------------------------- helpers
+
+    def current_channel(self, case: CaseRecord, lang: str) -> str:
+        """Return who the case waits on now, as the person would name them."""
+        flow, rung = self._place(case)
+        return self._respondent(case, flow, rung, lang)
 
     def _place(self, case: CaseRecord) -> tuple[Flow | None, Rung | None]:
         flow = self.flows.get(case.flow_id, case.flow_version)

@@ -195,8 +195,10 @@ def _asks(checker: Checker, raw: Any, line: int, where: str) -> dict[str, tuple[
         return {}
     asks = {}
     for lang, items in raw.items():
-        if not isinstance(items, list) or not items or not all(
-            isinstance(i, str) and i.strip() for i in items
+        if (
+            not isinstance(items, list)
+            or not items
+            or not all(isinstance(i, str) and i.strip() for i in items)
         ):
             checker.report(raw.line_of(lang), expected)
             return {}

@@ -8,6 +8,8 @@ sends the letter. Case buttons here are global (`g:VERB:NUMBER`) like the follow
 from __future__ import annotations
 
 import logging
+import unicodedata
+from dataclasses import replace
 
 from flows import actions
 from flows.callbacks import GLOBAL, Press, decode, encode
@@ -20,6 +22,8 @@ log = logging.getLogger(__name__)
 
 PAPERWORK_VERBS = frozenset({"let", "exp", "chn", "chf", "pskip", "me"})
 NAME_LIMIT = 40
+ADDRESS_LIMIT = 120
+FIRST_ASK = ("name", "phone")  # what the first filing offers to put on letters
 
 
 class PaperworkTurn(Turn):
@@ -72,7 +76,13 @@ class PaperworkTurn(Turn):
         profile = self.conv.profile
         skipped = self.t("answer_skipped")
         self.say(
-            self.t("me_view", name=profile.name or skipped, phone=profile.phone or skipped),
+            self.t(
+                "me_view",
+                name=profile.name or skipped,
+                phone=profile.phone or skipped,
+                address=profile.address or skipped,
+                postcode=profile.postcode or skipped,
+            ),
             (
                 (
                     Button(self.t("me_edit"), encode(GLOBAL, "me", "edit")),
@@ -95,7 +105,9 @@ class PaperworkTurn(Turn):
         elif press.verb == "pskip" and self.conv.pending.get("profile"):
             await self.take_profile(None)
         elif press.verb == "me" and press.arg == "edit" and self.conv.state is None:
-            self.conv.pending = {"profile": {"ask": "name"}}
+            self.conv.pending = {
+                "profile": {"ask": "name", "queue": ["phone", "address", "postcode"]}
+            }
             self.dirty = True
             await self.save()
             self.ask_profile("name")
@@ -110,24 +122,51 @@ class PaperworkTurn(Turn):
     # ------------------------------------------------------------ after filing, profile
 
     async def after_filing(self, number: str) -> None:
-        """Send the letter of a case just filed; the first time, ask for name and phone."""
+        """Send the letter of a case just filed; first ask for what its channel needs of them.
+
+        The first filing offers name and phone (both may be left out); a channel that requires
+        more (12315: address; 12300: address and postcode) is asked for what is missing, with
+        the reason, whenever a case reaches it.
+        """
         if self.e.paperwork is None:
             return
-        if not self.conv.profile.asked:
-            self.conv.pending = {"profile": {"ask": "name", "case": number}}
-            self.dirty = True
-            await self.save()
-            self.ask_profile("name")
-            return
         case = await self.e.store.get_case(self.conv.key, number)
-        if case is not None:
-            self.send_letter(case, self.lang)
+        if case is None:
+            return
+        await self._letter_after_details(case, first=not self.conv.profile.asked)
 
     async def after_escalation(self, number: str) -> None:
-        """Send the letter to the channel the case just climbed to."""
+        """Send the letter to the channel the case just climbed to, after any details it needs."""
         case = await self.e.store.get_case(self.conv.key, number)
         if case is not None and self.e.paperwork is not None:
+            await self._letter_after_details(case, first=False)
+
+    async def _letter_after_details(self, case: CaseRecord, *, first: bool) -> None:
+        flow = self.e.flows.get(case.flow_id, case.flow_version)
+        channel = None
+        if flow is not None and 0 <= case.rung < len(flow.ladder):
+            channel = self.e.flows.channels.get(flow.ladder[case.rung].channel)
+        required = channel.identity if channel is not None else ()
+        missing = self.conv.profile.missing(required)
+        queue = [f for f in FIRST_ASK if first]
+        queue += [f for f in missing if f not in queue]
+        if not queue:
             self.send_letter(case, self.lang)
+            return
+        if missing and channel is not None:
+            names = [self.t(f"field_{f}") for f in missing]
+            sep = "、" if self.lang == "zh" else ", "
+            self.say(
+                self.t(
+                    "identity_needed",
+                    channel=self.e.followups.text.name(channel.id, self.lang),
+                    fields=sep.join(names),
+                )
+            )
+        self.conv.pending = {"profile": {"ask": queue[0], "queue": queue[1:], "case": case.number}}
+        self.dirty = True
+        await self.save()
+        self.ask_profile(queue[0])
 
     def ask_profile(self, what: str) -> None:
         skip = Button(self.t(f"profile_{what}_skip"), encode(GLOBAL, "pskip"))
@@ -163,19 +202,17 @@ class PaperworkTurn(Turn):
             if value is None:
                 self.ask_profile_again(str(what))
                 return
-        profile = self.conv.profile
-        if what == "name":
-            profile = Profile(value, profile.phone, profile.asked)
-            asking["ask"] = "phone"
+        queue = [str(f) for f in asking.get("queue", ["phone"] if what == "name" else [])]
+        self.conv.profile = replace(self.conv.profile, **{str(what): value}, asked=True)
+        if queue:
+            asking["ask"], asking["queue"] = queue[0], queue[1:]
         else:
-            profile = Profile(profile.name, value, asked=True)
             asking.pop("ask")
-        self.conv.profile = profile
         self.conv.pending = {"profile": asking} if "ask" in asking else {}
         self.dirty = True
         await self.save()
         if "ask" in asking:
-            self.ask_profile("phone")
+            self.ask_profile(str(asking["ask"]))
             return
         self.say(self.t("profile_saved"))
         number = asking.get("case")
@@ -191,6 +228,12 @@ class PaperworkTurn(Turn):
         if what == "name":
             ok = 0 < len(text) <= NAME_LIMIT and "\n" not in text and "://" not in text
             return text if ok else None
+        if what == "address":
+            line = " ".join(text.split())
+            return line if 4 <= len(line) <= ADDRESS_LIMIT and "://" not in line else None
+        if what == "postcode":
+            digits = unicodedata.normalize("NFKC", text).strip()
+            return digits if len(digits) == 6 and digits.isascii() and digits.isdigit() else None
         return actions.one_phone(text)
 
     # ------------------------------------------------------------------------- letters
