@@ -77,6 +77,8 @@ class ChannelText:
             lines.append(pick(note, lang))
         if channel.legal_basis:
             lines.append(self.t("channel_basis", lang, text=pick(channel.legal_basis, lang)))
+        if channel.deadline_rule:
+            lines.append(self.t("channel_deadline", lang, text=pick(channel.deadline_rule, lang)))
         if channel.unconfirmed:
             lines.append(self.t("channel_unconfirmed", lang, text=pick(channel.unconfirmed, lang)))
         return lines

@@ -11,6 +11,7 @@ Texts = Mapping[str, str]
 ENGINE_TEXTS = (
     "greeting",
     "also_channel",
+    "channel_deadline",
     "identity_needed",
     "field_name",
     "field_phone",
