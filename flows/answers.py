@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -52,9 +53,9 @@ class AnswerTurn(Turn):
             await self.advance(conv.answers[step.id])
         elif verb == "skip" and (step.optional or (step.expect == "files" and step.min_files == 0)):
             await self.advance(conv.answers.get(step.id) or None)
-        elif verb == "opt" and step.expect == "choice" and step.option(arg):
+        elif verb == "opt" and step.expect == "choice" and _offered(step, arg, conv.answers):
             await self.advance(arg)
-        elif verb == "tog" and step.expect == "multi" and step.option(arg):
+        elif verb == "tog" and step.expect == "multi" and _offered(step, arg, conv.answers):
             selected = conv.pending.setdefault("selected", [])
             if arg in selected:
                 selected.remove(arg)
@@ -113,7 +114,7 @@ class AnswerTurn(Turn):
 
     def match_option(self, text: str) -> str | None:
         wanted = text.strip().casefold()
-        for option in self.step.options:
+        for option in self.step.shown(self.conv.answers):
             if wanted in (option.id, *(label.casefold() for label in option.label.values())):
                 return option.id
         return None
@@ -157,7 +158,8 @@ class AnswerTurn(Turn):
 
     async def finish_multi(self) -> None:
         pending = self.conv.pending
-        selected = [o.id for o in self.step.options if o.id in pending.get("selected", [])]
+        shown = self.step.shown(self.conv.answers)
+        selected = [o.id for o in shown if o.id in pending.get("selected", [])]
         other = pending.get("other") or None
         if not selected and not other:
             await self.ask_current(prefix=self.t("multi_none_selected"))
@@ -199,3 +201,8 @@ class AnswerTurn(Turn):
             await self.ask_current(prefix=self.t("files_need_more", min=self.step.min_files))
             return
         await self.advance(kept or None)
+
+
+def _offered(step: Step, option_id: str, answers: Mapping[str, Any]) -> bool:
+    """Return True when `option_id` is one of the options the step offers for these answers."""
+    return any(o.id == option_id for o in step.shown(answers))

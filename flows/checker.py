@@ -239,6 +239,20 @@ class Checker:
                         continue
                     for value in sorted(values - {o.id for o in target.options}):
                         self.report(route.line, f"when: '{key}' has no option '{value}'")
+        for step in steps.values():
+            for option in step.options:
+                for key, values in option.when.items():
+                    target = steps.get(key)
+                    if target is None or target.expect not in ("choice", "multi"):
+                        self.report(
+                            option.line, f"option '{option.id}' when: '{key}' is not a choice step"
+                        )
+                        continue
+                    for value in sorted(values - {o.id for o in target.options}):
+                        self.report(
+                            option.line,
+                            f"option '{option.id}' when: '{key}' has no option '{value}'",
+                        )
         first = next(iter(steps))
         reachable = _closure(first, lambda s: [r.to for r in steps[s].routes if r.to in steps])
         for step in steps.values():

@@ -64,7 +64,8 @@ class Renderer:
         lang, turn = conv.language, conv.turn
         if step.expect == "choice":
             return tuple(
-                (Button(pick(o.label, lang), encode(turn, "opt", o.id)),) for o in step.options
+                (Button(pick(o.label, lang), encode(turn, "opt", o.id)),)
+                for o in step.shown(conv.answers)
             )
         if step.expect == "multi":
             return self.multi_buttons(step, conv)
@@ -87,7 +88,7 @@ class Renderer:
                     encode(turn, "tog", o.id),
                 ),
             )
-            for o in step.options
+            for o in step.shown(conv.answers)
         ]
         if step.other:
             other = conv.pending.get("other")

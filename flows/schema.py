@@ -33,6 +33,9 @@ class Option:
     # The kinds of letter the demand belongs in (a police report never asks for "my assets back
     # to my account"; a complaint to the company does).
     letters: tuple[str, ...] = ("complaint", "appeal")
+    # Shown only when earlier answers match (a fraud text is not offered "close my account").
+    when: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    line: int = 0
 
 
 Conditions = Mapping[str, frozenset[str]]
@@ -92,6 +95,10 @@ class Step:
     def option(self, option_id: str) -> Option | None:
         """Return the option with this id, if the step has it."""
         return next((o for o in self.options if o.id == option_id), None)
+
+    def shown(self, answers: Mapping[str, Any]) -> tuple[Option, ...]:
+        """Return the options offered for these earlier answers (each option's `when`)."""
+        return tuple(o for o in self.options if conditions_hold(o.when, answers))
 
 
 @dataclass(frozen=True, slots=True)

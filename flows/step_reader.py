@@ -159,10 +159,24 @@ class StepReader:
             )
             demand = self.demand(raw, line, f"{where}: option '{option_id}'")
             letters = self.letters(raw, f"{where}: option '{option_id}'")
+            when = raw.get("when", {})
+            if not isinstance(when, dict):
+                self.c.report(raw.line_of("when"), f"{where}: option '{option_id}' when: a mapping")
+                when = {}
             if any(o.id == option_id for o in options):
                 self.c.report(line, f"{where}: option '{option_id}' appears twice")
             if label is not None:
-                options.append(Option(option_id, label, advice_texts, demand, letters))
+                options.append(
+                    Option(
+                        option_id,
+                        label,
+                        advice_texts,
+                        demand,
+                        letters,
+                        conditions_of(when),
+                        raw.line_of("when"),
+                    )
+                )
         return tuple(options)
 
     def letters(self, raw: Mapping_, where: str) -> tuple[str, ...]:
