@@ -62,6 +62,9 @@ class CaseTurn(Turn):
         if case is None:
             self.say(self.t("case_not_found", number=number[:40]))
             return
+        if (refusal := self.e.followups.refusal(case, trigger, self.lang)) is not None:
+            self.replies.append(refusal)
+            return
         what = _NOTE_FIRST[trigger]
         self.conv.pending["case_note"] = {"number": number, "then": trigger, "ask": what}
         self.dirty = True

@@ -284,6 +284,18 @@ class FollowUps:
 
     # --------------------------------------------------------------------------- helpers
 
+    def refusal(self, case: CaseRecord, trigger: str, lang: str) -> Reply | None:
+        """Return why `trigger` no longer applies to the case (a stale button), or None."""
+        flow, _ = self._place(case)
+        ladder = flow.ladder if flow else ()
+        dest = self.machine.fire(
+            trigger,
+            case.state,
+            has_next_rung=next_rung(ladder, case.answers, case.rung) is not None,
+            at_first_rung=case.rung == next_rung(ladder, case.answers),
+        )
+        return self._moved_on(case, lang) if dest is None else None
+
     def current_channel(self, case: CaseRecord, lang: str) -> str:
         """Return who the case waits on now, as the person would name them."""
         flow, rung = self._place(case)

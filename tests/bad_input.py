@@ -111,8 +111,11 @@ async def walk_to_every_place(person: Person) -> dict[str, Conversation]:
         (lambda: person.send("昨天"), "frequency"),
         (lambda: person.press("每天"), "content"),
         (lambda: person.send("退订也没用的广告"), "td_reply"),
-        (lambda: person.press("退订过"), "carrier"),
-        (lambda: person.press("移动"), "evidence"),
+        (lambda: person.press("退订过"), "td_date"),
+        (lambda: person.press("跳过"), "received"),
+        (lambda: person.press("跳过"), "carrier"),
+        (lambda: person.press("移动"), "my_number"),
+        (lambda: person.press("跳过"), "evidence"),
         (lambda: person.press("跳过"), "remedies"),
         (lambda: person.press("其他"), "other"),
     ):

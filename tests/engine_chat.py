@@ -103,13 +103,13 @@ def attachment(
 
 
 async def answer_sms_to_content(person: Person) -> None:
-    """From the category menu: choose SMS spam and answer up to the message-text step (5/9)."""
+    """From the category menu: choose SMS spam and answer up to the message-text step (5/11)."""
     await person.press("短信")
     await person.press("垃圾")
     await person.send("10690123456789")
     await person.send("昨天")
     await person.press("每天")
-    assert "（5/9）" in person.text, person.text
+    assert "（5/11）" in person.text, person.text
 
 
 async def walk_sms_to_evidence(person: Person) -> None:
@@ -118,7 +118,10 @@ async def walk_sms_to_evidence(person: Person) -> None:
     await answer_sms_to_content(person)
     await person.send("退订也没用的广告")
     await person.press("退订过")
+    await person.press("跳过")  # the day they unsubscribed
+    await person.press("跳过")  # when and how many
     await person.press("移动")
+    await person.press("跳过")  # the number that received them
     assert "短信截图" in person.text, person.text
 
 

@@ -121,14 +121,17 @@ SMS_TEXT = "【某某商城】积分即将清零，点击 t.cn/xyz 兑换 回T�
 async def walk_sms_to_evidence(chat: Chat, content: str = SMS_TEXT) -> None:
     """Walk the SMS spam intake up to its evidence step, with `content` as the message text."""
     await chat.say("/start", "遇到了什么问题")
-    await chat.choose(SMS, "（1/9）")
-    await chat.choose("垃圾 / 骚扰短信", "（2/9）")
-    await chat.say("10690123456789", "（3/9）")
-    await chat.say("昨天", "（4/9）")
-    await chat.choose("每天都有", "（5/9）")
-    await chat.say(content, "（6/9）")
-    await chat.choose("退订过，但还在发", "（7/9）")
-    await chat.choose("中国移动", "（8/9）")
+    await chat.choose(SMS, "（1/11）")
+    await chat.choose("垃圾 / 骚扰短信", "（2/11）")
+    await chat.say("10690123456789", "（3/11）")
+    await chat.say("昨天", "（4/11）")
+    await chat.choose("每天都有", "（5/11）")
+    await chat.say(content, "（6/11）")
+    await chat.choose("退订过，但还在发", "（7/12）")
+    await chat.choose("跳过", "（8/12）")  # the day they unsubscribed
+    await chat.choose("跳过", "（9/12）")  # when and how many
+    await chat.choose("中国移动", "（10/12）")
+    await chat.choose("跳过", "（11/12）")  # the number that received them
 
 
 async def finish_sms(chat: Chat, evidence: str = "完成") -> str:
@@ -139,7 +142,7 @@ async def finish_sms(chat: Chat, evidence: str = "完成") -> str:
 
 async def file_sms(chat: Chat, evidence: str = "完成") -> tuple[str, SentMessage]:
     """Like `finish_sms`, also returning the bot's "filed" message."""
-    await chat.choose(evidence, "（9/9）")
+    await chat.choose(evidence, "（12/12）")
     question = chat.press("停止给我发短信")
     await chat.fake.wait_until(
         lambda: (

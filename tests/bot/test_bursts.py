@@ -84,7 +84,7 @@ def burst(user: FakeUser, chat: int) -> list[str]:
 
 async def start_intake(chat: Chat) -> None:
     await chat.say("/start", "遇到了什么问题")
-    await chat.choose(SMS, "（1/9）")
+    await chat.choose(SMS, "（1/11）")
 
 
 async def check_chat(settings: Settings, fake: FakeBotAPI, user: FakeUser, chat: int, sent: list[str]) -> None:  # fmt: skip

@@ -18,6 +18,7 @@ from jinja2.exceptions import SecurityError
 
 from bot.config import ConfigError
 from bot.letters import Templates, write_letter
+from flows.ladder import next_rung
 from flows.schema import REMEDIES, FlowSet, load_flows
 from flows.store import CaseEvent, CaseRecord, EvidenceRecord, Profile
 
@@ -36,7 +37,10 @@ ANSWERS: dict[str, dict[str, Any]] = {
         "frequency": "daily",
         "content": "【优选商城】双11特惠，全场5折！点击 https://t.cn/A6x 领券，回T退订",
         "td_reply": "continued",
+        "td_date": {"text": "11月5日", "date": "2026-11-05"},
+        "received": "共 20 条，最近一条 11月21日 9:14",
         "carrier": "mobile",
+        "my_number": {"text": "13900139000", "numbers": ["+8613900139000"]},
         "remedies": {"selected": ["stop_sending", "delete_my_number"], "other": None},
     },
     "calls": {
@@ -50,12 +54,16 @@ ANSWERS: dict[str, dict[str, Any]] = {
         "what_said": "推销贷款，知道我的名字和工作单位。",
         "company": "某某金融",
         "refused": "refused_continued",
+        "carrier": "unicom",
+        "my_number": {"text": "13900139000", "numbers": ["+8613900139000"]},
         "remedies": {"selected": ["stop_calling", "delete_my_data", "explain_data_source"]},
     },
     "wallet": {
         "problem": "withdrawal_stuck",
         "secured": {"selected": ["none_yet"]},
+        "provider": "other_app",
         "platform": "某某钱包",
+        "account": "绑定手机 139****9000，银行卡尾号 1234",
         "amount": {"text": "¥1,234.50", "amount": "1234.50", "currency": "CNY"},
         "transaction_id": {"text": "TX20261118001", "id": "TX20261118001"},
         "happened_on": {"text": "11月18日", "date": "2026-11-18"},
@@ -67,29 +75,60 @@ ANSWERS: dict[str, dict[str, Any]] = {
         },
     },
     "crypto": {
-        "problem": "assets_stuck",
+        "problem": "withdrawal_stuck",
         "platform": "SomeExchange",
         "uid": "88001234",
         "amount": {"text": "1200 USDT", "amount": "1200", "currency": "USDT"},
+        "withdrawal_on": {"text": "11月9日", "date": "2026-11-09"},
+        "to_address": "TRC20 TXyZ1234abcd",
+        "txid": None,
         "first_contact": {"text": "11月10日", "date": "2026-11-10"},
         "support_said": "11月10日客服说24小时内处理，之后一直没有回复。",
-        "remedies": {"selected": ["return_assets", "clear_answer"]},
+        "remedies": {"selected": ["complete_withdrawal", "clear_answer"]},
     },
     "other": {
         "problem": "product",
         "respondent": "某某家电旗舰店",
+        "respondent_address": "某某电商平台上的“某某家电旗舰店”",
         "what_happened": "买的空调装好第二天就不制冷，商家一直推说等售后。",
         "happened_on": {"text": "11月1日", "date": "2026-11-01"},
         "amount": {"text": "2999", "amount": "2999", "currency": "CNY"},
+        "order_id": {"text": "DD20261101001", "id": "DD20261101001"},
         "remedies": {"selected": ["fix_problem", "refund"]},
     },
+    "scam": {
+        "problem": "money_lost",
+        "scammer": "QQ 12345678（自称“某某电商客服”），收款账户 张某 6222 0202 0202 0202",
+        "happened_on": {"text": "11月20日", "date": "2026-11-20"},
+        "what_happened": "对方自称客服，说我误开了会员要扣费，让我下载会议软件共享屏幕，转走了钱。",
+        "amount": {"text": "8000", "amount": "8000", "currency": "CNY"},
+        "paid_to": "11月20日 15:02 转账 8,000 元到 张某 6222020202020202 工商银行",
+        "froze": "police_only",
+        "remedies": {"selected": ["block_scammer"]},
+    },
 }
-FIRST_RUNG = {"sms": 1, "calls": 0, "wallet": 0, "crypto": 0, "other": 0}
+
+
+def first_rung(flows: FlowSet, flow_id: str, answers: dict[str, Any]) -> int:
+    flow = flows.get(flow_id)
+    assert flow is not None
+    index = next_rung(flow.ladder, answers)
+    assert index is not None
+    return index
+
+
+def rung_of(flows: FlowSet, flow_id: str, channel: str) -> int:
+    flow = flows.get(flow_id)
+    assert flow is not None
+    return next(i for i, r in enumerate(flow.ladder) if r.channel == channel)
+
+
+FLOWS = load_flows()
 
 
 @pytest.fixture(scope="module")
 def flows() -> FlowSet:
-    return load_flows()
+    return FLOWS
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +137,7 @@ def templates() -> Templates:
 
 
 def a_case(flow_id: str, lang: str, **changes: Any) -> CaseRecord:
-    answers = ANSWERS[flow_id]
+    answers = changes.get("answers", ANSWERS[flow_id])
     evidence = [
         EvidenceRecord(
             "d1",
@@ -128,7 +167,7 @@ def a_case(flow_id: str, lang: str, **changes: Any) -> CaseRecord:
         "problem": answers["problem"],
         "state": "waiting",
         "flow_id": flow_id,
-        "flow_version": 1,
+        "flow_version": FLOWS.get(flow_id).version,  # type: ignore[union-attr]
         "language": lang,
         "answers": answers,
         "remedies": list(answers["remedies"]["selected"]),
@@ -136,7 +175,7 @@ def a_case(flow_id: str, lang: str, **changes: Any) -> CaseRecord:
         "updated_at": FILED,
         "evidence": evidence,
         "events": [CaseEvent("filed", FILED)],
-        "rung": FIRST_RUNG[flow_id],
+        "rung": first_rung(FLOWS, flow_id, answers),
         "due_at": datetime(2026, 12, 7, 16, 0, tzinfo=UTC),  # midnight after 7 December
     }
     fields.update(changes)
@@ -193,14 +232,18 @@ def test_the_letter_cites_the_laws_that_fit_and_no_others(
         a_case("sms", "zh"), flows, templates, lang="zh", profile=PROFILE, today=TODAY, tz=TZ
     )
     assert "《通信短信息服务管理规定》（2015）" in spam.text
-    assert "《个人信息保护法》第四十七条" in spam.text  # they asked to delete their number
-    assert "第四十五条" not in spam.text  # they did not ask where the number came from
-    assert "《电信用户申诉处理办法》" in spam.text  # the carrier's own rule: 15 days
+    assert "《民法典》第一千零三十二条、第一千零三十三条" in spam.text
+    assert "《个人信息保护法》第十五条、第四十七条" in spam.text  # they asked to delete it
+    assert "第四十四条" not in spam.text  # they did not ask where the number came from
+    assert "《电信用户申诉处理办法》第十条第（四）项" in spam.text  # the appeal trigger
+    assert "应当在15日内答复" not in spam.text  # art. 10 sets no carrier duty (REVIEW C15)
+    assert "138号" not in spam.text  # a campaign plan, not a law (REVIEW L8)
     fraud_answers = {
         **ANSWERS["sms"],
         "problem": "fraud",
         "remedies": {"selected": ["stop_sending"]},
     }
+    fraud_answers["lost_money"] = "no"
     fraud = write_letter(
         a_case("sms", "zh", answers=fraud_answers, problem="fraud"),
         flows,
@@ -212,45 +255,71 @@ def test_the_letter_cites_the_laws_that_fit_and_no_others(
     )
     assert "通信短信息服务管理规定" not in fraud.text  # a scam is not a marketing text
     assert "个人信息保护法" not in fraud.text
+    assert fraud.channel == "spam_12321"  # reported at once, not a wait on the carrier
+    product = write_letter(
+        a_case("other", "zh"), flows, templates, lang="zh", profile=PROFILE, today=TODAY, tz=TZ
+    )
+    assert "《消费者权益保护法》第二十四条" in product.text  # repair, replace, return
+    assert "第五十五条" not in product.text  # no deception alleged (REVIEW L3)
+    deceived = {**ANSWERS["other"], "remedies": {"selected": ["fraud_compensation"]}}
+    tricked = write_letter(
+        a_case("other", "zh", answers=deceived),
+        flows,
+        templates,
+        lang="zh",
+        profile=PROFILE,
+        today=TODAY,
+        tz=TZ,
+    )
+    assert "《消费者权益保护法》第五十五条" in tricked.text
 
 
 def test_an_escalated_letter_is_an_appeal_that_tells_the_history(
     flows: FlowSet, templates: Templates
 ) -> None:
-    no_answer = datetime(2026, 12, 8, 1, 0, tzinfo=UTC)
+    sent = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    no_answer = datetime(2026, 12, 9, 1, 0, tzinfo=UTC)
     events = [
         CaseEvent("filed", FILED),
         CaseEvent("deadline_set", FILED, {"channel": "china_mobile", "day": "2026-12-07"}),
+        CaseEvent("sent", sent, {"channel": "china_mobile", "ticket": "1120123456"}),
         CaseEvent("no_answer", no_answer, {"channel": "china_mobile"}),
-        CaseEvent("escalated", no_answer, {"channel": "miit_12300", "day": "2027-01-07"}),
+        CaseEvent("escalated", no_answer, {"channel": "miit_12300", "day": "2027-01-08"}),
     ]
+    appeal = rung_of(flows, "sms", "miit_12300")
     case = a_case(
-        "sms", "zh", rung=6, events=events, due_at=datetime(2027, 1, 7, 16, 0, tzinfo=UTC)
+        "sms", "zh", rung=appeal, events=events, due_at=datetime(2027, 1, 8, 16, 0, tzinfo=UTC)
     )
     letter = write_letter(case, flows, templates, lang="zh", profile=PROFILE, today=TODAY, tz=TZ)
     assert letter.channel == "miit_12300"
     assert letter.text.startswith("申诉书：号码 10690123456789 发送垃圾短信")
     assert "致：工业和信息化部电信用户申诉受理中心" in letter.text
-    assert "2026年11月22日，我就此事向中国移动（10086）提出投诉。" in letter.text
-    assert "截至2026年12月8日，中国移动（10086）没有答复。" in letter.text
-    assert "于2027年1月7日前将处理结果书面答复我" in letter.text
+    # 12300 hears disputes with the carrier: the carrier is the respondent (REVIEW §2 item 4).
+    assert "被申诉人：中国移动（10086）" in letter.text
+    # The day the person said they complained, with the ticket; not the day the bot filed it.
+    assert "2026年11月23日，我就此事向中国移动（10086）投诉（工单号 1120123456）。" in letter.text
+    assert "2026年11月22日，我就此事" not in letter.text
+    assert "截至2026年12月9日，中国移动（10086）没有答复，没有解决问题。" in letter.text
+    assert "1. 依法受理本申诉。" in letter.text
+    assert "请于2027年1月8日前答复。" in letter.text
     earlier = write_letter(
-        case, flows, templates, lang="zh", profile=PROFILE, today=TODAY, tz=TZ, rung=1
+        case, flows, templates, lang="zh", profile=PROFILE, today=TODAY, tz=TZ, rung=appeal - 5
     )
-    assert "于2026年12月7日前将处理结果书面答复我" in earlier.text  # its own deadline
+    assert earlier.channel == "china_mobile"
+    assert "请于2026年12月7日前答复。" in earlier.text  # its own deadline
 
 
 def test_a_short_report_is_the_exact_text_ready_to_send(
     flows: FlowSet, templates: Templates
 ) -> None:
-    case = a_case("sms", "en", rung=7)  # spam_12321
+    case = a_case("sms", "en", rung=rung_of(flows, "sms", "spam_12321"))
     letter = write_letter(case, flows, templates, lang="en", profile=PROFILE, today=TODAY, tz=TZ)
     assert letter.short is not None
     assert letter.short.to == "12321"
     assert letter.short.text == "10690123456789*" + ANSWERS["sms"]["content"]
     assert (
         letter.short.unconfirmed is not None
-        and "not officially confirmed" in letter.short.unconfirmed
+        and "unofficial sources" in letter.short.unconfirmed
     )
     # A text about missing codes has no message to quote: no short report rather than half of one.
     codes = {
@@ -258,9 +327,10 @@ def test_a_short_report_is_the_exact_text_ready_to_send(
         "service": "某银行 App",
         "started": ANSWERS["sms"]["started"],
         "carrier": "mobile",
+        "remedies": {"selected": ["restore_codes"]},
     }
     missing = write_letter(
-        a_case("sms", "en", answers=codes, rung=1),
+        a_case("sms", "en", answers=codes, rung=rung_of(flows, "sms", "sending_app")),
         flows,
         templates,
         lang="en",

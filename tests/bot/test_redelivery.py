@@ -70,21 +70,24 @@ async def test_each_kind_of_update_delivered_again_changes_nothing(settings: Set
         await redeliver(fake, chat, start)
 
         category = press(chat, SMS)
-        await chat.expect("（1/9）")
+        await chat.expect("（1/11）")
         await redeliver(fake, chat, category)  # a button press
 
-        await chat.choose("垃圾 / 骚扰短信", "（2/9）")
+        await chat.choose("垃圾 / 骚扰短信", "（2/11）")
         sender = alice.send_text("10690123456789")
-        await chat.expect("（3/9）")
+        await chat.expect("（3/11）")
         before = await state_of(settings, alice)
         await redeliver(fake, chat, sender)  # a typed answer: not taken as the next answer
         assert await state_of(settings, alice) == before
 
-        await chat.say("昨天", "（4/9）")
-        await chat.choose("每天都有", "（5/9）")
-        await chat.say("原文", "（6/9）")
-        await chat.choose("退订过，但还在发", "（7/9）")
-        await chat.choose("中国移动", "（8/9）")
+        await chat.say("昨天", "（4/11）")
+        await chat.choose("每天都有", "（5/11）")
+        await chat.say("原文", "（6/11）")
+        await chat.choose("退订过，但还在发", "（7/12）")
+        await chat.choose("跳过", "（8/12）")
+        await chat.choose("跳过", "（9/12）")
+        await chat.choose("中国移动", "（10/12）")
+        await chat.choose("跳过", "（11/12）")
 
         photo = alice.send_photo(make_png(21, 21))
         await chat.expect("已收到 1 份，共 1 份证据")
@@ -99,7 +102,7 @@ async def test_each_kind_of_update_delivered_again_changes_nothing(settings: Set
         await chat.expect("/cases")
         await redeliver(fake, chat, help_)
 
-        await chat.choose("完成", "（9/9）")
+        await chat.choose("完成", "（12/12）")
         question = chat.press("停止给我发短信")  # a multi-choice: the message is edited
         await fake.wait_until(
             lambda: (
@@ -116,14 +119,18 @@ async def test_each_kind_of_update_delivered_again_changes_nothing(settings: Set
 
         await chat.choose("查看投诉", number)
         sent = press(chat, "我已发出投诉")
+        await chat.expect("工单号")  # asked first, for the next letters
+        await redeliver(fake, chat, sent)  # a change to the filed case: asked once
+        ticket = alice.send_text("1120123456")
         await chat.expect("已记录")
-        await redeliver(fake, chat, sent)  # a change to the filed case
+        await redeliver(fake, chat, ticket)
 
     case = await the_case(settings, alice, number)
     assert len(case.evidence) == 4
     assert len({e.sha256 for e in case.evidence}) == 4
     kinds = [e.kind for e in case.events]
     assert kinds.count("filed") == 1 and kinds.count("sent") == 1, kinds
+    assert [e.data.get("ticket") for e in case.events if e.kind == "sent"] == ["1120123456"]
     key = ConversationKey("telegram", str(alice.id))
     assert [c.number for c in await read_back(settings, lambda s: s.list_cases(key))] == [number]
     reminders = await read_back(settings, lambda s: s.pending_reminders())
@@ -141,7 +148,7 @@ async def test_an_update_redelivered_after_an_unconfirmed_restart(settings: Sett
         await chat.expect("已收到 1 份")
     async with running_bot(fake, settings):  # a new process on the same database
         await redeliver(fake, chat, photo)
-        await chat.choose("完成", "（9/9）")
+        await chat.choose("完成", "（12/12）")
     saved = await conversation(settings, alice)
     assert saved.state == "remedies"
 

@@ -80,8 +80,8 @@ async def test_filing_says_where_to_go_and_by_when(settings: Settings) -> None:
     chat = Chat(fake, alice)
     async with running(fake, settings, clock):
         number, filed = await file_sms_case(chat)
-    assert "15 天内答复" in (filed.text or "")
-    assert "12月8日前" in (filed.text or "")
+    assert "的期限是 15 天：到 12月8日为止" in (filed.text or "")
+    assert "15 日内没有答复或答复不满意，就可以向 12300 申诉" in (filed.text or "")
     assert "10086" in (filed.text or "")  # how to reach China Mobile
     case, pending = await read(settings, alice, number)
     assert case.state == "waiting"
@@ -130,7 +130,9 @@ async def test_no_answer_or_unsatisfied_escalates_to_the_next_rung(
     settings: Settings, outcome: str
 ) -> None:
     async with at_the_question(settings) as (chat, number, _bot):
-        escalated = await chat.choose(outcome, "升级了")
+        # First what the carrier answered (or its ticket number), for the appeal; skippable.
+        await chat.choose(outcome, "工单号" if "没有" in outcome else "是怎么答复的")
+        escalated = await chat.choose("跳过", "升级了")
         assert "下一步" in (escalated.text or "")
     case, pending = await read(settings, chat.user, number)
     assert case.state == "escalated" and case.rung > 0
@@ -179,14 +181,16 @@ async def test_i_sent_it_and_they_replied_from_the_case_view(settings: Settings)
         await bot.at(FILED_AT + timedelta(days=2))
         view = await chat.say(f"/case {number}", "答复期限")
         assert "第 1/" in (view.text or "")
-        sent = await chat.choose("📤 我已发出投诉", "已记录")
-        assert "12月10日前" in (sent.text or "")  # the 15 days restart from today
+        await chat.choose("📤 我已发出投诉", "工单号")
+        sent = await chat.say("1120123456", "已记录")
+        assert "到 12月10日为止" in (sent.text or "")  # the 15 days restart from today
         await chat.say(f"/case {number}", "时间线")
         await chat.choose("📨 对方已答复", "解决你的问题了吗")
         await chat.choose("✅ 已解决", "已标记为解决")
     case, pending = await read(settings, chat.user, number)
     assert case.state == "resolved" and pending == []
     assert [e.kind for e in case.events][-2:] == ["sent", "resolved"]
+    assert case.events[-2].data == {"channel": "china_mobile", "ticket": "1120123456"}
 
 
 async def test_a_reminder_due_while_the_bot_was_down_is_sent_once(settings: Settings) -> None:

@@ -21,7 +21,7 @@ async def test_progress_shows_position_and_total(engine: Engine) -> None:
     bot = Person(engine)
     await bot.send("/start")
     await bot.press("短信")
-    assert "（1/9）" in bot.text
+    assert "（1/11）" in bot.text
     await bot.press("收不到验证码")  # a shorter branch: the total follows the answers
     assert "（2/6）" in bot.text
 
@@ -54,7 +54,7 @@ async def test_a_restarted_bot_continues_at_the_same_step(tmp_path: Path) -> Non
     await bot.send("/start")
     assert "第 3/9 步" in bot.text
     await bot.press("继续填写")
-    assert "（3/9）" in bot.text
+    assert "（3/11）" in bot.text
     await bot.press("上一步")
     assert "10690123456789" in bot.text  # the earlier answer is kept, shown for editing
     await store.close()
@@ -69,7 +69,7 @@ async def test_a_stale_button_expires_and_shows_the_current_step(engine: Engine)
     bot.replies = old
     await bot.press("诈骗")  # pressed on the old question, after it was answered
     assert "这个按钮已经过期了" in bot.text
-    assert "（2/9）" in bot.text
+    assert "（2/11）" in bot.text
     conv = await engine.store.load_conversation(ALICE)
     assert conv is not None and conv.answers["problem"] == "spam"
 
@@ -103,7 +103,7 @@ async def test_a_storage_failure_is_told_and_loses_nothing_confirmed(engine: Eng
     conv = await store.load_conversation(ALICE)
     assert conv is not None and conv.state == "sender" and conv.answers == {"problem": "spam"}
     await bot.send("10690123456789")
-    assert "（3/9）" in bot.text
+    assert "（3/11）" in bot.text
 
 
 async def test_an_album_is_one_message_and_kept_as_one_group(engine: Engine) -> None:
@@ -227,7 +227,7 @@ async def test_language_switch_re_asks_the_current_question(engine: Engine) -> N
     await bot.press("短信")
     await bot.send("/lang en")
     assert "OK, English from now on." in bot.text
-    assert "(1/9)" in bot.text
+    assert "(1/11)" in bot.text
     await bot.send("/lang fr")
     assert "Usage: /lang zh" in bot.text
 

@@ -32,9 +32,9 @@ async def test_a_non_ascii_digit_turn_is_an_expired_button_not_an_error(alice: P
 async def test_text_of_only_invisible_characters_is_not_an_answer(alice: Person, text: str) -> None:
     await alice.send("/start")
     await answer_sms_to_content(alice)
-    assert "（5/9）" in alice.text
+    assert "（5/11）" in alice.text
     await alice.send(text)
-    assert "请多写一点（至少 1 个字）" in alice.text and "（5/9）" in alice.text
+    assert "请多写一点（至少 1 个字）" in alice.text and "（5/11）" in alice.text
     conv = await alice.conversation()
     assert conv is not None and conv.state == "content" and "content" not in conv.answers
 
@@ -66,7 +66,7 @@ async def test_lone_surrogates_are_replaced_not_an_error(alice: Person) -> None:
     await alice.press("重新开始")
     await answer_sms_to_content(alice)
     await alice.send("bad \udcff\ud800 bytes")
-    assert "（6/9）" in alice.text
+    assert "（6/11）" in alice.text
     conv = await alice.conversation()
     assert conv is not None and conv.answers["content"] == "bad \ufffd\ufffd bytes"
 

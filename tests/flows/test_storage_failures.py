@@ -96,7 +96,7 @@ async def test_a_failed_commit_asks_to_resend_and_keeps_what_was_confirmed(
     assert after == before  # nothing half-written, nothing lost
     assert after is not None and after.answers == {"problem": "spam"}
     await bot.send("10690123456789")  # the person resends once the disk has room again
-    assert "（3/9）" in bot.text or "(3/9)" in bot.text
+    assert "（3/11）" in bot.text or "(3/11)" in bot.text
     saved = await store.load_conversation(ALICE)
     assert saved is not None and saved.answers["sender"]["number"] == "10690123456789"
 
@@ -122,7 +122,7 @@ async def test_a_database_locked_by_another_process(
     conv = await store.load_conversation(ALICE)
     assert conv is not None and conv.state == "sender" and conv.answers == {"problem": "spam"}
     await bot.send("10690123456789")
-    assert "（3/9）" in bot.text
+    assert "（3/11）" in bot.text
 
 
 async def test_a_full_evidence_folder_keeps_the_files_already_received(
