@@ -86,7 +86,7 @@ FLOW_CASES: list[tuple[str, str, Edit, str, str]] = [
     (
         "a version that is no number",
         "sms.yaml",
-        swap("version: 1", "version: one"),
+        swap("version: 2", "version: one"),
         "version: one",
         "version: expected 1, 2, ..., got 'one'",
     ),
@@ -156,6 +156,44 @@ FLOW_CASES: list[tuple[str, str, Edit, str, str]] = [
         lambda text: re.sub(r"\n    source: [^\n]*", "", text, count=1),
         "",
         "source",
+    ),
+    (
+        "a rung beside an unknown channel",
+        "sms.yaml",
+        swap("also: [anti_fraud_96110, anti_fraud_app]", "also: [anti_fraud_96111]"),
+        "also: [anti_fraud_96111]",
+        "ladder: also: unknown channel 'anti_fraud_96111'",
+    ),
+    (
+        "an identity a channel cannot ask for",
+        "channels.yaml",
+        swap("identity: [name, phone, address]", "identity: [name, id_card]"),
+        "identity: [name, id_card]",
+        "identity: expected a list of name, phone, address, postcode",
+    ),
+    (
+        "asks with a demand missing in one language",
+        "channels.yaml",
+        swap(
+            "        - 依法受理，并出具受案回执（《公安机关办理刑事案件程序规定》第一百七十一条）。\n",
+            "",
+        ),
+        "",
+        "every language needs the same number of demands",
+    ),
+    (
+        "a remedy for an unknown kind of letter",
+        "scam.yaml",
+        swap("letters: [police, report]", "letters: [police, court]"),
+        "letters: [police, court]",
+        "letters: expected a list of complaint, appeal, report, police",
+    ),
+    (
+        "a remedy shown for a problem that does not exist",
+        "sms.yaml",
+        swap("when: {problem: [fraud]}", "when: {problem: [frauds]}"),
+        "when: {problem: [frauds]}",
+        "has no option 'frauds'",
     ),
 ]
 

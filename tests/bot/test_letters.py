@@ -317,10 +317,7 @@ def test_a_short_report_is_the_exact_text_ready_to_send(
     assert letter.short is not None
     assert letter.short.to == "12321"
     assert letter.short.text == "10690123456789*" + ANSWERS["sms"]["content"]
-    assert (
-        letter.short.unconfirmed is not None
-        and "unofficial sources" in letter.short.unconfirmed
-    )
+    assert letter.short.unconfirmed is not None and "unofficial sources" in letter.short.unconfirmed
     # A text about missing codes has no message to quote: no short report rather than half of one.
     codes = {
         "problem": "code_missing",
