@@ -26,19 +26,22 @@ App = Application[Any, Any, Any, Any, Any, Any]
 SMS = "短信：垃圾、诈骗、收不到验证码"
 SMS_TEXT = "【某某商城】积分即将清零，点击 t.cn/xyz 兑换 回T退订"
 
-# The SMS intake, from /start to a filed case: nine questions, one photo as evidence, one remedy.
+# The SMS intake, from /start to a filed case: eleven questions (two optional ones skipped), one
+# photo as evidence, one remedy.
 SMS_WALK = (
     Step("command", "start", "遇到了什么问题"),
-    Step("press", SMS, "（1/9）"),
-    Step("press", "垃圾 / 骚扰短信", "（2/9）"),
-    Step("text", "10690123456789", "（3/9）"),
-    Step("text", "昨天", "（4/9）"),
-    Step("press", "每天都有", "（5/9）"),
-    Step("text", SMS_TEXT, "（6/9）"),
-    Step("press", "退订过，但还在发", "（7/9）"),
-    Step("press", "中国移动", "（8/9）"),
+    Step("press", SMS, "（1/11）"),
+    Step("press", "垃圾 / 骚扰短信", "（2/11）"),
+    Step("text", "10690123456789", "（3/11）"),
+    Step("text", "昨天", "（4/11）"),
+    Step("press", "每天都有", "（5/11）"),
+    Step("text", SMS_TEXT, "（6/11）"),
+    Step("press", "没有退订过", "（7/11）"),
+    Step("press", "跳过", "（8/11）"),
+    Step("press", "中国移动", "（9/11）"),
+    Step("press", "跳过", "（10/11）"),
     Step("photo", "", "已收到 1 份"),
-    Step("press", "完成", "（9/9）"),
+    Step("press", "完成", "（11/11）"),
     Step("toggle", "停止给我发短信", "✅ 停止给我发短信"),
     Step("press", "完成", "请核对你的投诉"),
     Step("press", "提交投诉", "投诉已提交"),

@@ -20,7 +20,7 @@ from bots import SMS, App, echo_bot, our_bot, settings_for
 from harness import BenchAPI, Person, Step, heading, running_application, settled_rss_kb, verdict
 
 TARGET_KB = 2.0
-START = (Step("command", "start", "遇到了什么问题"), Step("press", SMS, "（1/9）"))
+START = (Step("command", "start", "遇到了什么问题"), Step("press", SMS, "（1/11）"))
 
 
 async def start_many(

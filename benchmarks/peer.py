@@ -49,14 +49,16 @@ QUESTIONS: list[tuple[str, str, list[str] | None]] = [
         "你好！遇到了什么问题？",
         [SMS, "骚扰电话", "钱包 / 支付", "加密货币平台", "其他"],
     ),
-    ("problem", "（1/9） 具体是哪种情况？", ["垃圾 / 骚扰短信", "诈骗短信", "收不到验证码"]),
-    ("sender", "（2/9） 是哪个号码发来的？", None),
-    ("started", "（3/9） 从什么时候开始的？", None),
-    ("frequency", "（4/9） 多久收到一次？", ["每天都有", "每周几次", "偶尔"]),
-    ("content", "（5/9） 短信里写了什么？", None),
-    ("td_reply", "（6/9） 回复过退订吗？", ["退订过，但还在发", "没有退订"]),
-    ("carrier", "（7/9） 你用的是哪家运营商？", ["中国移动", "中国联通", "中国电信"]),
-    ("evidence", "（8/9） 请发截图或文件作为证据，发完点“完成”。", ["完成", "跳过"]),
+    ("problem", "（1/11） 具体是哪种情况？", ["垃圾 / 骚扰短信", "诈骗短信", "收不到验证码"]),
+    ("sender", "（2/11） 是哪个号码发来的？", None),
+    ("started", "（3/11） 从什么时候开始的？", None),
+    ("frequency", "（4/11） 多久收到一次？", ["每天都有", "每周几次", "偶尔"]),
+    ("content", "（5/11） 短信里写了什么？", None),
+    ("td_reply", "（6/11） 回复过退订吗？", ["退订过，但还在发", "没有退订过"]),
+    ("received", "（7/11） 收到多少条？", ["跳过"]),
+    ("carrier", "（8/11） 你用的是哪家运营商？", ["中国移动", "中国联通", "中国电信"]),
+    ("my_number", "（9/11） 收到短信的是哪个号码？", ["跳过"]),
+    ("evidence", "（10/11） 请发截图或文件作为证据，发完点“完成”。", ["完成", "跳过"]),
 ]
 REMEDIES = ["停止给我发短信", "删除我的号码", "道歉", "解释原因"]
 SUMMARY, FILED = len(QUESTIONS), len(QUESTIONS) + 1
@@ -134,7 +136,7 @@ async def evidence_done(update: Update, context: Context) -> int:
     query = update.callback_query
     assert query is not None and isinstance(query.message, Message)
     await query.message.reply_text(
-        "（9/9） 你希望对方怎么做？可以选几项，选好点“完成”。",
+        "（11/11） 你希望对方怎么做？可以选几项，选好点“完成”。",
         reply_markup=_keyboard([*REMEDIES, "完成"]),
     )
     return REMEDY_STATE

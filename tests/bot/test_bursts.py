@@ -28,7 +28,7 @@ from bot.channels.telegram import build_application
 from bot.config import Settings
 
 MESSAGES = 50
-ANSWERS = ("垃圾 / 骚扰短信", "{sender}", "2026-11-0{day}", "每天都有", "{content}", "退订过，但还在发", "中国移动")  # fmt: skip
+ANSWERS = ("垃圾 / 骚扰短信", "{sender}", "2026-11-0{day}", "每天都有", "{content}", "退订过，但还在发", "2026-11-0{day}", "共 3 条", "中国移动", "13800138000")  # fmt: skip
 SINGLES, ALBUM = 5, 5
 LOOKUPS = MESSAGES - len(ANSWERS) - SINGLES - ALBUM
 ECHO = re.compile(r"没有找到 (TS-2026-9\d{5})")

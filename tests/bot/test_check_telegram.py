@@ -90,11 +90,14 @@ async def test_file_a_complaint_opens_the_intake_prefilled_and_files_the_case(
     pasted = f"10690123456789\n{FRAUD}"
     async with running_bot(fake, settings):
         await chat.say(pasted, "诈骗")
-        await chat.choose("📝 投诉这条消息", "多久发生一次")
-        # Problem, sender, date and text come from the message: how often, and the carrier, are
-        # what it cannot tell.
-        await chat.choose("就一次", "运营商")
-        remedies = await chat.choose("中国移动", "希望对方怎么做")
+        # Problem, sender and text come from the message; it shows no date, so the day is asked
+        # (never "today" by default), then how often, money sent, the carrier and their number.
+        await chat.choose("📝 投诉这条消息", "大概从哪天开始")
+        await chat.say("昨天", "多久发生一次")
+        await chat.choose("就一次", "转过钱")
+        await chat.choose("没有", "运营商")
+        await chat.choose("中国移动", "你的哪个手机号")
+        remedies = await chat.choose("跳过", "希望对方怎么做")
         chat.press("停止给我发短信")
         await fake.wait_until(
             lambda: (
@@ -122,18 +125,24 @@ async def test_filing_a_forward_from_a_telegram_user_keeps_who_sent_it(settings:
     async with running_bot(fake, settings):
         alice.forward(origin_user(scammer), text=text)
         await chat.expect("现在该怎么做")
-        await chat.choose("📝 投诉这条消息", "涉及多少钱")
-        remedies = await chat.say("500", "希望对方怎么做")  # the amount: the fact it left open
-        chat.press("退款")
+        # A chat message from someone is a scam attempt: the scam intake, never a complaint to
+        # the sender (the scammer's "support"). Who, what, when and the evidence are filled in.
+        remedies = await chat.choose("📝 投诉这条消息", "你还想提什么要求")
+        chat.press("封停对方的号码和账号")
         await fake.wait_until(
-            lambda: "✅ 退款" in fake.sent_message(alice.id, remedies.message_id).button_labels
+            lambda: (
+                "✅ 封停对方的号码和账号"
+                in fake.sent_message(alice.id, remedies.message_id).button_labels
+            )
         )
         await chat.choose("完成", "请核对你的投诉")
         filed = await chat.choose("提交投诉", "投诉已提交，编号 TS-")
+        assert "反诈专线 96110" in (filed.text or "")
+        assert "客户服务部门" not in (filed.text or "")
     number = (filed.text or "").split("编号 ")[1].split("。")[0]
     case = await the_case(settings, alice, number)
-    assert case.category == "other"
-    assert case.answers["respondent"] == f"客服小王 (id {scammer.id})"
+    assert (case.category, case.problem) == ("scam", "contact")
+    assert case.answers["scammer"] == f"客服小王 (id {scammer.id})"
     [evidence] = case.evidence
     assert evidence.kind == "forward" and evidence.text == text
     assert evidence.meta["sender_id"] == str(scammer.id)
@@ -208,7 +217,7 @@ async def test_an_album_of_screenshots_is_one_verdict_and_one_case(settings: Set
         await fake.settle(quiet=0.5)
         assert len([m for m in alice.received if m.text]) == 1
         assert verdict.button_labels == BUTTONS
-        await chat.choose("📝 投诉这条消息", "多久发生一次")
+        await chat.choose("📝 投诉这条消息", "大概从哪天开始")
     state = await conversation(settings, alice)
     assert state.flow_id == "sms"
     # Both screenshots are the case's evidence, with the text read from each.

@@ -18,14 +18,17 @@ from flows.schema import DEFINITIONS
 
 SMS_SPAM = [
     "/start",
-    "1",
-    "1",
+    "2",  # texts (the scam intake comes first)
+    "1",  # spam
     "10690123456789",
     "昨天",
     "3",
     "积分清零，点击领取",
-    "1",
-    "1",
+    "1",  # unsubscribed, still coming
+    "跳过",  # the day they unsubscribed
+    "跳过",  # when and how many
+    "1",  # China Mobile
+    "跳过",  # the number that received them
     "1",  # evidence: skip
     "1",
     "8",  # remedies: stop sending, done
@@ -36,7 +39,7 @@ SMS_SPAM = [
 def test_flows_check_passes_on_the_shipped_flows(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flows", "check"]) == 0
     out = capsys.readouterr().out
-    for flow in ("sms@1", "calls@1", "wallet@1", "crypto@1", "other@1"):
+    for flow in ("scam@1", "sms@2", "calls@2", "wallet@2", "crypto@2", "other@2"):
         assert f"ok  {flow}" in out
 
 
@@ -101,7 +104,7 @@ def test_chat_on_a_pipe_files_a_case_and_cases_shows_it(tmp_path: Path) -> None:
         "spam",
         "waiting",
     )
-    assert case["flow"] == "sms@1" and case["remedies"] == ["stop_sending"]
+    assert case["flow"] == "sms@2" and case["remedies"] == ["stop_sending"]
     assert case["answers"]["content"] == "积分清零，点击领取"
 
     shown = run_cli("cases", "show", case["number"].lower(), "--db", str(db), "--json")
@@ -144,13 +147,13 @@ def test_cases_show_and_due_give_the_ladder_and_the_deadline(tmp_path: Path) -> 
 
     shown = json.loads(run_cli("cases", "show", number[0], "--db", str(db), "--json").stdout)
     assert shown["ladder"]["channel"] == "china_mobile"  # SMS_SPAM answers China Mobile
-    assert shown["ladder"]["steps"] == ["china_mobile", "miit_12300", "spam_12321"]
+    assert shown["ladder"]["steps"] == ["china_mobile", "miit_12300"]  # 12321 beside the first
     due_at = datetime.fromisoformat(shown["due_at"])
     # 15 calendar days, ending at the midnight after the last one.
     assert timedelta(days=15) < due_at - before <= timedelta(days=16, minutes=1)
     assert [e["kind"] for e in shown["timeline"]][-1] == "deadline_set"
     text = run_cli("cases", "show", number[0], "--db", str(db)).stdout
-    assert "ladder: china_mobile -> miit_12300 -> spam_12321  (now: china_mobile)" in text
+    assert "ladder: china_mobile -> miit_12300  (now: china_mobile)" in text
 
     due = json.loads(run_cli("cases", "due", "--db", str(db), "--json").stdout)
     assert [(d["case"], d["kind"], d["user"]) for d in due] == [

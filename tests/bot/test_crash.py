@@ -41,8 +41,8 @@ PHOTOS = 2  # screenshots per complaint
 PATIENCE = 1.5  # seconds a person waits for an answer from a running bot before nudging it
 SMS = "短信：垃圾、诈骗、收不到验证码"
 FILED = re.compile(r"投诉已提交，编号 (TS-\d{4}-\d{6})")
-STEP = re.compile(r"（(\d+)/9）")
-SUMMARY, DONE = 10, 11  # progress after the ninth question: the summary, then filed
+STEP = re.compile(r"（(\d+)/11）")
+SUMMARY, DONE = 12, 13  # progress after the eleventh question: the summary, then filed
 
 
 @dataclass
@@ -143,12 +143,14 @@ class Person:
         elif step == 5:
             self.user.send_text(self.content)
         elif step == 6:
-            self.press(last, "退订过，但还在发")
-        elif step == 7:
-            self.press(last, "中国移动")
+            self.press(last, "没有退订过")
+        elif step in (7, 9):  # when and how many; the number that received them
+            self.press(last, "跳过")
         elif step == 8:
+            self.press(last, "中国移动")
+        elif step == 10:
             self.send_evidence(text, last)
-        elif step == 9:
+        elif step == 11:
             chosen = "✅ 停止给我发短信" in labels
             self.press(last, "完成" if chosen else "停止给我发短信")
         elif step == SUMMARY:

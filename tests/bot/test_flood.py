@@ -53,13 +53,13 @@ async def test_a_flood_gets_one_slow_down_and_is_not_processed(tmp_path: Path) -
 
 
 async def test_an_album_counts_as_one_message(tmp_path: Path) -> None:
-    settings = bot_settings(tmp_path, telegram_flood_limit="12/1m", telegram_album_wait=0.2)
+    settings = bot_settings(tmp_path, telegram_flood_limit="15/1m", telegram_album_wait=0.2)
     fake = FakeBotAPI()
     alice = fake.add_user("Alice")
     chat = Chat(fake, alice)
     async with running_bot(fake, settings):
-        await walk_sms_to_evidence(chat)  # 9 messages
-        alice.send_album([make_png(40 + i, 40) for i in range(5)])  # 10th, or 10th-14th: over
+        await walk_sms_to_evidence(chat)  # 12 messages
+        alice.send_album([make_png(40 + i, 40) for i in range(5)])  # 13th, or 13th-17th: over
         await chat.expect("已收到 5 份，共 5 份证据")
         await fake.settle(quiet=0.3)
     assert not any(SLOW_ZH in (t or "") for t in fake.texts(alice.id))

@@ -32,9 +32,9 @@ async def test_the_token_is_never_written_and_phones_are_masked(tmp_path: Path) 
         bot.env["COMPLAINT_BOT_LOG_LEVEL"] = "DEBUG"
         await bot.start()
         await chat.say("/start", "遇到了什么问题")
-        await chat.choose(SMS, "（1/9）")
-        await chat.choose("垃圾 / 骚扰短信", "（2/9）")
-        await chat.say(PHONE, "（3/9）")  # a mobile number as the sender
+        await chat.choose(SMS, "（1/11）")
+        await chat.choose("垃圾 / 骚扰短信", "（2/11）")
+        await chat.say(PHONE, "（3/11）")  # a mobile number as the sender
         fake.fail_next(1, methods=["sendMessage"])  # an API error, logged with its traceback
         alice.send_text("昨天")  # saved, but its answer is lost
         await fake.settle(quiet=0.3)

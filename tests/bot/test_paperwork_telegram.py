@@ -73,7 +73,8 @@ async def test_after_the_first_filing_the_letter_comes_with_files_and_a_short_re
         assert "投诉人：联系电话 13800138000" in letter
         assert "被投诉方：短信发送号码 10690123456789（106 短信平台号码）" in letter
         assert f"短信原文：「{CONTENT}」" in letter
-        assert "1. 立即停止向我的手机号发送任何商业性短信。" in letter
+        assert "1. 查明上述号码（短信端口或来电号码）的使用者及其背后的企业，并告知我。" in letter
+        assert "5. 发送方立即停止向我的手机号发送任何商业性短信。" in letter
         assert "投诉人：（未署名）" in letter
         files = documents(chat, start)
         assert files[f"{number}-china_mobile-zh.txt"].decode() == letter + "\n"
@@ -184,8 +185,9 @@ async def test_channels_list_where_a_problem_can_go_with_unconfirmed_facts_flagg
         text = listing.text or ""
         assert "【中国移动（10086）】" in text and "电话：10086 / 10086999" in text
         assert "【12321 网络不良与垃圾信息举报受理中心】" in text
-        assert "⚠️ 未确认：短信举报格式“号码*内容”和处理时限都没有官方确认。" in text
-        assert "适用于：问题：诈骗短信" in text  # 96110 is for fraud texts only
+        assert "⚠️ 未确认：短信举报格式“号码*内容”" in text
+        assert "适用于：问题：诈骗短信" in text  # 110 and 12321 first are for fraud texts only
+        assert "同时：反诈专线 96110、「国家反诈中心」App" in text
         await walk_sms_to_evidence(chat)
         number, _ = await file_sms(chat, evidence="跳过")
         await skip_details(chat, number)
@@ -195,6 +197,7 @@ async def test_channels_list_where_a_problem_can_go_with_unconfirmed_facts_flagg
         text = ladder.text or ""
         assert "👉 1. 【中国移动（10086）】" in text
         assert "⬜ 2. 【工信部电信用户申诉受理中心（12300）】" in text
+        assert "同时去做（不用等上一步的答复）：\n【12321 网络不良与垃圾信息举报受理中心】" in text
         assert "【中国联通（10010）】" not in text  # not their carrier
 
 

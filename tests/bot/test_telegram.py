@@ -51,19 +51,22 @@ async def test_an_sms_complaint_with_buttons_text_and_a_photo(settings: Settings
     async with running_bot(fake, settings):
         await chat.say("/start", "你好")
         menu = chat.button(SMS)
-        await chat.choose(SMS, "（1/9） 具体是哪种情况？")
+        await chat.choose(SMS, "（1/11） 具体是哪种情况？")
         # the answered question keeps its text and shows the choice instead of the buttons
         assert fake.sent_message(alice.id, menu.message_id).text.endswith(f"→ {SMS}")  # type: ignore[union-attr]
         assert fake.sent_message(alice.id, menu.message_id).buttons == []
-        await chat.choose("垃圾 / 骚扰短信", "（2/9）")
+        await chat.choose("垃圾 / 骚扰短信", "（2/11）")
         await chat.say("not a number", "这个号码没认出来")
-        await chat.say("10690123456789", "（3/9）")
-        await chat.say("昨天", "（4/9）")
-        await chat.choose("每天都有", "（5/9）")
+        await chat.say("10690123456789", "（3/11）")
+        await chat.say("昨天", "（4/11）")
+        await chat.choose("每天都有", "（5/11）")
         text = "【某某商城】尊敬的会员，您的积分即将清零，点击 t.cn/xyz 兑换 回T退订"
-        await chat.say(text, "（6/9）")
-        await chat.choose("退订过，但还在发", "（7/9）")
-        await chat.choose("中国移动", "（8/9）")
+        await chat.say(text, "（6/11）")
+        await chat.choose("退订过，但还在发", "（7/12）")
+        await chat.choose("跳过", "（8/12）")
+        await chat.choose("跳过", "（9/12）")
+        await chat.choose("中国移动", "（10/12）")
+        await chat.choose("跳过", "（11/12）")
         alice.send_photo(screenshot)
         await chat.expect("已收到 1 份，共 1 份证据")
         number = await finish_sms(chat)
@@ -73,7 +76,7 @@ async def test_an_sms_complaint_with_buttons_text_and_a_photo(settings: Settings
     assert case.answers["content"] == text  # the user's words, exactly
     assert case.answers["sender"]["number"] == "10690123456789"
     assert case.remedies == ["stop_sending"]
-    assert case.flow == "sms@1"
+    assert case.flow == "sms@2"
     [photo] = case.evidence
     assert photo.kind == "photo" and photo.mime_type == "image/png"
     assert photo.file_id and photo.file_unique_id  # the Telegram ids are kept
@@ -199,19 +202,22 @@ async def test_a_restart_mid_conversation_continues_at_the_same_step(settings: S
     chat = Chat(fake, alice)
     async with running_bot(fake, settings):
         await chat.say("/start", "遇到了什么问题")
-        await chat.choose(SMS, "（1/9）")
-        await chat.choose("垃圾 / 骚扰短信", "（2/9）")
-        await chat.say("10690123456789", "（3/9）")
+        await chat.choose(SMS, "（1/11）")
+        await chat.choose("垃圾 / 骚扰短信", "（2/11）")
+        await chat.say("10690123456789", "（3/11）")
 
     saved = await conversation(settings, alice)
     assert saved.state == "started"
 
     async with running_bot(fake, settings):  # a new process on the same database
-        await chat.say("昨天", "（4/9）")
-        await chat.choose("每天都有", "（5/9）")
-        await chat.say("原文", "（6/9）")
-        await chat.choose("退订过，但还在发", "（7/9）")
-        await chat.choose("中国移动", "（8/9）")
+        await chat.say("昨天", "（4/11）")
+        await chat.choose("每天都有", "（5/11）")
+        await chat.say("原文", "（6/11）")
+        await chat.choose("退订过，但还在发", "（7/12）")
+        await chat.choose("跳过", "（8/12）")
+        await chat.choose("跳过", "（9/12）")
+        await chat.choose("中国移动", "（10/12）")
+        await chat.choose("跳过", "（11/12）")
         alice.send_photo(make_png(10, 10))
         await chat.expect("已收到 1 份")
         number = await finish_sms(chat)
@@ -227,15 +233,15 @@ async def test_each_chat_is_processed_in_order_and_chats_do_not_mix(settings: Se
     async with running_bot(fake, settings):
         for chat in people:
             await chat.say("/start", "遇到了什么问题")
-            await chat.choose(SMS, "（1/9）")
-            await chat.choose("垃圾 / 骚扰短信", "（2/9）")
+            await chat.choose(SMS, "（1/11）")
+            await chat.choose("垃圾 / 骚扰短信", "（2/11）")
         # everyone answers three questions in one burst, all queued before the bot polls
         for index, chat in enumerate(people):
             chat.user.send_text(f"1069012345678{index}")
             chat.user.send_text("2026-11-0" + str(index + 1))
             chat.user.send_text("一天好几次")  # typing a button's label counts as pressing it
         for chat in people:
-            await chat.expect("（5/9）")
+            await chat.expect("（5/11）")
 
     for index, chat in enumerate(people):
         saved = await conversation(settings, chat.user)
@@ -255,7 +261,7 @@ async def test_voice_at_the_evidence_step_gets_a_clear_answer(settings: Settings
         await chat.expect("语音、视频、贴纸")
         alice.send_document(b"MZ\x90\x00 not a pdf", file_name="scan.pdf")
         await chat.expect("内容和它的格式对不上")
-        await chat.choose("跳过", "（9/9）")  # evidence is optional for spam texts
+        await chat.choose("跳过", "（12/12）")  # evidence is optional for spam texts
 
 
 async def test_a_stale_button_says_it_expired_and_repeats_the_question(
@@ -268,11 +274,11 @@ async def test_a_stale_button_says_it_expired_and_repeats_the_question(
         await chat.say("/start", "遇到了什么问题")
         menu = chat.button(SMS)
         stale = menu.callback_data(WALLET)
-        await chat.choose(SMS, "（1/9）")
-        await chat.choose("垃圾 / 骚扰短信", "（2/9）")
+        await chat.choose(SMS, "（1/11）")
+        await chat.choose("垃圾 / 骚扰短信", "（2/11）")
         alice.press(menu, stale, check=False)  # an old client still shows the menu
         expired = await chat.expect("这个按钮已经过期了")
-        assert "（2/9） 短信是哪个号码发来的" in (expired.text or "")
+        assert "（2/11） 短信是哪个号码发来的" in (expired.text or "")
     saved = await conversation(settings, alice)
     assert (saved.flow_id, saved.state) == ("sms", "sender")
 

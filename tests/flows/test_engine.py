@@ -23,7 +23,7 @@ async def test_progress_shows_position_and_total(engine: Engine) -> None:
     await bot.press("短信")
     assert "（1/11）" in bot.text
     await bot.press("收不到验证码")  # a shorter branch: the total follows the answers
-    assert "（2/6）" in bot.text
+    assert "（2/7）" in bot.text
 
 
 async def test_each_step_is_saved_before_the_reply(engine: Engine) -> None:
@@ -52,7 +52,7 @@ async def test_a_restarted_bot_continues_at_the_same_step(tmp_path: Path) -> Non
     engine, store = await open_engine(tmp_path)
     bot = Person(engine)
     await bot.send("/start")
-    assert "第 3/9 步" in bot.text
+    assert "第 3/11 步" in bot.text
     await bot.press("继续填写")
     assert "（3/11）" in bot.text
     await bot.press("上一步")

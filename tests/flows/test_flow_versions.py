@@ -16,6 +16,9 @@ from flows.schema import DEFINITIONS, load_flows
 
 V1_ASK = "大概从哪天开始的？"
 V2_ASK = "（新版）短信最早是哪天收到的？"
+# "v1" below is the sms flow as shipped (version OLD); "v2" is a next version that asks differently.
+OLD = load_flows().get("sms").version  # type: ignore[union-attr]
+NEW = OLD + 1
 
 
 def deploy(folder: Path, *, v1_as_old: bool, v2: bool) -> Path:
@@ -26,10 +29,10 @@ def deploy(folder: Path, *, v1_as_old: bool, v2: bool) -> Path:
     sms = (DEFINITIONS / "sms.yaml").read_text(encoding="utf-8")
     (folder / "sms.yaml").unlink()
     if v1_as_old:
-        (folder / "sms@1.yaml").write_text(sms, encoding="utf-8")
+        (folder / f"sms@{OLD}.yaml").write_text(sms, encoding="utf-8")
     if v2:
         assert V1_ASK in sms
-        newer = sms.replace("version: 1", "version: 2", 1).replace(V1_ASK, V2_ASK)
+        newer = sms.replace(f"version: {OLD}", f"version: {NEW}", 1).replace(V1_ASK, V2_ASK)
         (folder / "sms.yaml").write_text(newer, encoding="utf-8")
     return folder
 
@@ -50,7 +53,7 @@ async def test_a_conversation_started_on_v1_finishes_on_v1_after_v2_is_deployed(
 
     both = deploy(tmp_path / "flows-2", v1_as_old=True, v2=True)
     flows = load_flows(both)
-    assert flows.get("sms").version == 2  # type: ignore[union-attr]
+    assert flows.get("sms").version == NEW  # type: ignore[union-attr]
     engine, store = await open_engine(tmp_path, flows)
     alice = Person(engine, "alice")
     await alice.send(button=menu_button.data)  # stale: answered before the new version came
@@ -59,7 +62,10 @@ async def test_a_conversation_started_on_v1_finishes_on_v1_after_v2_is_deployed(
     await alice.press("每天")
     await alice.send("退订也没用的广告")
     await alice.press("退订过")
+    await alice.press("跳过")
+    await alice.press("跳过")
     await alice.press("移动")
+    await alice.press("跳过")
     await alice.send(attachments=(attachment(png(1)),))
     await alice.press("完成")
     await alice.press("停止给我发短信")
@@ -67,7 +73,7 @@ async def test_a_conversation_started_on_v1_finishes_on_v1_after_v2_is_deployed(
     assert "• 开始日期: 2026-11-21" in alice.text  # the v1 summary
     await alice.press("提交投诉")
     case = await engine.store.get_case(alice.key, "TS-2026-000001")
-    assert case is not None and case.flow == "sms@1"
+    assert case is not None and case.flow == f"sms@{OLD}"
     assert case.answers["started"]["date"] == "2026-11-21"
     await alice.send("/case TS-2026-000001")  # shown with the questions of v1
     assert "• 开始日期: 2026-11-21" in alice.text and "当前投诉对象：中国移动" in alice.text
@@ -79,7 +85,7 @@ async def test_a_conversation_started_on_v1_finishes_on_v1_after_v2_is_deployed(
     await bob.send("10690123456789")
     assert V2_ASK in bob.text
     conv = await bob.conversation()
-    assert conv is not None and (conv.flow_id, conv.flow_version) == ("sms", 2)
+    assert conv is not None and (conv.flow_id, conv.flow_version) == ("sms", NEW)
     await store.close()
 
 

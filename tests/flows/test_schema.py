@@ -76,7 +76,14 @@ def problems(tmp_path: Path, text: str, name: str = "demo.yaml") -> list[str]:
 
 def test_shipped_flows_load_with_every_category() -> None:
     flow_set = load_flows()
-    assert [f.id for f in flow_set.categories()] == ["sms", "calls", "wallet", "crypto", "other"]
+    assert [f.id for f in flow_set.categories()] == [
+        "scam",
+        "sms",
+        "calls",
+        "wallet",
+        "crypto",
+        "other",
+    ]
     for flow in flow_set.categories():
         assert flow.first == "problem"
         assert flow.confirm_step == "summary"
