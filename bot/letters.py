@@ -50,6 +50,7 @@ class Templates:
             finalize=finalize,
         )
         env.filters["lowerfirst"] = lower_first
+        env.filters["without_lead"] = without_lead
         return env
 
     def check(self, flows: FlowSet) -> None:
@@ -73,6 +74,22 @@ def lower_first(text: str) -> str:
     """Return a label as it reads mid-sentence: "Every day" -> "every day", "SMS" stays."""
     if len(text) > 1 and text[0].isupper() and not text[1].isupper():
         return text[0].lower() + text[1:]
+    return text
+
+
+def without_lead(text: str, *leads: str) -> str:
+    """Return an answer without the words the letter already puts before it: "UID 8800" -> "8800".
+
+    People echo the question ("自称来自某某金融" to "对方自称是哪家公司？"), and "对方自称来自" +
+    the answer would say it twice. The first lead the answer starts with goes, any case.
+    """
+    for lead in leads:
+        rest = text[len(lead) :]
+        if text[: len(lead)].casefold() != lead.casefold() or not rest.strip(" :：,，"):
+            continue
+        if (lead[-1] + rest[0]).isascii() and (lead[-1] + rest[0]).isalpha():
+            continue  # "IDEA-7" is not "ID" + "EA-7"
+        return rest.lstrip(" :：,，")
     return text
 
 

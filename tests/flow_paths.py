@@ -293,17 +293,28 @@ async def walk(person: Person, path: Path, seed: int) -> None:
 LEFTOVERS = re.compile(r"\bNone\b(?!\s+\w)|Undefined|\{\{|\}\}|\{%|%\}|\{#|#\}|\bnull\b")
 EMPTY_BRACKETS = re.compile(r"（\s*）|\(\s*\)|「\s*」|“\s*”|【\s*】")
 # "UID UID", "the the"; "自称来自自称来自": words said twice in a row.
-DOUBLED_LATIN = re.compile(r"\b([A-Za-z]{2,})\s+\1\b", re.IGNORECASE)
+DOUBLED_LATIN = re.compile(r"\b([A-Za-z]{2,})[\s:：]+\1\b", re.IGNORECASE)
 DOUBLED_HAN = re.compile(r"([\u4e00-\u9fff]{2,})\1")
 LIST_ITEM = re.compile(r"^\s*(\d+\.|-|•|\*|\d{4}-\d\d-\d\d)\s")
 
 
-def text_problems(text: str) -> list[str]:
-    """Return what a person should never read in a letter: template leftovers, blanks, echoes."""
+def text_problems(text: str, *, letter: bool = True) -> list[str]:
+    """Return what a person should never read in a letter: template leftovers, blanks, echoes.
+
+    Not a `letter` (the case's record in an export): only leftovers and empty fields, since
+    there each answer is quoted as typed, "UID: UID 8800" included.
+    """
     problems = [f"leftover {m[0]!r}" for m in LEFTOVERS.finditer(text)]
     problems += [f"empty brackets {m[0]!r}" for m in EMPTY_BRACKETS.finditer(text)]
+    if not letter:
+        return problems + _empty_fields(text)
     problems += [f"doubled {m[0]!r}" for m in DOUBLED_LATIN.finditer(text)]
     problems += [f"doubled {m[0]!r}" for m in DOUBLED_HAN.finditer(text)]
+    return problems + _empty_fields(text)
+
+
+def _empty_fields(text: str) -> list[str]:
+    problems = []
     lines = text.splitlines()
     for index, line in enumerate(lines):
         if re.search(r"[：:]\s*$", line):

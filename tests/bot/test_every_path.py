@@ -215,7 +215,9 @@ def zip_problems(data: bytes, case: CaseRecord, lang: str, evidence: object) -> 
         names = archive.namelist()
         for name in names:
             if name.endswith((".txt", ".md")) and "/evidence/" not in name:
-                problems += [f"{name}: {p}" for p in text_problems(archive.read(name).decode())]
+                text = archive.read(name).decode()
+                found = text_problems(text, letter="/letters/" in name)
+                problems += [f"{name}: {p}" for p in found]
     root = f"{case.number}/"
     letters = [n for n in names if n.startswith(root + "letters/") and n.endswith(f".{lang}.txt")]
     if not letters:

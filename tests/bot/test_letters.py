@@ -17,7 +17,7 @@ import pytest
 from jinja2.exceptions import SecurityError
 
 from bot.config import ConfigError
-from bot.letters import Templates, write_letter
+from bot.letters import Templates, without_lead, write_letter
 from flows.schema import REMEDIES, FlowSet, load_flows
 from flows.store import CaseEvent, CaseRecord, EvidenceRecord, Profile
 
@@ -326,3 +326,22 @@ def test_a_broken_template_is_reported_with_its_name_and_line(
     (tmp_path / "generic.en.j2").write_text("line one\n{% if %}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"^generic\.en\.j2:2: "):
         Templates(tmp_path).check(flows)
+
+
+@pytest.mark.parametrize(
+    ("answer", "leads", "shown"),
+    [
+        ("UID 88001234", ("UID", "ID"), "88001234"),
+        ("uid：88001234", ("UID", "ID"), "88001234"),
+        ("ID: 88001234", ("UID", "ID"), "88001234"),
+        ("IDEA-7", ("UID", "ID"), "IDEA-7"),  # a word that starts like the lead stays whole
+        ("UID", ("UID", "ID"), "UID"),  # nothing after the lead: keep what they typed
+        ("88001234", ("UID", "ID"), "88001234"),
+        ("自称来自某某金融", ("自称来自", "自称是", "自称", "来自"), "某某金融"),
+        ("自称是某某金融", ("自称来自", "自称是", "自称", "来自"), "某某金融"),
+    ],
+)
+def test_an_answer_that_echoes_the_question_is_not_said_twice(
+    answer: str, leads: tuple[str, ...], shown: str
+) -> None:
+    assert without_lead(answer, *leads) == shown
