@@ -19,12 +19,17 @@ from markupsafe import Markup
 
 from bot.config import ConfigError
 from bot.letter_facts import LetterFacts, gather, short_report
+from flows.errors import ComplaintBotError
 from flows.paperwork import Letter
 from flows.schema import FlowSet
 from flows.store import CaseRecord, Profile
 
 TEMPLATES = Path(__file__).parent / "templates"
 _MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>#|~"})
+
+
+class LetterError(ComplaintBotError):
+    """A template failed on a case: the case is fine, its letter cannot be written."""
 
 
 class Templates:
@@ -126,7 +131,13 @@ def render_letter(templates: Templates, facts: LetterFacts, *, markdown: bool) -
         template = env.get_template(f"{facts.flow}.{facts.lang}.j2")
     except TemplateNotFound:
         template = env.get_template(f"generic.{facts.lang}.j2")
-    text = template.render(f=facts, v=facts.v, opt=facts.opt, **_helpers(markdown))
+    try:
+        text = template.render(f=facts, v=facts.v, opt=facts.opt, **_helpers(markdown))
+    except TemplateError as e:
+        raise LetterError(
+            f"case {facts.number}: cannot write the letter to {facts.channel} "
+            f"({template.name}: {e})"
+        ) from e
     return _tidy(text)
 
 

@@ -9,7 +9,9 @@ person would read it. A template that fails on a path someone can take fails her
 
 from __future__ import annotations
 
+import asyncio
 import io
+import shutil
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ from flow_paths import (
     walk,
 )
 
+from bot.__main__ import main
 from bot.deadlines import DeadlinePolicy, WorkCalendar
 from bot.explain import AnalysisExplainer
 from bot.export import CasePaperwork
@@ -297,3 +300,55 @@ async def test_cases_export_writes_a_fraud_case_without_a_traceback(tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert not zip_problems(out.read_bytes(), case, case.language, PATHS[fraud].given["evidence"])
+
+
+# A template that reads an answer no path gives: what a person gets when a letter cannot be written.
+BROKEN_SMS = (
+    '{% extends "letter.zh.j2" %}\n{% block subject %}{{ v.no_such_answer }}{% endblock %}\n'
+)
+
+
+def broken_templates(folder: Path) -> Templates:
+    shutil.copytree(TEMPLATES.folder, folder)
+    (folder / "sms.zh.j2").write_text(BROKEN_SMS, encoding="utf-8")
+    return Templates(folder)
+
+
+async def file_with(templates: Templates, folder: Path) -> tuple[Person, str]:
+    """File an SMS spam case in Chinese on a database under `folder`; return who and its number."""
+    store = await SqliteStore.open(folder / "db.sqlite3", folder / "data")
+    paperwork = CasePaperwork(FLOWS, templates, SHANGHAI, lambda: NOW, store.read_blob)
+    engine = Engine(FLOWS, store, clock=lambda: NOW, paperwork=paperwork)
+    spam = next(i for i, p in enumerate(PATHS) if p.id.startswith("sms-spam-") and p.lang == "zh")
+    person = Person(engine)
+    try:
+        await walk(person, PATHS[spam], seed=spam)
+        await press(person, "file")
+        [filed] = await store.list_cases(person.key)
+        assert filed.number in person.text  # filed and said so, whatever the letter does
+        await press(person, "pskip")
+        await press(person, "pskip")
+    finally:
+        await store.close()
+    return person, filed.number
+
+
+def test_a_letter_that_cannot_be_written_is_a_clear_message_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    templates = broken_templates(tmp_path / "templates")
+    person, number = asyncio.run(file_with(templates, tmp_path))
+    assert FLOWS.catalog("paperwork_unavailable", "zh") in person.text
+    assert "Traceback" not in person.text and "no_such_answer" not in person.text
+
+    monkeypatch.setattr("bot.__main__.Templates", lambda: templates)
+    monkeypatch.setattr("bot.__main__.setup_logging", lambda level: None)  # keep pytest's logs
+    out = tmp_path / f"{number}.zip"
+    db, data = str(tmp_path / "db.sqlite3"), str(tmp_path / "data")
+    code = main(["cases", "export", number, "--out", str(out), "--db", db, "--data-dir", data])
+    err = capsys.readouterr().err
+    assert code == 1
+    [line] = err.splitlines()  # one line, no traceback: which case, which letter, why
+    assert line.startswith(f"complaint-bot: case {number}: cannot write the letter to "), err
+    assert line.endswith("(sms.zh.j2: 'dict object' has no attribute 'no_such_answer')"), err
+    assert not out.exists()
