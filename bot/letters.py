@@ -19,17 +19,13 @@ from markupsafe import Markup
 
 from bot.config import ConfigError
 from bot.letter_facts import LetterFacts, gather, short_report
-from flows.errors import ComplaintBotError
+from flows.errors import LetterError
 from flows.paperwork import Letter
 from flows.schema import FlowSet
 from flows.store import CaseRecord, Profile
 
 TEMPLATES = Path(__file__).parent / "templates"
 _MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>#|~"})
-
-
-class LetterError(ComplaintBotError):
-    """A template failed on a case: the case is fine, its letter cannot be written."""
 
 
 class Templates:

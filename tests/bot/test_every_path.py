@@ -334,12 +334,19 @@ async def file_with(templates: Templates, folder: Path) -> tuple[Person, str]:
 
 
 def test_a_letter_that_cannot_be_written_is_a_clear_message_not_a_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     templates = broken_templates(tmp_path / "templates")
     person, number = asyncio.run(file_with(templates, tmp_path))
     assert FLOWS.catalog("paperwork_unavailable", "zh") in person.text
     assert "Traceback" not in person.text and "no_such_answer" not in person.text
+    # The console shows the log in the same terminal: one line naming the case and the cause.
+    [logged] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert logged.exc_info is None and logged.exc_text is None
+    assert number in logged.getMessage() and "no_such_answer" in logged.getMessage()
 
     monkeypatch.setattr("bot.__main__.Templates", lambda: templates)
     monkeypatch.setattr("bot.__main__.setup_logging", lambda level: None)  # keep pytest's logs
