@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine_chat import Person, attachment, png
-from hypothesis import find
+from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
 
 from flows.callbacks import decode
@@ -113,6 +113,8 @@ def typed_answers(flow: Flow, step: Step) -> list[Type]:
         text = find(
             st.from_regex(step.pattern, fullmatch=True),
             lambda s: step.min_length <= len(s.strip()) <= step.max_length and "\n" not in s,
+            # The same match every run; no shrinking (it costs seconds, any match will do).
+            settings=settings(database=None, derandomize=True, phases=[Phase.generate]),
         ).strip()
     elif names_respondent:
         text = f"某某{label}"  # it becomes who the letter is addressed to

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import shutil
 import zipfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,7 @@ from flow_paths import (
     text_problems,
     walk,
 )
+from flow_paths import Path as PathWalked
 
 from bot.__main__ import main
 from bot.deadlines import DeadlinePolicy, WorkCalendar
@@ -169,11 +171,11 @@ async def test_every_path_files_and_every_letter_reads_right(bot: Bot, index: in
     profile = Profile("张三", "13800138000", True) if path.profile else Profile(asked=True)
     # The letter the bot sent right after filing, to the first rung, in the person's language.
     sent = [r.document.file_name for r in person.replies if r.document is not None]
-    first = FLOWS.get(case.flow_id, case.flow_version).ladder[case.rung]  # type: ignore[union-attr]
+    flow = path.flow
+    first = flow.ladder[case.rung]
     assert f"{case.number}-{first.channel}-{path.lang}.txt" in sent, person.text
     assert FLOWS.catalog("paperwork_unavailable", path.lang) not in person.text
 
-    flow = path.flow
     typed = {s: a.text for s, a in path.answers if isinstance(a, Type)}
     problems: list[str] = []
     rungs = applicable_rungs(case)
@@ -189,25 +191,34 @@ async def test_every_path_files_and_every_letter_reads_right(bot: Bot, index: in
                 problems.append(
                     f"{letter.file_stem}: addressed to {letter.addressee!r}, not {to!r}"
                 )
+            if path.profile and missing(letter.text, ["张三", "13800138000"]):
+                problems.append(f"{letter.file_stem}: not signed with the name and phone given")
             channel = FLOWS.channels[rung.channel]
             if channel.short is not None:
-                problems += short_problems(letter, channel.short.text, channel.short.to, typed)
+                problems += short_problems(letter, channel.short.to, path, lang)
         export = await bot.paperwork.export(case, lang, profile)
-        problems += zip_problems(export.content, case, lang, path.given.get("evidence"))
+        sent_files = next((a for _, a in path.answers if isinstance(a, Attach)), None)
+        problems += zip_problems(export.content, case, lang, sent_files)
     assert not problems, f"{path.id}:\n" + "\n".join(problems)
 
 
-def short_problems(letter: Letter, template: str, to: str, typed: dict[str, str]) -> list[str]:
+def short_problems(letter: Letter, to: str, path: PathWalked, lang: str) -> list[str]:
     """Return what is wrong with the one-line report: offered when all its parts were given."""
-    parts = [name for name in FLOWS.channels[letter.channel].short.text.split("{")[1:]]  # type: ignore[union-attr]
-    names = [p.split("}")[0] for p in parts]
-    if not all(n in typed for n in names):
+    short = FLOWS.channels[letter.channel].short
+    assert short is not None
+    parts = [p.split("}")[0] for p in short.text.split("{")[1:]]
+    given = {s: a for s, a in path.answers if isinstance(a, Type)}
+    if not all(n in given for n in parts):
         return [] if letter.short is None else [f"{letter.file_stem}: a short report with a gap"]
     if letter.short is None:
         return [f"{letter.file_stem}: no short report to {to}"]
     problems = [f"{letter.file_stem} short: {p}" for p in text_problems(letter.short.text)]
+    wanted = [shown for n in parts for shown in given[n].shows[lang]]
+    problems += [
+        f"{letter.file_stem} short: missing {m!r}" for m in missing(letter.short.text, wanted)
+    ]
     if letter.short.to != to or "{" in letter.short.text:
-        problems.append(f"{letter.file_stem}: short report {letter.short!r} ({template})")
+        problems.append(f"{letter.file_stem}: short report {letter.short!r} ({short.text})")
     return problems
 
 
@@ -299,7 +310,8 @@ async def test_cases_export_writes_a_fraud_case_without_a_traceback(tmp_path: Pa
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    assert not zip_problems(out.read_bytes(), case, case.language, PATHS[fraud].given["evidence"])
+    sent_files = next((a for _, a in PATHS[fraud].answers if isinstance(a, Attach)), None)
+    assert not zip_problems(out.read_bytes(), case, case.language, sent_files)
 
 
 # A template that reads an answer no path gives: what a person gets when a letter cannot be written.
@@ -359,3 +371,13 @@ def test_a_letter_that_cannot_be_written_is_a_clear_message_not_a_traceback(
     assert line.startswith(f"complaint-bot: case {number}: cannot write the letter to "), err
     assert line.endswith("(sms.zh.j2: 'dict object' has no attribute 'no_such_answer')"), err
     assert not out.exists()
+
+
+def test_a_step_with_a_pattern_or_an_unknown_validator_is_handled() -> None:
+    flow = FLOWS.categories()[0]
+    text = next(s for s in flow.steps.values() if s.expect == "text" and s.validate is None)
+    pattern = re.compile(r"[A-Z]{2}\d{6}")
+    typed = [a for a in answers_for(flow, replace(text, pattern=pattern)) if isinstance(a, Type)]
+    assert typed and all(pattern.fullmatch(a.text) for a in typed)
+    with pytest.raises(AssertionError, match="no example answer for validator 'iban'"):
+        answers_for(flow, replace(text, validate="iban"))
