@@ -18,6 +18,7 @@ from jinja2.exceptions import SecurityError
 
 from bot.config import ConfigError
 from bot.letters import Templates, without_lead, write_letter
+from flows.errors import LetterError
 from flows.schema import REMEDIES, FlowSet, load_flows
 from flows.store import CaseEvent, CaseRecord, EvidenceRecord, Profile
 
@@ -312,10 +313,11 @@ def test_a_template_is_sandboxed(tmp_path: Path, flows: FlowSet) -> None:
     for name in ("letter.zh.j2", "letter.en.j2", "generic.zh.j2", "generic.en.j2"):
         (tmp_path / name).write_text("{{ f.__class__.__mro__ }}\n", encoding="utf-8")
     templates = Templates(tmp_path)
-    with pytest.raises(SecurityError, match="unsafe"):
+    with pytest.raises(LetterError, match="unsafe") as raised:
         write_letter(
             a_case("other", "en"), flows, templates, lang="en", profile=PROFILE, today=TODAY, tz=TZ
         )
+    assert isinstance(raised.value.__cause__, SecurityError)
 
 
 def test_a_broken_template_is_reported_with_its_name_and_line(
