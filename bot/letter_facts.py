@@ -189,8 +189,8 @@ def demands(
     """Return the chosen remedies that belong in a letter of `kind`, as it asks for them.
 
     A police report never asks for "my assets back to my account": each remedy says which kinds
-    of letter it belongs in (`letters:`). What the person typed as "other" goes to the
-    respondent's letters (complaint, appeal).
+    of letter it belongs in (`letters:`). What the person typed as "other" goes in every
+    letter: they wrote it themselves.
     """
     step = flow.steps.get(REMEDIES)
     chosen = answers.get(REMEDIES)
@@ -203,7 +203,7 @@ def demands(
         if o.id in selected and o.demand and kind in o.letters
     ]
     other = chosen.get("other")
-    if isinstance(other, str) and other.strip() and kind in ("complaint", "appeal"):
+    if isinstance(other, str) and other.strip():
         text = one_line(other)
         if text[-1] not in "。.!！?？":
             text += "。" if lang == "zh" or "\u4e00" <= text[-1] <= "\u9fff" else "."

@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from bot.config import ConfigError
 from bot.letter_facts import LetterFacts, gather, short_report
+from flows.errors import LetterError
 from flows.paperwork import Letter
 from flows.schema import FlowSet
 from flows.store import CaseRecord, Profile
@@ -50,6 +51,7 @@ class Templates:
             finalize=finalize,
         )
         env.filters["lowerfirst"] = lower_first
+        env.filters["without_lead"] = without_lead
         return env
 
     def check(self, flows: FlowSet) -> None:
@@ -73,6 +75,22 @@ def lower_first(text: str) -> str:
     """Return a label as it reads mid-sentence: "Every day" -> "every day", "SMS" stays."""
     if len(text) > 1 and text[0].isupper() and not text[1].isupper():
         return text[0].lower() + text[1:]
+    return text
+
+
+def without_lead(text: str, *leads: str) -> str:
+    """Return an answer without the words the letter already puts before it: "UID 8800" -> "8800".
+
+    People echo the question ("自称来自某某金融" to "对方自称是哪家公司？"), and "对方自称来自" +
+    the answer would say it twice. The first lead the answer starts with goes, any case.
+    """
+    for lead in leads:
+        rest = text[len(lead) :]
+        if text[: len(lead)].casefold() != lead.casefold() or not rest.strip(" :：,，"):
+            continue
+        if (lead[-1] + rest[0]).isascii() and (lead[-1] + rest[0]).isalpha():
+            continue  # "IDEA-7" is not "ID" + "EA-7"
+        return rest.lstrip(" :：,，")
     return text
 
 
@@ -109,7 +127,13 @@ def render_letter(templates: Templates, facts: LetterFacts, *, markdown: bool) -
         template = env.get_template(f"{facts.flow}.{facts.lang}.j2")
     except TemplateNotFound:
         template = env.get_template(f"generic.{facts.lang}.j2")
-    text = template.render(f=facts, v=facts.v, opt=facts.opt, **_helpers(markdown))
+    try:
+        text = template.render(f=facts, v=facts.v, opt=facts.opt, **_helpers(markdown))
+    except TemplateError as e:
+        raise LetterError(
+            f"case {facts.number}: cannot write the letter to {facts.channel} "
+            f"({template.name}: {e})"
+        ) from e
     return _tidy(text)
 
 

@@ -33,5 +33,9 @@ class StorageError(ComplaintBotError):
     """The database or the evidence folder could not be read or written."""
 
 
+class LetterError(ComplaintBotError):
+    """A letter cannot be written for a case (a template failed on it); the case itself is fine."""
+
+
 class AlreadyHandled(ComplaintBotError):
     """The message was delivered before and its effect is saved; this copy changes nothing."""

@@ -47,7 +47,11 @@ class Paperwork(Protocol):
     def letter(
         self, case: CaseRecord, lang: str, profile: Profile, rung: int | None = None
     ) -> Letter:
-        """Return the letter to the case's current rung (or to `rung`), in `lang`."""
+        """Return the letter to the case's current rung (or to `rung`), in `lang`.
+
+        Raise LookupError when the case's flow has no such rung, LetterError when the letter
+        cannot be written.
+        """
         ...
 
     async def export(self, case: CaseRecord, lang: str, profile: Profile) -> Document:

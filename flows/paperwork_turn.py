@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from flows import actions
 from flows.callbacks import GLOBAL, Press, decode, encode
+from flows.errors import LetterError
 from flows.model import Button, Reply
 from flows.paperwork import Letter
 from flows.store import CaseRecord, Profile
@@ -50,6 +51,10 @@ class PaperworkTurn(Turn):
             return
         try:
             document = await self.e.paperwork.export(case, self.lang, self.conv.profile)
+        except LetterError as e:
+            log.error("%s", e)
+            self.say(self.t("paperwork_unavailable"))
+            return
         except Exception:
             log.exception("could not export case %s", case.number)
             self.say(self.t("paperwork_unavailable"))
@@ -248,6 +253,12 @@ class PaperworkTurn(Turn):
             letter = paperwork.letter(case, lang, self.conv.profile)
         except LookupError:  # a case whose flow no longer has that rung: nothing to address
             self.say(self.t("letter_none", number=case.number))
+            return
+        except LetterError as e:
+            # Says which case, letter and template, and why: enough to fix it, and a console
+            # user (whose terminal shows the log) sees one line, not a traceback.
+            log.error("%s", e)
+            self.say(self.t("paperwork_unavailable"))
             return
         except Exception:
             # The case is safely filed; a letter that cannot be written must not hide that.

@@ -17,7 +17,8 @@ import pytest
 from jinja2.exceptions import SecurityError
 
 from bot.config import ConfigError
-from bot.letters import Templates, write_letter
+from bot.letters import Templates, without_lead, write_letter
+from flows.errors import LetterError
 from flows.ladder import next_rung
 from flows.schema import REMEDIES, FlowSet, load_flows
 from flows.store import CaseEvent, CaseRecord, EvidenceRecord, Profile
@@ -379,10 +380,11 @@ def test_a_template_is_sandboxed(tmp_path: Path, flows: FlowSet) -> None:
     for name in ("letter.zh.j2", "letter.en.j2", "generic.zh.j2", "generic.en.j2"):
         (tmp_path / name).write_text("{{ f.__class__.__mro__ }}\n", encoding="utf-8")
     templates = Templates(tmp_path)
-    with pytest.raises(SecurityError, match="unsafe"):
+    with pytest.raises(LetterError, match="unsafe") as raised:
         write_letter(
             a_case("other", "en"), flows, templates, lang="en", profile=PROFILE, today=TODAY, tz=TZ
         )
+    assert isinstance(raised.value.__cause__, SecurityError)
 
 
 def test_a_broken_template_is_reported_with_its_name_and_line(
@@ -393,3 +395,22 @@ def test_a_broken_template_is_reported_with_its_name_and_line(
     (tmp_path / "generic.en.j2").write_text("line one\n{% if %}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"^generic\.en\.j2:2: "):
         Templates(tmp_path).check(flows)
+
+
+@pytest.mark.parametrize(
+    ("answer", "leads", "shown"),
+    [
+        ("UID 88001234", ("UID", "ID"), "88001234"),
+        ("uid：88001234", ("UID", "ID"), "88001234"),
+        ("ID: 88001234", ("UID", "ID"), "88001234"),
+        ("IDEA-7", ("UID", "ID"), "IDEA-7"),  # a word that starts like the lead stays whole
+        ("UID", ("UID", "ID"), "UID"),  # nothing after the lead: keep what they typed
+        ("88001234", ("UID", "ID"), "88001234"),
+        ("自称来自某某金融", ("自称来自", "自称是", "自称", "来自"), "某某金融"),
+        ("自称是某某金融", ("自称来自", "自称是", "自称", "来自"), "某某金融"),
+    ],
+)
+def test_an_answer_that_echoes_the_question_is_not_said_twice(
+    answer: str, leads: tuple[str, ...], shown: str
+) -> None:
+    assert without_lead(answer, *leads) == shown
