@@ -6,6 +6,7 @@ from flows.callbacks import GLOBAL, Press, encode
 from flows.followup import OUTCOMES, SNOOZE_DAYS
 from flows.model import Button
 from flows.turn import Turn
+from flows.typed_text import normalised
 
 # Global button verbs about a case: g:VERB:NUMBER[:ARG]
 CASE_VERBS = frozenset({"fu", "snz", "sent", "ans", "rate", "cmt"})
@@ -72,7 +73,7 @@ class CaseTurn(Turn):
         await self.show_menu()
 
     async def show_case(self, number: str) -> None:
-        number = number.strip().upper()
+        number = normalised(number).strip().upper()  # typed full-width or with zero-width marks
         if not number:
             self.say(self.t("case_usage"))
             return
