@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.deadlines import DeadlinePolicy, Due, QuietHours, WorkCalendar, parse_duration
+from flows.ladder import WeekdayDeadlines
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -156,6 +157,27 @@ def test_a_calendar_deadline_ending_on_a_rest_day_ends_on_the_next_working_day(
     due = POLICY.due(start, days=days)
     assert due.day == last_day
     assert due.at == datetime.combine(last_day + timedelta(days=1), time(), tzinfo=SHANGHAI)
+
+
+def test_a_check_in_date_is_not_a_legal_period_and_does_not_roll_over() -> None:
+    start = shanghai(2026, 9, 16, 10, 0)
+    assert POLICY.due(start, days=15, binding=False).day == date(2026, 10, 1)
+    assert POLICY.due(start, days=15).day == date(2026, 10, 8)
+
+
+@pytest.mark.parametrize(
+    ("filed", "binding", "last_day"),
+    [
+        (date(2026, 11, 6), True, date(2026, 11, 23)),  # Saturday 21st: the Monday after
+        (date(2026, 11, 6), False, date(2026, 11, 21)),
+        (date(2026, 9, 16), True, date(2026, 10, 1)),  # it knows no holidays, only weekends
+    ],
+)
+def test_the_engines_default_policy_rolls_binding_deadlines_off_weekends(
+    filed: date, binding: bool, last_day: date
+) -> None:
+    start = datetime.combine(filed, time(10, 0), tzinfo=SHANGHAI)
+    assert WeekdayDeadlines(SHANGHAI).due(start, days=15, binding=binding).day == last_day
 
 
 def test_a_calendar_deadline_rolls_over_extra_holidays() -> None:

@@ -92,7 +92,8 @@ async def test_an_arabic_indic_sender_with_zero_width_spaces_reaches_the_report(
     services: Services,
 ) -> None:
     alice = Person(services.engine)
-    await file_sms(alice, "١٠٦٩٠\u200b١٢٣٤٥٦٧٨٩", "11月初")
+    said = await file_sms(alice, "١٠٦٩٠\u200b١٢٣٤٥٦٧٨٩", "11月初")
+    assert "• 开始日期: 2026-11-01 (11月初)" in said  # the summary says what it stands for
     letter = letter_text(alice)
     assert "10690123456789*【某某商城】" in letter
     assert "\u200b" not in letter and "١" not in letter

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from flows.actions import ACTIONS, VALIDATORS, Invalid, ValidationContext
+from flows.actions import ACTIONS, VALIDATORS, Invalid, ValidationContext, one_phone
 
 CTX = ValidationContext(today=date(2026, 11, 22))
 
@@ -335,6 +335,32 @@ def test_transaction_id(text: str, ok: bool) -> None:
     else:
         with pytest.raises(Invalid):
             VALIDATORS["transaction_id"](text, CTX)
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("ＴＸ－８８＿ａ", "TX-88_a"),
+        ("4200\u200b0012\u200b3420", "420000123420"),
+        ("\ufeffTX2026\u2013001", "TX2026-001"),
+    ],
+)
+def test_transaction_id_typed_full_width_is_stored_plain(text: str, stored: str) -> None:
+    assert VALIDATORS["transaction_id"](text, CTX) == {"text": stored, "id": stored}
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        ("13800138000", "13800138000"),
+        ("１３８００１３８０００", "13800138000"),
+        ("١٣٨٠٠١٣٨٠٠٠", "13800138000"),
+        ("138\u200b0013\u200b8000", "13800138000"),
+        ("10690123456789", None),  # the profile wants a phone, not a platform number
+    ],
+)
+def test_one_phone_reads_other_digits(text: str, phone: str | None) -> None:
+    assert one_phone(text) == phone
 
 
 @pytest.mark.parametrize(
