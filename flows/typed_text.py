@@ -40,7 +40,6 @@ _DIGITS = {
 _SMALL_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000, "k": 1000}
 _BIG_UNITS = {"万": 10_000, "萬": 10_000, "w": 10_000, "亿": 100_000_000}
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|.", re.DOTALL)
-CHINESE_NUMERAL = "〇零一壹二贰两三叁四肆五伍六陆七柒八捌九玖十拾百佰千仟万萬亿"
 
 
 def numeral_value(text: str) -> Decimal | None:
