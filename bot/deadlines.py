@@ -1,4 +1,8 @@
-"""Deadline arithmetic: Chinese working days, when a deadline passes, quiet hours, durations."""
+"""Deadline arithmetic: Chinese working days, when a deadline passes, quiet hours, durations.
+
+A binding deadline in calendar days that ends on a rest day (weekend or public holiday) ends on
+the next working day (民法典 art. 203); one in working days skips rest days as it counts.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +47,12 @@ class WorkCalendar:
                 )
             return day.weekday() < 5
 
+    def first_working_day_from(self, day: date) -> date:
+        """Return `day` when it is a working day, else the first working day after it."""
+        while not self.is_workday(day):
+            day += timedelta(days=1)
+        return day
+
     def add_working_days(self, start: date, n: int) -> date:
         """Return the `n`-th working day after `start` (`start` itself never counts)."""
         if n < 1:
@@ -66,8 +76,13 @@ class DeadlinePolicy:
         self.tz = tz
         self.override = override
 
-    def due(self, start: datetime, *, days: int = 0, working_days: int = 0) -> Due:
-        """Return when a deadline of `days` or `working_days` counted from `start` passes."""
+    def due(
+        self, start: datetime, *, days: int = 0, working_days: int = 0, binding: bool = True
+    ) -> Due:
+        """Return when a deadline of `days` or `working_days` counted from `start` passes.
+
+        A check-in (`binding=False`) is when we ask how it went, not a legal period: it stays.
+        """
         if (days > 0) == (working_days > 0) or min(days, working_days) < 0:
             raise ValueError(
                 f"deadline: expected days or working_days > 0 (not both), "
@@ -77,8 +92,14 @@ class DeadlinePolicy:
             at = (start + self.override).astimezone(UTC)
             return Due(at.astimezone(self.tz).date(), at)
         filed = start.astimezone(self.tz).date()
-        if days:
+        if days and not binding:
             day = filed + timedelta(days=days)
+        elif days:
+            # 民法典 art. 203: a period whose last day is a 法定休假日 ends the day after the rest.
+            # Read, as the courts and the former 民通意见 art. 198 did, to take in weekends
+            # ("星期日或者其他法定休假日") and to follow the State Council's swaps: a make-up
+            # working Saturday (调休) is a working day, so a period ending on it does not move.
+            day = self.calendar.first_working_day_from(filed + timedelta(days=days))
         else:
             day = self.calendar.add_working_days(filed, working_days)
         midnight = datetime.combine(day + timedelta(days=1), time(), tzinfo=self.tz)

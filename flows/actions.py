@@ -8,15 +8,23 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import phonenumbers
 
+from flows import typed_date
+from flows.typed_text import normalised, numeral_value
+
 
 class Invalid(ValueError):
-    """The answer does not fit; the step's hint is said."""
+    """The answer does not fit: the step's hint is said, or the text `hint` names with `values`."""
+
+    def __init__(self, text: str, hint: str | None = None, **values: Any) -> None:
+        super().__init__(text)
+        self.hint = hint
+        self.values = values
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +43,15 @@ ACTIONS: dict[str, Action] = {}
 
 
 def validator(name: str) -> Callable[[Validator], Validator]:
-    """Register a validator under the name flow files use."""
+    """Register a validator under the name flow files use; it is given the text normalised."""
 
     def register(func: Validator) -> Validator:
-        VALIDATORS[name] = func
+        def on_normalised(text: str, ctx: ValidationContext) -> dict[str, Any]:
+            # Full-width or Arabic-Indic digits and zero-width marks would otherwise reach the
+            # letter and the one-line SMS report as typed, or make a good answer fail.
+            return func(normalised(text), ctx)
+
+        VALIDATORS[name] = on_normalised
         return func
 
     return register
@@ -91,7 +104,7 @@ def national(number: str) -> str:
 
 def one_phone(text: str) -> str | None:
     """Return the one phone number in `text` as dialled in China, or None if it is not one."""
-    found = _phone(_digits(text))
+    found = _phone(_digits(normalised(text)))
     return national(found[0]) if found is not None and found[1] in ("phone", "overseas") else None
 
 
@@ -149,57 +162,82 @@ _CURRENCY_WORDS = {
 }
 _CURRENCY = "|".join(sorted((re.escape(k) for k in _CURRENCY_WORDS), key=len, reverse=True))
 _AMOUNT = re.compile(
-    rf"^\s*(?P<pre>{_CURRENCY})?\s*(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*"
-    rf"(?P<post>{_CURRENCY})?\s*$",
-    re.IGNORECASE,
+    rf"^\s*(?P<pre>{_CURRENCY})?\s*(?P<num>.+?)\s*(?P<post>{_CURRENCY})?\s*$", re.IGNORECASE
 )
+_PLAIN_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+# An amount above these is a slip of the keyboard (¥50,000,000,000), not a complaint: about
+# 100 million yuan in each currency at 2026 rates, rounded up generously for the volatile ones.
+AMOUNT_CAPS = {
+    "CNY": Decimal(100_000_000),
+    "HKD": Decimal(100_000_000),
+    "USD": Decimal(15_000_000),
+    "EUR": Decimal(15_000_000),
+    "USDT": Decimal(15_000_000),
+    "USDC": Decimal(15_000_000),
+    "BTC": Decimal(1_000),
+    "ETH": Decimal(30_000),
+}
+_ANY_CAP = Decimal(100_000_000)  # a currency a step declares that is not in the table
+
+
+def _number(text: str) -> Decimal | None:
+    """Return 1234.50 for '1,234.50', 12000 for '1.2万', 3200 for '三千二百', else None."""
+    if _PLAIN_NUMBER.fullmatch(text):
+        try:
+            return Decimal(text.replace(",", ""))
+        except InvalidOperation:
+            return None
+    return numeral_value(text)
 
 
 @validator("amount")
 def amount(text: str, ctx: ValidationContext) -> dict[str, Any]:
-    """Accept a positive amount with an optional currency: 100, ¥1,234.50, 200元, 50 USDT."""
+    """Accept a positive amount with an optional currency: ¥1,234.50, 1.2万元, 三千二百, 50 USDT."""
     match = _AMOUNT.match(text)
     if not match or (match["pre"] and match["post"]):
         raise Invalid(text)
-    try:
-        value = Decimal(match["num"].replace(",", ""))
-    except InvalidOperation as exc:
-        raise Invalid(text) from exc
-    if value <= 0 or value >= Decimal("1e12"):
-        raise Invalid(text)
     word = (match["pre"] or match["post"] or "").lower()
     currency = _CURRENCY_WORDS.get(word, ctx.currency)
-    return {"text": text, "amount": str(value), "currency": currency}
+    number = match["num"]
+    negative = number.startswith("-") or number.startswith("负")
+    value = _number(number.lstrip("-负").strip())
+    if value is None:
+        raise Invalid(text)
+    if negative or value <= 0:
+        raise Invalid(text, "amount_not_positive")
+    cap = AMOUNT_CAPS.get(currency, _ANY_CAP)
+    if value > cap:
+        shown = {"amount": f"{value.normalize():,f}", "cap": f"{cap:,}", "currency": currency}
+        raise Invalid(text, "amount_too_large", **shown)
+    # Stored exactly: as typed when typed in digits (1234.50), worked out otherwise (12000).
+    exact = number.replace(",", "") if _PLAIN_NUMBER.fullmatch(number) else f"{value.normalize():f}"
+    return {"text": text, "amount": exact, "currency": currency}
 
 
-_ISO_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
-_MONTH_DAY = re.compile(r"^(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
-_DAYS_AGO = re.compile(r"^(\d{1,3})\s*(?:天前|days?\s+ago)$", re.IGNORECASE)
-_RELATIVE = {"今天": 0, "today": 0, "昨天": 1, "yesterday": 1, "前天": 2}
+_CURRENCY_NAMES_ZH = {"CNY": "元", "HKD": "港币", "USD": "美元", "EUR": "欧元"}
+
+
+def spoken_amount(amount: str, currency: str, lang: str) -> str:
+    """Return a stored amount as a person reads it: 12,000 元, CNY 12,000, 0.5 ETH."""
+    shown = f"{Decimal(amount):,f}"
+    if lang == "zh" and currency in _CURRENCY_NAMES_ZH:
+        return f"{shown} {_CURRENCY_NAMES_ZH[currency]}"
+    return f"{currency} {shown}" if currency in _CURRENCY_NAMES_ZH else f"{shown} {currency}"
 
 
 @validator("date")
 def date_answer(text: str, ctx: ValidationContext) -> dict[str, Any]:
-    """Accept a date not in the future: 2026-11-03, 11月3日, 昨天, 3天前, yesterday."""
-    cleaned = text.strip().lower()
+    """Accept a day that has passed: 2026-11-03, 十一月三日, 两天前, 上周五, 11月初, last month."""
     try:
-        if cleaned in _RELATIVE:
-            day = ctx.today - timedelta(days=_RELATIVE[cleaned])
-        elif m := _DAYS_AGO.match(cleaned):
-            day = ctx.today - timedelta(days=int(m[1]))
-        elif m := _ISO_DATE.match(cleaned):
-            day = date(int(m[1]), int(m[2]), int(m[3]))
-        elif m := _MONTH_DAY.match(cleaned):
-            day = date(ctx.today.year, int(m[1]), int(m[2]))
-            if day > ctx.today:  # "12月30日" said in January means last year
-                day = day.replace(year=day.year - 1)
-        else:
-            raise Invalid(text)
-    except ValueError as exc:  # 2月30日
+        reading = typed_date.read_date(text, ctx.today)
+    except typed_date.WhichYear as ask:
+        raise Invalid(text, "date_which_year", date=ask.day, example=ask.day.isoformat()) from ask
+    except typed_date.Unreadable as exc:
         raise Invalid(text) from exc
-    if day > ctx.today or day.year < 2000:
-        raise Invalid(text)
-    return {"text": text, "date": day.isoformat()}
+    answer: dict[str, Any] = {"text": text, "date": reading.day.isoformat()}
+    if reading.part is not None:
+        answer["part"] = reading.part  # 11月初 noted as the 1st: the day is a stand-in
+    return answer
 
 
 _TRANSACTION_ID = re.compile(r"^[A-Za-z0-9_\-]{4,64}$")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from flows import actions
+from flows import actions, typed_date
 from flows.callbacks import Press, encode
 from flows.evidence import Intake, summary_of
 from flows.model import Button, Reply
@@ -151,10 +152,34 @@ class AnswerTurn(Turn):
             return
         try:
             value = typed_answer(step, text, self.now.astimezone(self.e.timezone).date())
-        except actions.Invalid:
-            await self.ask_current(prefix=pick(step.hint or {}, self.lang))
+        except actions.Invalid as refused:
+            await self.ask_current(prefix=self.refusal(refused))
             return
-        await self.advance(value)
+        await self.advance(value, prefix=self.read_as(value))
+
+    def refusal(self, refused: actions.Invalid) -> str:
+        """Return why a typed answer was refused: the validator's own hint, or the step's."""
+        if refused.hint is None:
+            return pick(self.step.hint or {}, self.lang)
+        values = {
+            k: typed_date.spoken(v, self.lang, weekday=False) if isinstance(v, date) else v
+            for k, v in refused.values.items()
+        }
+        return self.t(refused.hint, **values)
+
+    def read_as(self, value: Any) -> str:
+        """Return what a date or amount was read as, when the person did not write it so."""
+        if not isinstance(value, Mapping):
+            return ""
+        typed = str(value.get("text", ""))
+        if "date" in value and not typed_date.read_in_full(typed):
+            day = typed_date.spoken(date.fromisoformat(str(value["date"])), self.lang)
+            key = "date_read_as_part" if value.get("part") else "date_read_as"
+            return self.t(key, date=day, typed=typed)
+        if "amount" in value and re.sub(r"[^\d.]", "", typed) != value["amount"]:
+            shown = actions.spoken_amount(str(value["amount"]), str(value["currency"]), self.lang)
+            return self.t("amount_read_as", amount=shown)
+        return ""
 
     async def finish_multi(self) -> None:
         pending = self.conv.pending

@@ -6,6 +6,7 @@ from flows.callbacks import GLOBAL, Press, decode, encode
 from flows.followup import OUTCOMES, SNOOZE_DAYS
 from flows.model import Button
 from flows.turn import Turn
+from flows.typed_text import normalised
 
 NOTE_LIMIT = 500  # characters of a ticket number or an answer kept for the letters
 
@@ -131,7 +132,7 @@ class CaseTurn(Turn):
         await self.show_menu()
 
     async def show_case(self, number: str) -> None:
-        number = number.strip().upper()
+        number = normalised(number).strip().upper()  # typed full-width or with zero-width marks
         if not number:
             self.say(self.t("case_usage"))
             return

@@ -117,8 +117,14 @@ class Due:
 class DeadlinePolicy(Protocol):
     """Turns a rung's deadline into a moment; `bot.deadlines` knows China's working days."""
 
-    def due(self, start: datetime, *, days: int = 0, working_days: int = 0) -> Due:
-        """Return when a deadline of `days` or `working_days` counted from `start` passes."""
+    def due(
+        self, start: datetime, *, days: int = 0, working_days: int = 0, binding: bool = True
+    ) -> Due:
+        """Return when a deadline of `days` or `working_days` counted from `start` passes.
+
+        A binding period in calendar days whose last day is a rest day ends on the next working
+        day (民法典 art. 203); a check-in (`binding=False`) is only when we ask, and stays.
+        """
         ...
 
     def later(self, start: datetime, days: int) -> datetime:
@@ -132,10 +138,14 @@ class WeekdayDeadlines:
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
 
-    def due(self, start: datetime, *, days: int = 0, working_days: int = 0) -> Due:
+    def due(
+        self, start: datetime, *, days: int = 0, working_days: int = 0, binding: bool = True
+    ) -> Due:
         day = start.astimezone(self.tz).date()
         if days:
             day += timedelta(days=days)
+            while binding and day.weekday() >= 5:  # 民法典 art. 203, weekends only here
+                day += timedelta(days=1)
         counted = 0
         while counted < working_days:
             day += timedelta(days=1)
@@ -149,4 +159,7 @@ class WeekdayDeadlines:
 
 def due_for(policy: DeadlinePolicy, rung: Rung, start: datetime) -> Due:
     """Return when `rung`'s respondent must have answered, counting from `start`."""
-    return policy.due(start, days=rung.deadline.days, working_days=rung.deadline.working_days)
+    deadline = rung.deadline
+    return policy.due(
+        start, days=deadline.days, working_days=deadline.working_days, binding=rung.binding
+    )

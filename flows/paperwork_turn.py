@@ -18,6 +18,7 @@ from flows.model import Button, Reply
 from flows.paperwork import Letter
 from flows.store import CaseRecord, Profile
 from flows.turn import Turn
+from flows.typed_text import normalised
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class PaperworkTurn(Turn):
     # ------------------------------------------------------------------------ commands
 
     async def on_letter_command(self, arg: str) -> None:
-        number, _, lang = arg.partition(" ")
+        number, _, lang = normalised(arg).partition(" ")  # a full-width space splits too
         lang = lang.strip().lower() or self.lang
         if lang not in self.e.flows.languages:
             self.say(self.t("letter_usage"))
@@ -294,7 +295,7 @@ class PaperworkTurn(Turn):
         )
 
     async def _case(self, arg: str, usage: str) -> CaseRecord | None:
-        number = arg.strip().split(" ", 1)[0].upper()[:40]
+        number = normalised(arg).strip().split(" ", 1)[0].upper()[:40]
         if not number:
             self.say(self.t(usage))
             return None

@@ -171,6 +171,8 @@ class Renderer:
         if step.expect == "files":
             return self.t("evidence_count", lang, count=len(value))
         if isinstance(value, Mapping) and "date" in value:
+            if value.get("part"):  # 11月初 noted as the 1st: say it stands for the words typed
+                return f"{value['date']} ({value.get('text', '')})"
             return str(value["date"])  # "昨天" read a week later would mislead
         if isinstance(value, Mapping):
             return str(value.get("text", ""))

@@ -122,8 +122,11 @@ class Turn:
         assert self.machine is not None
         return self.machine.flow.confirm_step
 
-    async def advance(self, value: Any) -> None:
-        """Save the answer to the current step and move to the step its routes lead to."""
+    async def advance(self, value: Any, prefix: str = "") -> None:
+        """Save the answer to the current step and move to the step its routes lead to.
+
+        `prefix` is said before the next question (what a typed answer was read as).
+        """
         machine, conv, step = self.machine, self.conv, self.step
         assert machine is not None
         changed = conv.answers.get(step.id, value) != value
@@ -145,7 +148,7 @@ class Turn:
         await self.save()
         if step.expect == "choice" and (option := step.option(str(value))) and option.advice:
             self.say(pick(option.advice, self.lang))
-        await self.ask_current()
+        await self.ask_current(prefix=prefix)
 
     async def back(self) -> None:
         conv = self.conv

@@ -3,6 +3,8 @@
 Holidays and make-up workdays below were read from chinesecalendar 1.11 (get_holiday_detail):
 National Day 2025: off 1-8 October, work on Sunday 28 September and Saturday 11 October.
 Spring Festival 2026: off 15-23 February, work on Saturday 14 and Saturday 28 February.
+Mid-autumn 2026: off Friday 25 - Sunday 27 September.
+National Day 2026: off 1-7 October, work on Saturday 10 October.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.deadlines import DeadlinePolicy, Due, QuietHours, WorkCalendar, parse_duration
+from flows.ladder import WeekdayDeadlines
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -130,6 +133,65 @@ def test_due(start: datetime, days: int, working_days: int, expected: Due) -> No
     due = POLICY.due(start, days=days, working_days=working_days)
     assert due == expected
     assert due.at.tzinfo is UTC
+
+
+# 民法典 art. 203: a calendar-day period whose last day is a rest day ends on the next working day.
+@pytest.mark.parametrize(
+    ("filed", "days", "last_day"),
+    [
+        (date(2026, 11, 23), 15, date(2026, 12, 8)),  # a Tuesday: unchanged
+        (date(2026, 9, 16), 15, date(2026, 10, 8)),  # 1 Oct, National Day: after the week off
+        (date(2026, 9, 22), 15, date(2026, 10, 8)),  # 7 Oct, the last day off
+        (date(2026, 9, 25), 15, date(2026, 10, 10)),  # Saturday 10 Oct is a make-up workday
+        (date(2026, 9, 26), 15, date(2026, 10, 12)),  # Sunday 11 Oct: the Monday after
+        (date(2026, 9, 10), 15, date(2026, 9, 28)),  # 25 Sep, Mid-autumn Festival
+        (date(2026, 2, 1), 15, date(2026, 2, 24)),  # 16 Feb, Spring Festival
+        (date(2026, 11, 6), 15, date(2026, 11, 23)),  # a plain Saturday is a rest day too
+        (date(2026, 12, 19), 15, date(2027, 1, 4)),  # 2027 without data: Sunday 3 Jan
+    ],
+)
+def test_a_calendar_deadline_ending_on_a_rest_day_ends_on_the_next_working_day(
+    filed: date, days: int, last_day: date
+) -> None:
+    start = datetime.combine(filed, time(10, 0), tzinfo=SHANGHAI)
+    due = POLICY.due(start, days=days)
+    assert due.day == last_day
+    assert due.at == datetime.combine(last_day + timedelta(days=1), time(), tzinfo=SHANGHAI)
+
+
+def test_a_check_in_date_is_not_a_legal_period_and_does_not_roll_over() -> None:
+    start = shanghai(2026, 9, 16, 10, 0)
+    assert POLICY.due(start, days=15, binding=False).day == date(2026, 10, 1)
+    assert POLICY.due(start, days=15).day == date(2026, 10, 8)
+
+
+@pytest.mark.parametrize(
+    ("filed", "binding", "last_day"),
+    [
+        (date(2026, 11, 6), True, date(2026, 11, 23)),  # Saturday 21st: the Monday after
+        (date(2026, 11, 6), False, date(2026, 11, 21)),
+        (date(2026, 9, 16), True, date(2026, 10, 1)),  # it knows no holidays, only weekends
+    ],
+)
+def test_the_engines_default_policy_rolls_binding_deadlines_off_weekends(
+    filed: date, binding: bool, last_day: date
+) -> None:
+    start = datetime.combine(filed, time(10, 0), tzinfo=SHANGHAI)
+    assert WeekdayDeadlines(SHANGHAI).due(start, days=15, binding=binding).day == last_day
+
+
+def test_a_calendar_deadline_rolls_over_extra_holidays() -> None:
+    policy = DeadlinePolicy(WorkCalendar([date(2027, 1, 1)]), SHANGHAI)
+    assert policy.due(shanghai(2026, 12, 17, 10, 0), days=15).day == date(2027, 1, 4)
+    assert POLICY.due(shanghai(2026, 12, 17, 10, 0), days=15).day == date(2027, 1, 1)
+
+
+def test_working_day_deadlines_do_not_roll_over() -> None:
+    # 5 working days from Tuesday 29 Sep 2026: 30 Sep, 8, 9, 10 (make-up Saturday), 12 Oct
+    due = POLICY.due(shanghai(2026, 9, 29, 10, 0), working_days=5)
+    assert due.day == date(2026, 10, 12)
+    # ending on the make-up Saturday stays there
+    assert POLICY.due(shanghai(2026, 9, 29, 10, 0), working_days=4).day == date(2026, 10, 10)
 
 
 @pytest.mark.parametrize(("days", "working_days"), [(0, 0), (15, 5), (-1, 0), (3, -1)])
