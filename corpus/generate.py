@@ -107,18 +107,22 @@ class Filler:
             "wan": lambda: str(r.choice([1, 2, 3, 5, 8, 10, 20, 30, 50, 100])),
             "percent": lambda: str(r.choice([3, 5, 8, 10, 12, 15, 20, 30, 50])),
             "mobile": lambda: "1" + r.choice("3578") + _digits(r, 9),
-            "masked_mobile": lambda: "1" + r.choice("3578") + _digits(r, 1) + "****" + _digits(r, 4),
-            "landline": lambda: r.choice(["010", "021", "0755", "020", "0571", "028"])
-            + "-"
-            + _digits(r, 8),
+            "masked_mobile": lambda: (
+                "1" + r.choice("3578") + _digits(r, 1) + "****" + _digits(r, 4)
+            ),
+            "landline": lambda: (
+                r.choice(["010", "021", "0755", "020", "0571", "028"]) + "-" + _digits(r, 8)
+            ),
             "code": lambda: _digits(r, r.choice([4, 6, 6])),
             "card4": lambda: _digits(r, 4),
             "order": lambda: _digits(r, r.choice([12, 16, 18])),
             "tracking": lambda: r.choice(["SF", "YT", "JT", "ZTO", "75", "77"]) + _digits(r, 12),
             "qq": lambda: str(r.randint(10000000, 3999999999)),
-            "wechat": lambda: r.choice(["", "vx", "wx", "kf", "zx"])
-            + "".join(r.choice(string.ascii_lowercase) for _ in range(r.randint(3, 6)))
-            + _digits(r, r.randint(2, 5)),
+            "wechat": lambda: (
+                r.choice(["", "vx", "wx", "kf", "zx"])
+                + "".join(r.choice(string.ascii_lowercase) for _ in range(r.randint(3, 6)))
+                + _digits(r, r.randint(2, 5))
+            ),
             "day": lambda: str(r.randint(1, 28)),
             "month": lambda: str(r.randint(1, 12)),
             "hour": lambda: f"{r.randint(8, 21)}:{r.choice(['00', '30', '15', '45'])}",
@@ -151,7 +155,8 @@ class Filler:
             return r.choice(["http://***", "[链接]", "（链接已隐藏）", "https://xxx.xx/xx", "***"])
         if kind < 0.9:
             return f"hxxps://{host}/{_token(r, 4)}"
-        return f"{r.randint(10, 223)}.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}/{_token(r, 3)}"
+        address = ".".join(str(r.randint(1, 223)) for _ in range(4))
+        return f"{address}/{_token(r, 3)}"
 
 
 def _digits(r: random.Random, n: int) -> str:
