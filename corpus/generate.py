@@ -189,6 +189,15 @@ TYPOS = {
     "优惠": ["优 惠", "you惠"],
     "的": ["滴", "d"],
 }
+# Genres written person to person: no 尊敬的客户 in front of them.
+PERSONAL = {
+    "个人",
+    "我换号了",
+    "冒充子女亲属要钱",
+    "冒充领导熟人",
+    "婚恋交友杀猪盘",
+    "房东改收款账户",
+}
 POLITE_OPEN = ["您好，", "尊敬的客户：", "亲爱的用户，", "温馨提示：", "尊敬的会员您好，", "亲，"]
 POLITE_CLOSE = ["祝您生活愉快！", "感谢您的支持。", "谢谢配合。", "祝您顺利！", "如有疑问请咨询。"]
 OPT_OUT = ["回T退订", "拒收请回复R", "退订回TD", "回N退订", "退订回T", "回复TD退订"]
@@ -204,7 +213,12 @@ def vary(text: str, template: Template, slots: dict[str, Any], rng: random.Rando
         words = [w for w in TYPOS if w in text]
         for word in rng.sample(words, k=min(len(words), rng.randint(1, 2))):
             text = text.replace(word, rng.choice(TYPOS[word]), 1)
-    if chinese and not text.startswith("【") and rng.random() < 0.2:
+    if (
+        chinese
+        and template.genre not in PERSONAL
+        and not text.startswith("【")
+        and rng.random() < 0.2
+    ):
         text = rng.choice(POLITE_OPEN) + text
     if chinese and rng.random() < 0.12:
         text = _end(text) + rng.choice(POLITE_CLOSE)
@@ -241,28 +255,29 @@ def _spaced(text: str, rng: random.Random) -> str:
     return text.replace(span, " ".join(span), 1)
 
 
-def generate() -> dict[str, list[tuple[str, str]]]:
-    """Return the train and held-out messages as (label, text) lists."""
+def generate() -> dict[str, list[tuple[str, str, str]]]:
+    """Return the train and held-out messages as (template id, label, text) lists."""
     slots = yaml.safe_load((TEMPLATES / "slots.yaml").read_text(encoding="utf-8"))
     templates = load_templates()
     hold = held_out(templates)
     rng = random.Random(SEED)
     filler = Filler(slots, rng)
     seen: set[str] = set()
-    out: dict[str, list[tuple[str, str]]] = {"train": [], "heldout": []}
+    out: dict[str, list[tuple[str, str, str]]] = {"train": [], "heldout": []}
     for template in templates:
         for _ in range(PER_TEMPLATE[template.label]):
             text = vary(filler.expand(template.text), template, slots, rng)
             if text in seen or "\t" in text:
                 continue
             seen.add(text)
-            out["heldout" if template.id in hold else "train"].append((template.label, text))
+            side = "heldout" if template.id in hold else "train"
+            out[side].append((template.id, template.label, text))
     return out
 
 
-def render(name: str, rows: list[tuple[str, str]], templates: int) -> str:
-    """Return one split as TSV with a header that says where it came from."""
-    counts = Counter(label for label, _ in rows)
+def render(name: str, rows: list[tuple[str, str, str]], templates: int) -> str:
+    """Return one split as TSV; a `# template ID` comment line opens each template's messages."""
+    counts = Counter(label for _, label, _ in rows)
     header = [
         f"# corpus/{name}.tsv: written by corpus/generate.py from corpus/templates/; do not edit.",
         f"# {len(rows)} messages from {templates} templates: "
@@ -270,7 +285,12 @@ def render(name: str, rows: list[tuple[str, str]], templates: int) -> str:
         "# The split is by template: no template of this file has a message in the other one.",
         "# Format: label<TAB>text (complaint-bot check --eval reads it).",
     ]
-    return "\n".join([*header, *(f"{label}\t{text}" for label, text in rows)]) + "\n"
+    lines = []
+    for index, (template, label, text) in enumerate(rows):
+        if index == 0 or rows[index - 1][0] != template:
+            lines.append(f"# template {template}")
+        lines.append(f"{label}\t{text}")
+    return "\n".join([*header, *lines]) + "\n"
 
 
 def main() -> int:
