@@ -30,10 +30,12 @@ FRAUD_OVER_RULES = 0.85
 MARKETING_OVER_UNKNOWN = 0.7
 MIN_CHARS = 12  # shorter than this ("hello", a code alone) gives the model too little to go on
 TOP_TERMS = 3
-TERM_MAX = 10  # characters of one shown term
+TERM_MAX = 12  # characters of one shown term
 
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
 _WORDLIKE = re.compile(rf"[{_CJK}]|[a-z]{{3}}", re.I)
+_CJK_CHAR = re.compile(rf"[{_CJK}]")
+_LETTERS = re.compile(r"[a-z]{2}")
 _TRIM = " ,.:;!?，。：；！？、()（）【】[]\"'“”"
 
 
@@ -148,8 +150,10 @@ def _weightiest_spans(
     Single n-grams read badly (全账, 账户); the strongest of them are marked in the text and
     neighbours joined, so the person reads 安全账户 as it was written.
     """
+    # Words, not amounts or link parts: in Chinese text only n-grams with a Chinese character.
+    wordy = _CJK_CHAR if _CJK_CHAR.search(clean) else _LETTERS
     strong = sorted(
-        (t for t, pull in pulls.items() if pull > 0 and len(t) > 1 and t.strip()),
+        (t for t, pull in pulls.items() if pull > 0 and len(t) > 1 and wordy.search(t)),
         key=lambda t: -pulls[t],
     )[: TOP_TERMS * 4]
     weight = [0.0] * len(clean)
@@ -157,7 +161,8 @@ def _weightiest_spans(
         start = clean.find(term)
         while start != -1:
             for i in range(start, start + len(term)):
-                if clean[i] not in _TRIM:  # a comma never joins two phrases into one "word"
+                # Neither a comma nor a number joins two phrases into one "word".
+                if clean[i] not in _TRIM and clean[i] != "0":
                     weight[i] = max(weight[i], pulls[term])
             start = clean.find(term, start + 1)
     spans: list[tuple[float, str]] = []
