@@ -284,7 +284,7 @@ def _with_model(
         return verdict, findings
     # Weight 0: the scores stay the rules' own sums; the model's share is in its words.
     words = scam_model.reason(widened, opinion)
-    said = Finding(f"model_{widened}", widened, 0.0, words, "".join(opinion.top_terms) or None)
+    said = Finding(f"model_{widened}", widened, 0.0, words, "、".join(opinion.top_terms) or None)
     return widened, (said, *findings)
 
 
