@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chat run test soak fuzz lint typecheck flows-check bench bench-quick clean
+.PHONY: chat run test soak fuzz train lint typecheck flows-check bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,ocr]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ocr,train]'
 	touch $(STAMP)
 
 ## chat: talk to the bot in this terminal (SQLite under ./data, no account needed)
@@ -39,6 +39,11 @@ bench-quick: $(STAMP)
 ## fuzz: the stateful conversation fuzzer with many more sequences than make test (minutes)
 fuzz: $(STAMP)
 	FUZZ_PROFILE=soak $(BIN)/python -m pytest tests/flows/test_fuzz_conversations.py
+
+## train: rewrite the message corpus (corpus/) and retrain bot/models/scam_model.json from it
+train: $(STAMP)
+	$(BIN)/python corpus/generate.py
+	$(BIN)/python -m bot.scam_training
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -18,6 +18,7 @@ import phonenumbers
 import tldextract
 from urlextract import URLExtract  # type: ignore[import-untyped]
 
+from bot import scam_model
 from bot.analysis_rules import (
     KINDS,
     Rules,
@@ -105,6 +106,7 @@ def analyse(
     findings = _settle(candidates)
     scores = {k: round(float(sum(f.weight for f in findings if f.kind == k)), 2) for k in KINDS}
     verdict = _verdict(rules.thresholds, scores)
+    verdict, findings = _with_model(verdict, findings, clean)  # the learned model (issue 15)
     advice = _advice(rules, verdict, findings, has={"links": bool(urls), "phones": bool(phones)})
     return Analysis(verdict, findings, advice, given, sender_type, urls, phones, scores)
 
@@ -270,6 +272,20 @@ def _verdict(thresholds: Mapping[str, float], scores: Mapping[str, float]) -> st
     if legit >= thresholds["legit"] and legit > fraud + marketing:
         return "legit"
     return "unknown"
+
+
+def _with_model(
+    verdict: str, findings: tuple[Finding, ...], text: str
+) -> tuple[str, tuple[Finding, ...]]:
+    """Let the learned model add a warning the rules missed; it never clears one."""
+    opinion = scam_model.classify(text)
+    widened = scam_model.widen(verdict, opinion)
+    if widened == verdict:
+        return verdict, findings
+    # Weight 0: the scores stay the rules' own sums; the model's share is in its words.
+    words = scam_model.reason(widened, opinion)
+    said = Finding(f"model_{widened}", widened, 0.0, words, "、".join(opinion.top_terms) or None)
+    return widened, (said, *findings)
 
 
 def _advice(

@@ -692,4 +692,5 @@ def test_custom_rules_are_used(tmp_path: Path) -> None:
     path, _ = broken_copy(tmp_path, "  fraud: 2.5\n", "  fraud: 100\n")
     text = "我是客服，请把手机收到的验证码发给我"
     assert analyse(text).verdict == "fraud"
-    assert analyse(text, rules=load_rules(path)).verdict == "unknown"
+    # The rules no longer reach fraud; the learned model still does, and says it is the one.
+    assert analyse(text, rules=load_rules(path)).findings[0].id == "model_fraud"
