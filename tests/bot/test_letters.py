@@ -55,6 +55,7 @@ ANSWERS: dict[str, dict[str, Any]] = {
         "what_said": "推销贷款，知道我的名字和工作单位。",
         "company": "某某金融",
         "refused": "refused_continued",
+        "refused_on": {"text": "11月16日", "date": "2026-11-16"},
         "carrier": "unicom",
         "my_number": {"text": "13900139000", "numbers": ["+8613900139000"]},
         "remedies": {"selected": ["stop_calling", "delete_my_data", "explain_data_source"]},
