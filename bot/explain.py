@@ -29,7 +29,7 @@ _SENDER_LINE = re.compile(
     r"^\s*(?:发件人|发送方|来自|from)?\s*[:：]?\s*(\+?[\d][\d\s-]{3,22}\d)\s*$", re.I
 )
 _ICONS = {"fraud": "⚠️", "marketing": "📢", "legit": "✅", "unknown": "❔"}
-_TOGETHER = {"zh": "连起来看", "en": "Read together"}
+_TOGETHER = {"zh": "连起来看：{verdict}", "en": "Read together: {verdict}"}
 _CUT = {
     "zh": "消息太长，只检查了前 {limit} 个字",
     "en": "The message is long: only its first {limit} characters were checked",
@@ -81,7 +81,7 @@ class AnalysisExplainer:
         except TimeoutError:
             return self._too_slow(joined, lang)
         words = verdict_words(self.rules, together.verdict, lang)
-        title = f"{_ICONS.get(together.verdict, '')} {_TOGETHER[lang]}: {words}"
+        title = f"{_ICONS.get(together.verdict, '')} {_TOGETHER[lang].format(verdict=words)}"
         return Explanation(together.verdict, title, together.reasons, together.advice, None, joined)
 
     def explain_now(
