@@ -110,12 +110,13 @@ class AnalysisExplainer:
         )
 
 
-def reasons(analysis: Analysis, lang: str) -> tuple[str, ...]:
-    """Return the reasons for the verdict in `lang`, strongest first."""
+def reasons(analysis: Analysis, lang: str, *, every: bool = False) -> tuple[str, ...]:
+    """Return the reasons for the verdict in `lang`, strongest first (`every`: all findings)."""
     # The reasons for the verdict come first; findings pointing the other way are kept only
     # when there is no clear verdict (a scam that says 回T退订 is not "marketing" evidence).
     own = [f for f in analysis.findings if f.kind == analysis.verdict]
-    shown = own if own and analysis.verdict != "unknown" else list(analysis.findings)
+    clear = own and analysis.verdict != "unknown" and not every
+    shown = own if clear else list(analysis.findings)
     said = [finding.words.get(lang) or finding.words["zh"] for finding in shown]
     if analysis.cut:
         said.append(_CUT[lang].format(limit=f"{READ_LIMIT:,}"))
