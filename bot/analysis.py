@@ -6,7 +6,8 @@ nothing here ever touches the network (the domain splitter uses its bundled suff
 The check is linear in the text's length and reads at most READ_LIMIT characters: a long SMS is
 about 700 characters, and a crafted one must not be able to stall the bot. Finding the reasons
 (`findings`) and weighing them into a verdict (`decide`) are separate steps, so that another
-judge (a learned model) can weigh the same findings: `analyse(..., judge=...)`.
+judge (a learned model) can weigh the same findings: `analyse(..., judge=...)`; whatever it
+says, "legit" stands only where `may_be_legit` allows it.
 """
 
 from __future__ import annotations
@@ -138,9 +139,10 @@ def analyse(
 ) -> Analysis:
     """Judge one message; `at` (when it arrived) is accepted for rules that may need it."""
     rules = rules or default_rules()
-    clean = text.translate(_HALF_WIDTH).strip()
-    cut = len(clean) > READ_LIMIT
-    clean = _LONG_LETTERS.sub(r"\1", _LONG_DIGITS.sub(r"\1", clean[:READ_LIMIT]))
+    stripped = text.strip()
+    cut = len(stripped) > READ_LIMIT
+    clean = stripped[:READ_LIMIT].translate(_HALF_WIDTH)
+    clean = _LONG_LETTERS.sub(r"\1", _LONG_DIGITS.sub(r"\1", clean))
     urls, spans = _find_urls(clean)
     phones, phone_like = _find_phones(clean, spans)
     given = _SEPARATORS.sub("", sender) if sender and sender.strip() else None
@@ -168,6 +170,8 @@ def analyse(
     findings.sort(key=lambda f: -f.weight)
     found = tuple(findings)
     verdict = (judge or decide)(found, clean, rules)
+    if verdict == "legit" and not may_be_legit(found):
+        verdict = "unknown"  # whoever judges, "looks legitimate" keeps its guarantees
     scores = _scores(found)
     advice = _advice(rules, verdict, found, has={"links": bool(urls), "phones": bool(phones)})
     return Analysis(verdict, found, advice, given, sender_type, urls, phones, scores, cut)
@@ -195,11 +199,15 @@ def decide(findings: Sequence[Finding], text: str, rules: Rules) -> str:
         return "fraud"
     if marketing >= thresholds["marketing"] and marketing > fraud:
         return "marketing"
-    blocked = any(f.kind == "fraud" and f.role in BLOCKS_LEGIT for f in findings)
-    evidence = any(f.kind == "legit" and f.evidence for f in findings)
-    if legit >= thresholds["legit"] and legit > fraud + marketing and evidence and not blocked:
+    if legit >= thresholds["legit"] and legit > fraud + marketing and may_be_legit(findings):
         return "legit"
     return "unknown"
+
+
+def may_be_legit(findings: Sequence[Finding]) -> bool:
+    """Return True when "looks legitimate" is allowed: positive evidence and no request."""
+    blocked = any(f.kind == "fraud" and f.role in BLOCKS_LEGIT for f in findings)
+    return not blocked and any(f.kind == "legit" and f.evidence for f in findings)
 
 
 def _finding(signal: Signal, detail: str | None, sender_type: str | None, **params: str) -> Finding:
@@ -249,19 +257,27 @@ def _find_urls(text: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
     # Chinese text around a link becomes spaces, so a link ends where the Chinese starts.
     ascii_only = _NON_ASCII.sub(lambda m: " " * len(m.group()), text)
     found: list[str] = []
-    hosts: set[str] = set()
+    seen: set[str] = set()
+    suffixes: dict[str, bool] = {}  # host -> on a public suffix (asked once per host)
     spans: list[tuple[int, int]] = []
     for match in _URL.finditer(ascii_only):
         url = match.group().rstrip(".,;:!?'\")]}")
         host = _host(url)
-        # A bare "1.2.3.4" is a version number more often than a link; with a path it is a link.
-        ip_link = _is_ip(host) and any(c in url for c in "/:")
-        if not host or not (ip_link or (not _is_ip(host) and _domains()(host).suffix)):
+        if not host:
             continue
-        spans.append((match.start(), match.start() + len(url)))
-        if host not in hosts:
-            hosts.add(host)
+        if _is_ip(host):
+            # A bare "1.2.3.4" is a version number more often than a link; with a path it is.
+            if not any(c in url for c in "/:"):
+                continue
+        else:
+            if host not in suffixes:
+                suffixes[host] = bool(_domains()(host).suffix)
+            if not suffixes[host]:
+                continue
+        if host not in seen:
+            seen.add(host)
             found.append(url)
+        spans.append((match.start(), match.start() + len(url)))
         if len(found) >= URL_LIMIT:
             break
     return tuple(found), spans

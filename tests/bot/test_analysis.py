@@ -947,6 +947,15 @@ def test_another_judge_can_weigh_the_same_findings() -> None:
     assert "reply_td" in result.advice  # the advice follows the judge's verdict
 
 
+def test_no_judge_can_call_a_request_for_contact_legitimate() -> None:
+    def says_legit(findings: object, text: str, rules: object) -> str:
+        return "legit"
+
+    scam = analyse("谨防诈骗！请添加反诈专员微信 fz9527 登记", "12381", judge=says_legit)
+    code = analyse("您的验证码是 482913，请勿泄露给他人。", INDUSTRY, judge=says_legit)
+    assert (scam.verdict, code.verdict) == ("unknown", "legit")
+
+
 # ---- speed and size --------------------------------------------------------------------------
 
 
