@@ -683,6 +683,27 @@ BROKEN = [
         "unknown advice 'dont_panic'",
     ),
     (
+        "role-on-legit",
+        "  - id: pickup\n",
+        "  - id: pickup\n    role: money\n",
+        1,
+        "role: only a fraud finding has one, not legit",
+    ),
+    (
+        "evidence-on-fraud",
+        "  - id: asks_code\n",
+        "  - id: asks_code\n    evidence: true\n",
+        1,
+        "evidence: only for legit, not fraud",
+    ),
+    (
+        "bad-role",
+        "  - id: move_to_chat\n    kind: fraud\n    weight: 1.0\n    role: contact\n",
+        "  - id: move_to_chat\n    kind: fraud\n    weight: 1.0\n    role: friendly\n",
+        3,
+        "role: expected one of",
+    ),
+    (
         "bad-kind",
         "    kind: marketing\n    weight: 2.0\n    match: '(回复?",
         "    kind: spam\n    weight: 2.0\n    match: '(回复?",
