@@ -98,7 +98,7 @@ _PHONE_CANDIDATE = re.compile(
 )
 # A WeChat / QQ / Telegram account given in the text ("微信 fz9527", "QQ：2883456712").
 _CHAT_ID = re.compile(
-    r"(微信|威信|薇信|vx|v信|wx|weixin|wechat|qq|telegram|whatsapp|tg)\s*(号|号码|账号|id)?\s*"
+    r"(微信|威信|薇信|vx|v信|wx|weixin|wechat|qq|telegram|whatsapp|tg)\s*(号|号码|账号|群|id)?\s*"
     r"[:：]?\s*@?[a-z0-9][\w-]{4,}",
     re.I,
 )

@@ -79,6 +79,8 @@ POSITIVE = [
     ("sender_12381_with_contact", "【12381】请访问 http://a-b.cn 核实", "12381"),
     ("sender_12381_with_link", "【12381】提醒您谨防诈骗，详情 www.miit.gov.cn", "12381"),
     ("link_unverified", "详情见 example.com/a", None),
+    ("unwanted_service", "您的月付已开通，将每月扣除费用，如需关闭请联系客服，否则影响征信", None),
+    ("service_from_private", "您好，这里是12306客服，您的车票需要改签", PRIVATE),
     ("warning_with_contact", "谨防诈骗！有疑问请加微信 fz9527 咨询", None),
     ("phone_in_text", "有事打我电话 13912345678", None),
     ("anti_fraud_claim_spoofed", "【国家反诈中心】提醒您注意账户安全", PRIVATE),
@@ -188,6 +190,8 @@ NEGATIVE = [
     ("sender_12381_with_contact", "工信部提醒：不要点击陌生链接，不要回拨陌生电话", "12381"),
     ("sender_12381_with_link", "工信部提醒：不要点击陌生链接", "12381"),
     ("link_unverified", "详情见 www.icbc.com.cn", None),
+    ("unwanted_service", "您的会员将于明日自动续费25元，如需取消可在App内操作", None),
+    ("service_from_private", "您好，这里是12306客服，您的车票需要改签", "12306"),
     ("warning_with_contact", "谨防诈骗，凡是要求转账到安全账户的都是诈骗", None),
     ("phone_in_text", "您的订单 2983746510 已完成退款", None),
     ("anti_fraud_claim_spoofed", "【国家反诈中心】提醒您注意账户安全", "12381"),
@@ -925,6 +929,9 @@ SCAM_TYPES = [
     ("loan", "您的贷款已审核通过，需缴纳2000元解冻金后即可提现"),
     ("credit-record", "专业征信修复，逾期记录一次性消除"),
     ("part-time", "招聘刷单员，一单一结，日结300元"),
+    ("part-time-qq-group", "我们招聘网络兼职，每天两小时，做任务就能拿提成，加QQ群 783920011"),
+    ("prize-shipping-fee", "您已获得一次免费领取手机的机会，请填写收货信息并支付运费9.9元"),
+    ("pay-later-opened", "您的月付已开通，将每月扣除费用，如需关闭请联系客服处理，否则影响征信"),
 ]
 
 
@@ -937,6 +944,7 @@ SHOP_ADS = [
     "本店新到一批秋冬羽绒服，全场五折起，欢迎进店选购",
     "健身房开业大酬宾，年卡只要999元，前100名再送私教课",
     "好消息！楼下新开生鲜超市，开业前三天鸡蛋1元一斤",
+    "少儿美术秋季招生开始，小班教学，试听免费，电话 0571-87654321",
 ]
 
 
