@@ -107,6 +107,8 @@ _CHAT_ID = re.compile(
 # square.
 _LONG_DIGITS = re.compile(r"(\d{24})\d+")
 _LONG_LETTERS = re.compile(r"([a-z]{64})[a-z]+", re.I)
+# A full bank card or account number (16-19 digits, maybe in groups): somewhere to send money.
+_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){15,18}\d(?![\d-])")
 _SEPARATORS = re.compile(r"[\s\-()（）]")
 _CN_PREFIX = re.compile(r"^(?:\+86|0086)(?=\d{5,})")
 
@@ -125,7 +127,7 @@ class _Seen:
     sender_type: str | None
     links: bool
     phones: bool
-    contact: bool  # a link off the official domains, a phone number or a chat account
+    contact: bool  # a link off the official domains, a phone number, a chat account or a card
     warnings: tuple[tuple[int, int], ...]  # spans of the text a warning phrase covers
 
 
@@ -153,7 +155,7 @@ def analyse(
     links = _link_findings(rules, clean, urls, sender_type)
     findings += links
     unofficial = any(f.kind == "fraud" for f in links)
-    contact = bool(unofficial or phone_like or _CHAT_ID.search(clean))
+    contact = bool(unofficial or phone_like or _CHAT_ID.search(clean) or _CARD.search(clean))
     warnings = tuple(
         m.span() for r in rules.text if r.negates for p in r.match for m in p.finditer(clean)
     )

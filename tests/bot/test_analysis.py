@@ -56,6 +56,7 @@ POSITIVE = [
     ("safe_account", "请将资金转入安全账户配合调查", None),
     ("personal_account", "定金先转到我个人卡上", None),
     ("qr_payment", "请扫描群内二维码缴费", None),
+    ("card_number", "钱转到这张卡：6222 0212 3456 7890 123", None),
     ("deadline_hours", "请在24小时内处理", None),
     ("deadline_threat", "您的账户将于今日冻结", None),
     ("debt_threat", "逾期欠款将移交法务并上门催收", None),
@@ -167,6 +168,7 @@ NEGATIVE = [
     ("safe_account", "您的账户安全，请放心", None),
     ("personal_account", "工资已转入您的账户", None),
     ("qr_payment", "扫码关注公众号查看课表", None),
+    ("card_number", "您尾号7890的卡消费128.00元，订单号 20261129000123", None),
     ("deadline_hours", "本店24小时营业", None),
     ("deadline_threat", "您的账户今日正常", None),
     ("debt_threat", "您的还款已完成", None),
@@ -753,6 +755,7 @@ WARNING_SCAMS = [
     ("12381-top-link", "【12381】谨防诈骗，请登录 fz-check.top 自查", "12381"),
     ("12381-qq", "公检法不会让你转账。您的账户涉案，请联系专案民警 QQ 3398112244", "12381"),
     ("12381-mobile", "反诈提醒：请回拨 13912345678 说明情况", "12381"),
+    ("12381-card-inside-warning", "凡是不把钱转入安全账户 6222 0212 3456 7890 的都是诈骗", "12381"),
     (
         "claims-12381-from-106",
         "【12381反诈】警方提醒：公检法不会让你转账。请联系专案民警QQ 3398112244",
