@@ -23,6 +23,7 @@ BENCHMARKS = {
     "memory": "5. memory per idle conversation",
     "dispatch": "6. reminder dispatch under Telegram's limit",
     "startup": "7. start-up with 1M cases",
+    "check_stall": "8. a crafted message does not stall others",
 }
 
 

@@ -2,13 +2,19 @@
 
 Pure: text, sender and time in, findings and a verdict out. The only I/O is `load_rules`, and
 nothing here ever touches the network (the domain splitter uses its bundled suffix snapshot).
+
+The check is linear in the text's length and reads at most READ_LIMIT characters: a long SMS is
+about 700 characters, and a crafted one must not be able to stall the bot. Finding the reasons
+(`findings`) and weighing them into a verdict (`decide`) are separate steps, so that another
+judge (a learned model) can weigh the same findings: `analyse(..., judge=...)`; whatever it
+says, "legit" stands only where `may_be_legit` allows it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -16,7 +22,6 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 import tldextract
-from urlextract import URLExtract  # type: ignore[import-untyped]
 
 from bot import scam_model
 from bot.analysis_rules import (
@@ -27,8 +32,14 @@ from bot.analysis_rules import (
     default_rules,
 )
 
+READ_LIMIT = 1000  # characters of a message the check reads; the rest is ignored
 NEGATION_WINDOW = 6  # characters before a match searched for a negation such as 请勿 / never
 DETAIL_MAX = 40
+URL_LIMIT = 20  # links looked at per message: ten short links are no more a scam than three
+PHONE_LIMIT = 10
+# Roles of a fraud finding that rule out "looks legitimate": the message asks you to get in
+# touch somewhere else, to pay, to give a secret, to install something, or poses as someone.
+BLOCKS_LEGIT = frozenset({"contact", "money", "secret", "download", "impersonation"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +51,8 @@ class Finding:
     weight: float
     words: dict[str, str]
     detail: str | None = None
+    role: str | None = None  # contact | money | secret | download | impersonation | None
+    evidence: bool = False  # positive evidence that the message is genuine (see `decide`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +67,10 @@ class Analysis:
     urls: tuple[str, ...]
     phones: tuple[str, ...]
     scores: dict[str, float]
+    cut: bool = False  # the text was longer than READ_LIMIT and only its start was read
+
+
+Judge = Callable[[Sequence[Finding], str, Rules], str]
 
 
 # ---- analysing ----------------------------------------------------------------------------
@@ -64,17 +81,37 @@ _HALF_WIDTH = {
     code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F) if chr(code) not in "，：！？；（）～"
 } | {0x3000: 0x20}
 _NON_ASCII = re.compile(r"[^\x21-\x7e]+")
-# Bare domains urlextract may miss, e.g. "t.cn/A6xyz" squeezed between other characters.
-_BARE_DOMAIN = re.compile(
-    r"(?<![\w@.-])(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:/[\w\-./?=&%#~+]*)?", re.I
+# Links: with a scheme, a bare IPv4 address, or a bare domain ("t.cn/A6xyz" squeezed between
+# Chinese characters). Each may start only where no letter, digit or dot precedes it, so a run
+# such as "1.1.1.1..." is tried once, not from every position (which made it quadratic).
+_URL = re.compile(
+    r"(?<![\w@.-])(?:"
+    r"(?:https?|hxxps?)://[^\s/?#]+[^\s]*"
+    r"|(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?:/[^\s]*)?"
+    r"|(?:[a-z0-9-]++\.)++[a-z]{2,}(?::\d+)?(?:/[\w\-./?=&%#~+]*)?"
+    r")",
+    re.I,
 )
+# Phone number candidates for phonenumbers to parse: how Chinese numbers start (a mobile 13x-19x,
+# an area code 0xx, 400/800) or a +country code; an order number such as 2983746510 is not one.
+_PHONE_CANDIDATE = re.compile(
+    r"(?<![0-9a-z.+])(?:\+\d|\(?0\d|1[3-9]\d|[48]00)[\d\s\-()]{4,17}\d(?!\d)", re.I
+)
+# A WeChat / QQ / Telegram account given in the text ("微信 fz9527", "QQ：2883456712").
+_CHAT_ID = re.compile(
+    r"(微信|威信|薇信|vx|v信|wx|weixin|wechat|qq|telegram|whatsapp|tg)\s*(号|号码|账号|群|id)?\s*"
+    r"[:：]?\s*@?[a-z0-9][\w-]{4,}",
+    re.I,
+)
+# Runs of digits or letters longer than any number, code or word in an SMS are cut short: they
+# can only be padding, and a pattern such as \d+元 tried at each digit of a long run costs its
+# square.
+_LONG_DIGITS = re.compile(r"(\d{24})\d+")
+_LONG_LETTERS = re.compile(r"([a-z]{64})[a-z]+", re.I)
+# A full bank card or account number (16-19 digits, maybe in groups): somewhere to send money.
+_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){15,18}\d(?![\d-])")
 _SEPARATORS = re.compile(r"[\s\-()（）]")
 _CN_PREFIX = re.compile(r"^(?:\+86|0086)(?=\d{5,})")
-
-
-@cache
-def _url_extractor() -> URLExtract:
-    return URLExtract(extract_localhost=False, cache_dns=False)
 
 
 @cache
@@ -83,38 +120,108 @@ def _domains() -> tldextract.TLDExtract:
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What the text carries, worked out once for every rule."""
+
+    text: str
+    sender_type: str | None
+    links: bool
+    phones: bool
+    contact: bool  # a link off the official domains, a phone number, a chat account or a card
+    warnings: tuple[tuple[int, int], ...]  # spans of the text a warning phrase covers
+
+
 def analyse(
-    text: str, sender: str | None = None, at: datetime | None = None, *, rules: Rules | None = None
+    text: str,
+    sender: str | None = None,
+    at: datetime | None = None,
+    *,
+    rules: Rules | None = None,
+    judge: Judge | None = None,
 ) -> Analysis:
     """Judge one message; `at` (when it arrived) is accepted for rules that may need it."""
     rules = rules or default_rules()
-    clean = text.translate(_HALF_WIDTH).strip()
-    urls = _find_urls(clean)
-    phones = _find_phones(clean, urls)
+    stripped = text.strip()
+    cut = len(stripped) > READ_LIMIT
+    clean = stripped[:READ_LIMIT].translate(_HALF_WIDTH)
+    clean = _LONG_LETTERS.sub(r"\1", _LONG_DIGITS.sub(r"\1", clean))
+    urls, spans = _find_urls(clean)
+    phones, phone_like = _find_phones(clean, spans)
     given = _SEPARATORS.sub("", sender) if sender and sender.strip() else None
     sender_type, sender_signal = _classify_sender(rules, given)
-
-    candidates: list[tuple[Finding, TextRule | None]] = []
+    findings: list[Finding] = []
     if sender_signal is not None and given is not None:
-        candidates.append((_finding(sender_signal, given, sender=given), None))
-    candidates += [(f, None) for f in _link_findings(rules, clean, urls)]
+        findings.append(_finding(sender_signal, given, sender_type, sender=given))
+    links = _link_findings(rules, clean, urls, sender_type)
+    findings += links
+    unofficial = any(f.kind == "fraud" for f in links)
+    contact = bool(unofficial or phone_like or _CHAT_ID.search(clean) or _CARD.search(clean))
+    warnings = tuple(
+        m.span() for r in rules.text if r.negates for p in r.match for m in p.finditer(clean)
+    )
+    seen = _Seen(clean, sender_type, bool(urls), bool(phones), contact, warnings)
+    groups: set[str] = set()
     for rule in rules.text:
-        detail = _match(rule, clean, sender_type, bool(urls))
+        if rule.group is not None and rule.group in groups:
+            continue
+        detail = _match(rule, seen)
         if detail is not None:
-            candidates.append((_finding(rule.signal, detail or None, sender=given or "-"), rule))
+            findings.append(_finding(rule.signal, detail or None, sender_type, sender=given or "-"))
+            if rule.group is not None:
+                groups.add(rule.group)
+    findings.sort(key=lambda f: -f.weight)
+    found = tuple(findings)
+    verdict = (judge or decide)(found, clean, rules)
+    if verdict == "legit" and not may_be_legit(found):
+        verdict = "unknown"  # whoever judges, "looks legitimate" keeps its guarantees
+    verdict, found = _with_model(verdict, found, clean)  # the learned model (issue 15)
+    scores = _scores(found)
+    advice = _advice(rules, verdict, found, has={"links": bool(urls), "phones": bool(phones)})
+    return Analysis(verdict, found, advice, given, sender_type, urls, phones, scores, cut)
 
-    findings = _settle(candidates)
-    scores = {k: round(float(sum(f.weight for f in findings if f.kind == k)), 2) for k in KINDS}
-    verdict = _verdict(rules.thresholds, scores)
-    verdict, findings = _with_model(verdict, findings, clean)  # the learned model (issue 15)
-    advice = _advice(rules, verdict, findings, has={"links": bool(urls), "phones": bool(phones)})
-    return Analysis(verdict, findings, advice, given, sender_type, urls, phones, scores)
+
+def _scores(findings: Sequence[Finding]) -> dict[str, float]:
+    return {k: round(float(sum(f.weight for f in findings if f.kind == k)), 2) for k in KINDS}
 
 
-def _finding(signal: Signal, detail: str | None, **params: str) -> Finding:
+def decide(findings: Sequence[Finding], text: str, rules: Rules) -> str:
+    """Return the verdict the findings support: fraud, marketing, legit or unknown.
+
+    Fraud when the fraud weights reach their threshold, even with marketing or legit signs: a
+    scam that says 回T退订 or 谨防诈骗 is still a scam. Marketing when its weights reach their
+    threshold and beat fraud. Legit only with positive evidence (a finding marked `evidence`,
+    such as a code, a transaction alert or an official link), a legit score that beats the
+    others, and no finding that asks for contact elsewhere, money or secrets, an install, or
+    poses as someone; never from the sender number or polite wording alone. Else unknown.
+    `text` is unused here; a judge that reads the words (a model) gets it too.
+    """
+    scores = _scores(findings)
+    fraud, marketing, legit = scores["fraud"], scores["marketing"], scores["legit"]
+    thresholds = rules.thresholds
+    if fraud >= thresholds["fraud"]:
+        return "fraud"
+    if marketing >= thresholds["marketing"] and marketing > fraud:
+        return "marketing"
+    if legit >= thresholds["legit"] and legit > fraud + marketing and may_be_legit(findings):
+        return "legit"
+    return "unknown"
+
+
+def may_be_legit(findings: Sequence[Finding]) -> bool:
+    """Return True when "looks legitimate" is allowed: positive evidence and no request."""
+    blocked = any(f.kind == "fraud" and f.role in BLOCKS_LEGIT for f in findings)
+    return not blocked and any(f.kind == "legit" and f.evidence for f in findings)
+
+
+def _finding(signal: Signal, detail: str | None, sender_type: str | None, **params: str) -> Finding:
     values = {"detail": detail or "", **params}
     words = {lang: text.format(**values) for lang, text in signal.words.items()}
-    return Finding(signal.id, signal.kind, signal.weight, words, detail)
+    # Evidence that needs an official sender (a warning from 12381 or a bank) counts only then.
+    evidence = signal.evidence and (
+        signal.evidence_senders is None or sender_type in signal.evidence_senders
+    )
+    return Finding(signal.id, signal.kind, signal.weight, words, detail, signal.role, evidence)
 
 
 def _classify_sender(rules: Rules, sender: str | None) -> tuple[str | None, Signal | None]:
@@ -149,19 +256,35 @@ def _number_class(sender: str) -> str | None:
     return "cn_fixed" if kind == phonenumbers.PhoneNumberType.FIXED_LINE else None
 
 
-def _find_urls(text: str) -> tuple[str, ...]:
-    # urlextract stops a URL only at whitespace, so Chinese text around it becomes spaces first.
-    ascii_only = _NON_ASCII.sub(" ", text)
+def _find_urls(text: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
+    """Return the links in `text` (one per host, at most URL_LIMIT) and the spans of all found."""
+    # Chinese text around a link becomes spaces, so a link ends where the Chinese starts.
+    ascii_only = _NON_ASCII.sub(lambda m: " " * len(m.group()), text)
     found: list[str] = []
-    for url in [*_url_extractor().find_urls(ascii_only), *_BARE_DOMAIN.findall(ascii_only)]:
-        url = url.rstrip(".,;:!?'\")]}")
+    seen: set[str] = set()
+    suffixes: dict[str, bool] = {}  # host -> on a public suffix (asked once per host)
+    spans: list[tuple[int, int]] = []
+    for match in _URL.finditer(ascii_only):
+        url = match.group().rstrip(".,;:!?'\")]}")
         host = _host(url)
-        # A bare "1.2.3.4" is a version number more often than a link; with a path it is a link.
-        ip_link = _is_ip(host) and any(c in url for c in "/:")
-        known = host and (ip_link or _domains()(host).suffix)
-        if known and not any(host == _host(u) for u in found):
+        if not host:
+            continue
+        if _is_ip(host):
+            # A bare "1.2.3.4" is a version number more often than a link; with a path it is.
+            if not any(c in url for c in "/:"):
+                continue
+        else:
+            if host not in suffixes:
+                suffixes[host] = bool(_domains()(host).suffix)
+            if not suffixes[host]:
+                continue
+        if host not in seen:
+            seen.add(host)
             found.append(url)
-    return tuple(found)
+        spans.append((match.start(), match.start() + len(url)))
+        if len(found) >= URL_LIMIT:
+            break
+    return tuple(found), spans
 
 
 def _host(url: str) -> str:
@@ -172,27 +295,40 @@ def _host(url: str) -> str:
         return ""
 
 
-def _find_phones(text: str, urls: tuple[str, ...]) -> tuple[str, ...]:
-    for url in urls:
-        text = text.replace(url, " ")
+def _find_phones(text: str, url_spans: list[tuple[int, int]]) -> tuple[tuple[str, ...], bool]:
+    """Return the valid phone numbers in `text`, and whether anything looks like one."""
     found: list[str] = []
-    for match in phonenumbers.PhoneNumberMatcher(text, "CN"):
-        number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-        if number not in found:
-            found.append(number)
-    return tuple(found)
+    phone_like = False
+    for candidate in _PHONE_CANDIDATE.finditer(text):
+        start, end = candidate.span()
+        if any(a < end and start < b for a, b in url_spans):
+            continue  # digits inside a link are not a phone number
+        # A number to call need not be valid to be a way to get in touch: 0871-6543210 is one.
+        phone_like = True
+        # Each candidate is short, so the matcher's cost stays bounded however long the text.
+        for match in phonenumbers.PhoneNumberMatcher(candidate.group(), "CN"):
+            number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            if number not in found:
+                found.append(number)
+        if len(found) >= PHONE_LIMIT:
+            break
+    return tuple(found), phone_like
 
 
-def _link_findings(rules: Rules, text: str, urls: tuple[str, ...]) -> list[Finding]:
+def _link_findings(
+    rules: Rules, text: str, urls: tuple[str, ...], sender_type: str | None
+) -> list[Finding]:
     findings: dict[str, Finding] = {}
 
     def add(fid: str, detail: str, official: str = "") -> None:
         if fid not in findings:  # one of each kind: ten short links do not make ten times the fraud
-            findings[fid] = _finding(rules.links[fid], detail, official=official)
+            findings[fid] = _finding(rules.links[fid], detail, sender_type, official=official)
 
+    topical = [b for b in rules.brands if b.topic is not None and b.topic.search(text)]
     for url in urls:
         host = _host(url)
         owners = [b for b in rules.brands if any(_on(host, d) for d in b.domains)]
+        flagged = len(findings)
         if _is_ip(host):
             add("link_ip", host)
         elif any(_on(host, s) for s in rules.shorteners):
@@ -202,12 +338,13 @@ def _link_findings(rules: Rules, text: str, urls: tuple[str, ...]) -> list[Findi
         elif host.rsplit(".", 1)[-1] in rules.risky_tlds:
             add("link_risky_tld", host)
         for brand in rules.brands:
-            if brand in owners:
-                continue
-            if brand.claims is not None and brand.claims.search(host):
+            if brand not in owners and brand.claims is not None and brand.claims.search(host):
                 add("link_lookalike", host, " / ".join(brand.domains))
-            if brand.topic is not None and brand.topic.search(text):
+        for brand in topical:
+            if brand not in owners:
                 add("link_not_official", host, " / ".join(brand.domains))
+        if not owners and len(findings) == flagged:
+            add("link_unverified", host)
     return list(findings.values())
 
 
@@ -223,17 +360,27 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def _match(rule: TextRule, text: str, sender_type: str | None, has_links: bool) -> str | None:
+def _match(rule: TextRule, seen: _Seen) -> str | None:
     """Return the matched detail ("" when there is none) if the rule holds, else None."""
+    sender_type = seen.sender_type or "none"  # "none": the message came without a sender
     if rule.senders is not None and sender_type not in rule.senders:
         return None
-    if rule.links is not None and rule.links != has_links:
+    if rule.not_senders is not None and sender_type in rule.not_senders:
         return None
+    for wanted, has in (
+        (rule.links, seen.links),
+        (rule.phones, seen.phones),
+        (rule.contact, seen.contact),
+        (rule.warned, bool(seen.warnings)),
+    ):
+        if wanted is not None and wanted != has:
+            return None
+    text = seen.text
     if any(p.search(text) for p in rule.unless):
         return None
     named, whole = None, None
     for pattern in rule.match:
-        hit = next((m for m in pattern.finditer(text) if not _negated(rule, text, m.start())), None)
+        hit = next((m for m in pattern.finditer(text) if not _negated(rule, seen, m)), None)
         if hit is None:
             return None
         whole = whole or hit.group(0)
@@ -241,37 +388,17 @@ def _match(rule: TextRule, text: str, sender_type: str | None, has_links: bool) 
     return (named or whole or "").strip(" ,，。:：")[:DETAIL_MAX]
 
 
-def _negated(rule: TextRule, text: str, start: int) -> bool:
-    window = text[max(0, start - NEGATION_WINDOW) : start]
-    return rule.not_after is not None and rule.not_after.search(window) is not None
-
-
-def _settle(candidates: list[tuple[Finding, TextRule | None]]) -> tuple[Finding, ...]:
-    """Drop what a stronger rule suppresses and all but the first of a group; strongest first."""
-    suppressed = set().union(*(r.suppresses for _, r in candidates if r is not None))
-    groups: set[str] = set()
-    kept = []
-    for finding, rule in candidates:
-        # A kind in `suppresses` drops text findings of that kind, never sender or link ones.
-        if finding.id in suppressed or (rule is not None and finding.kind in suppressed):
-            continue
-        if rule is not None and rule.group is not None:
-            if rule.group in groups:
-                continue
-            groups.add(rule.group)
-        kept.append(finding)
-    return tuple(sorted(kept, key=lambda f: -f.weight))
-
-
-def _verdict(thresholds: Mapping[str, float], scores: Mapping[str, float]) -> str:
-    fraud, marketing, legit = scores["fraud"], scores["marketing"], scores["legit"]
-    if fraud >= thresholds["fraud"]:
-        return "fraud"  # a scam that also says 回T退订 is still a scam
-    if marketing >= thresholds["marketing"] and marketing > fraud:
-        return "marketing"  # an opt-out or a sales pitch makes it marketing, however polite
-    if legit >= thresholds["legit"] and legit > fraud + marketing:
-        return "legit"
-    return "unknown"
+def _negated(rule: TextRule, seen: _Seen, hit: re.Match[str]) -> bool:
+    """Return True when `hit` is said as a warning ("请勿告知验证码", "凡是…安全账户的都是诈骗")."""
+    start, end = hit.span()
+    window = seen.text[max(0, start - NEGATION_WINDOW) : start]
+    if rule.not_after is not None and rule.not_after.search(window) is not None:
+        return True
+    # Words inside a warning phrase are the warning speaking, not a request; but a way to get in
+    # touch (a link, a number, a chat account) is never taken back by a warning around it.
+    if rule.signal.kind != "fraud" or rule.signal.role == "contact":
+        return False
+    return any(a <= start and end <= b for a, b in seen.warnings)
 
 
 def _with_model(

@@ -29,7 +29,9 @@ LINK_FINDINGS = (
     "link_shortener",
     "link_risky_tld",
     "link_official",
+    "link_unverified",
 )
+ROLES = ("contact", "money", "secret", "download", "impersonation")
 
 Words = dict[str, str]
 
@@ -47,6 +49,9 @@ class Signal:
     weight: float
     words: Words
     advice: tuple[str, ...] = ()
+    role: str | None = None  # what a fraud finding asks of you (ROLES); rules out "legit"
+    evidence: bool = False  # a legit finding that shows the message is genuine
+    evidence_senders: frozenset[str] | None = None  # ... only from these sender types
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +83,13 @@ class TextRule:
     unless: tuple[re.Pattern[str], ...] = ()
     not_after: re.Pattern[str] | None = None
     senders: frozenset[str] | None = None
+    not_senders: frozenset[str] | None = None
     links: bool | None = None
+    phones: bool | None = None
+    contact: bool | None = None  # a link off the official domains, a phone number or chat account
+    warned: bool | None = None  # a warning phrase (a rule that `negates`) is in the text
     group: str | None = None
-    suppresses: frozenset[str] = frozenset()
+    negates: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +120,6 @@ class _Reader:
         self.name = name
         self.ids: dict[str, int] = {}  # finding id -> line where it is defined
         self.advice: dict[str, Words] = {}
-        self.suppress_lines: list[int] = []
 
     def claim_id(self, finding_id: str, line: int) -> str:
         if finding_id in self.ids:
@@ -189,8 +197,26 @@ class _Reader:
         if kind not in KINDS:
             raise self.fail(m.line_of("kind"), f"kind: expected one of {KINDS}, got {kind!r}")
         advice = self.advice_ids(m, "advice") if "advice" in m else ()
+        role = self.choice(m, "role", ROLES) if "role" in m else None
+        if role is not None and kind != "fraud":
+            raise self.fail(m.line_of("role"), f"role: only a fraud finding has one, not {kind}")
+        evidence, senders = False, None
+        if "evidence" in m:
+            if kind != "legit":
+                raise self.fail(m.line_of("evidence"), f"evidence: only for legit, not {kind}")
+            value = m["evidence"]
+            if value is not True:
+                senders = frozenset(self.strings(m, "evidence"))
+            evidence = True
         return Signal(
-            rule_id, kind, self.number(m, "weight"), self.words(m, "words", params), advice
+            rule_id,
+            kind,
+            self.number(m, "weight"),
+            self.words(m, "words", params),
+            advice,
+            role,
+            evidence,
+            senders,
         )
 
     def choice(self, m: yamlfile.Mapping_, key: str, allowed: Iterable[str]) -> str:
@@ -203,7 +229,20 @@ class _Reader:
 
 
 _SIGNAL_KEYS = ("id", "kind", "weight", "words")
-_TEXT_RULE_KEYS = ("match", "unless", "not_after", "senders", "links", "group", "suppresses")
+_OPTIONAL_SIGNAL_KEYS = ("advice", "role", "evidence")
+_TEXT_RULE_KEYS = (
+    "match",
+    "unless",
+    "not_after",
+    "senders",
+    "not_senders",
+    "links",
+    "phones",
+    "contact",
+    "warned",
+    "group",
+    "negates",
+)
 
 
 def load_rules(path: Path | None = None) -> Rules:
@@ -239,13 +278,10 @@ def load_rules(path: Path | None = None) -> Rules:
     link_signals = {}
     for fid in LINK_FINDINGS:
         item = reader.mapping(findings[fid], findings.line_of(fid), fid)
-        reader.keys(item, ("kind", "weight", "words"), ("advice",))
+        reader.keys(item, ("kind", "weight", "words"), _OPTIONAL_SIGNAL_KEYS)
         reader.claim_id(fid, findings.line_of(fid))
         link_signals[fid] = reader.signal(item, fid, ("detail", "official"))
     text = tuple(_text_rule(reader, item) for item in _list(reader, top, "rules"))
-    for rule, line in zip(text, reader.suppress_lines, strict=True):
-        for name in rule.suppresses - set(KINDS) - reader.ids.keys():
-            raise reader.fail(line, f"suppresses: no finding or kind {name!r}")
 
     signals = [*(r.signal for r in senders), *link_signals.values(), *(r.signal for r in text)]
     return Rules(
@@ -272,7 +308,7 @@ def _list(reader: _Reader, top: yamlfile.Mapping_, key: str) -> list[yamlfile.Ma
 
 
 def _sender_rule(reader: _Reader, item: yamlfile.Mapping_) -> SenderRule:
-    reader.keys(item, (*_SIGNAL_KEYS, "type"), ("pattern", "number", "advice"))
+    reader.keys(item, (*_SIGNAL_KEYS, "type"), ("pattern", "number", *_OPTIONAL_SIGNAL_KEYS))
     if ("pattern" in item) == ("number" in item):
         raise reader.fail(item.line, "a sender needs exactly one of 'pattern' or 'number'")
     rid = reader.claim_id(reader.text(item, "id"), item.line_of("id"))
@@ -285,24 +321,39 @@ def _sender_rule(reader: _Reader, item: yamlfile.Mapping_) -> SenderRule:
 
 
 def _text_rule(reader: _Reader, item: yamlfile.Mapping_) -> TextRule:
-    reader.keys(item, _SIGNAL_KEYS, (*_TEXT_RULE_KEYS, "advice"))
+    reader.keys(item, _SIGNAL_KEYS, (*_TEXT_RULE_KEYS, *_OPTIONAL_SIGNAL_KEYS))
     rid = reader.claim_id(reader.text(item, "id"), item.line_of("id"))
-    if not {"match", "senders", "links"} & item.keys():
-        raise reader.fail(item.line, "a rule needs at least one of 'match', 'senders', 'links'")
-    links = item.get("links")
-    if links is not None and not isinstance(links, bool):
-        raise reader.fail(item.line_of("links"), f"links: expected true or false, got {links!r}")
-    reader.suppress_lines.append(item.line_of("suppresses"))
+    conditions = {"match", "senders", "not_senders", "links", "phones", "contact", "warned"}
+    if not conditions & item.keys():
+        raise reader.fail(item.line, f"a rule needs at least one of {sorted(conditions)}")
+    flags = {
+        key: _flag(reader, item, key) for key in ("links", "phones", "contact", "warned", "negates")
+    }
+    if flags["negates"] and "match" not in item:
+        raise reader.fail(item.line_of("negates"), "negates: the rule needs a 'match'")
     return TextRule(
         signal=reader.signal(item, rid, ("detail", "sender")),
         match=reader.regexes(item, "match") if "match" in item else (),
         unless=reader.regexes(item, "unless") if "unless" in item else (),
         not_after=reader.regexes(item, "not_after")[0] if "not_after" in item else None,
         senders=frozenset(reader.strings(item, "senders")) if "senders" in item else None,
-        links=links,
+        not_senders=(
+            frozenset(reader.strings(item, "not_senders")) if "not_senders" in item else None
+        ),
+        links=flags["links"],
+        phones=flags["phones"],
+        contact=flags["contact"],
+        warned=flags["warned"],
         group=reader.text(item, "group") if "group" in item else None,
-        suppresses=frozenset(reader.strings(item, "suppresses") if "suppresses" in item else ()),
+        negates=bool(flags["negates"]),
     )
+
+
+def _flag(reader: _Reader, item: yamlfile.Mapping_, key: str) -> bool | None:
+    value = item.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise reader.fail(item.line_of(key), f"{key}: expected true or false, got {value!r}")
+    return value
 
 
 def _brand(reader: _Reader, name: str, brands: yamlfile.Mapping_) -> Brand:

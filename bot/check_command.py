@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.analysis import Analysis, analyse
 from bot.analysis_rules import KINDS, VERDICTS, advice_words, default_rules, verdict_words
+from bot.explain import reasons
 from flows.errors import ComplaintBotError
 
 HEADINGS = {"zh": ("理由", "建议"), "en": ("Why", "What to do")}
@@ -110,7 +111,15 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
     return {
         "verdict": analysis.verdict,
         "findings": [
-            {"id": f.id, "kind": f.kind, "weight": f.weight, "words": f.words, "detail": f.detail}
+            {
+                "id": f.id,
+                "kind": f.kind,
+                "weight": f.weight,
+                "words": f.words,
+                "detail": f.detail,
+                "role": f.role,
+                "evidence": f.evidence,
+            }
             for f in analysis.findings
         ],
         "advice": list(analysis.advice),
@@ -119,6 +128,7 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
         "urls": list(analysis.urls),
         "phones": list(analysis.phones),
         "scores": analysis.scores,
+        "cut": analysis.cut,
     }
 
 
@@ -127,8 +137,8 @@ def describe(analysis: Analysis, lang: str) -> str:
     rules = default_rules()
     why, todo = HEADINGS[lang]
     lines = [verdict_words(rules, analysis.verdict, lang)]
-    if analysis.findings:
-        lines += ["", f"{why}:", *(f"- {f.words[lang]}" for f in analysis.findings)]
+    if analysis.findings or analysis.cut:
+        lines += ["", f"{why}:", *(f"- {reason}" for reason in reasons(analysis, lang, every=True))]
     if analysis.advice:
         lines += ["", f"{todo}:", *(f"- {advice_words(rules, a, lang)}" for a in analysis.advice)]
     return "\n".join(lines)

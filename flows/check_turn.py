@@ -13,7 +13,14 @@ from flows.callbacks import Press, encode
 from flows.check_filing import CheckFilingTurn
 from flows.evidence import acceptable, sniff
 from flows.model import Attachment, Button, Incoming, Reply
-from flows.suspect import BATCH_MAX, Explanation, Suspect, looks_like_a_message, worst
+from flows.suspect import (
+    BATCH_MAX,
+    Explanation,
+    Suspect,
+    is_worse,
+    looks_like_a_message,
+    worst,
+)
 
 
 class SuspectTurn(CheckFilingTurn):
@@ -136,8 +143,19 @@ class SuspectTurn(CheckFilingTurn):
             self.say("\n".join(problems) or self.t("check_nothing"))
             return
         shown = suspects[:BATCH_MAX]
-        explained = [explainer.explain(s.text, None, s.at or self.now, self.lang) for s in shown]
+        explained = [
+            await explainer.explain(s.text, None, s.at or self.now, self.lang) for s in shown
+        ]
         verdict = worst([x.verdict for x in explained])
+        together = None
+        if len(shown) > 1:
+            # Several messages at once are often one conversation: "I changed my number", then
+            # "pay into this account". Read together they can say more than each alone.
+            together = await explainer.explain_conversation([s.text for s in shown], self.lang)
+            if is_worse(together.verdict, verdict):
+                verdict = together.verdict
+            else:
+                together = None
         in_intake = conv.state is not None
         if not in_intake:
             conv.turn += 1  # buttons of an earlier verdict expire
@@ -150,7 +168,7 @@ class SuspectTurn(CheckFilingTurn):
         self.event("checked", verdict=verdict, count=len(shown))
         self.dirty = True
         await self.save()
-        text = self._verdict_text(shown, explained, problems, len(suspects) - len(shown))
+        text = self._verdict_text(shown, explained, problems, len(suspects) - len(shown), together)
         if in_intake:
             self.say(f"{text}\n\n{self.t('check_in_intake')}")
             await self.ask_current()
@@ -171,6 +189,7 @@ class SuspectTurn(CheckFilingTurn):
         explained: list[Explanation],
         problems: list[str],
         left_out: int,
+        together: Explanation | None = None,
     ) -> str:
         lines: list[str] = list(problems)
         if len(explained) == 1:
@@ -187,8 +206,10 @@ class SuspectTurn(CheckFilingTurn):
                 lines += [f"   • {reason}" for reason in one.reasons[:3]]
         if left_out > 0:
             lines.append(self.t("check_left_out", count=left_out))
+        if together is not None:
+            lines += ["", together.title, *(f"• {reason}" for reason in together.reasons)]
         advice: list[str] = []
-        for one in explained:
+        for one in ([together] if together is not None else []) + explained:
             advice += [a for a in one.advice if a not in advice]
         if advice:
             lines += ["", self.t("check_advice")]

@@ -10,6 +10,7 @@ the one that files a case from a check in flows/check_filing.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -32,10 +33,19 @@ class Explanation:
 
 
 class Explainer(Protocol):
-    """Explain a message: verdict, reasons and advice (bot/explain.py)."""
+    """Explain a message: verdict, reasons and advice (bot/explain.py).
 
-    def explain(self, text: str, sender: str | None, at: datetime | None, lang: str) -> Explanation:
+    Async so that an implementation can check off the event loop, within a time budget.
+    """
+
+    async def explain(
+        self, text: str, sender: str | None, at: datetime | None, lang: str
+    ) -> Explanation:
         """Return the verdict on `text`, sent by `sender` at `at`, told in `lang`."""
+        ...
+
+    async def explain_conversation(self, texts: Sequence[str], lang: str) -> Explanation:
+        """Return the verdict on several messages read as one conversation, told in `lang`."""
         ...
 
 
@@ -89,6 +99,11 @@ def looks_like_a_message(text: str) -> bool:
         return True
     digits = sum(c.isdigit() for c in stripped)
     return "http" in stripped.lower() or ("." in stripped and digits >= 1) or digits >= 6
+
+
+def is_worse(verdict: str, than: str) -> bool:
+    """Return True when `verdict` is worse than `than` (fraud is the worst, legit the least)."""
+    return VERDICT_ORDER.index(verdict) < VERDICT_ORDER.index(than)
 
 
 def worst(verdicts: list[str]) -> str:

@@ -98,7 +98,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     """Process updates of one chat one after another (transitions and our steps need it).
 
     Updates are counted against their sender's flood limit as they arrive, before they wait
-    for their chat's turn: an update over the limit is not processed at all.
+    for their chat's turn: an update over the limit is not processed at all. Every forwarded
+    message of a burst counts; an album counts once.
     """
 
     def __init__(
@@ -116,7 +117,12 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         if not isinstance(update, Update) or update.effective_chat is None:
             await coroutine
             return
-        if self.albums.join(update):
+        group = self.albums.group_of(update)
+        album = group is not None and not group.startswith("forwards:")
+        # An album is one message: its members after the first join it uncounted. Each message
+        # of a burst of forwards is a message to check, so each counts against the flood limit
+        # before it may join its burst; one over the limit is left out of it.
+        if album and self.albums.join(update):
             _close(coroutine)  # the album's first update handles this one too
             return
         sender = update.effective_user
@@ -124,11 +130,16 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             verdict = await self.flood.admit(sender.id)
             if verdict is not Verdict.ADMIT:
                 _close(coroutine)
-                self.albums.forget(update)
+                if album:
+                    self.albums.forget(update)
                 if verdict is Verdict.DROP or self.warn is None:
                     await stop_spinner(update)
                     return
                 coroutine = self.warn(update)  # in its turn, after what was admitted before
+                album = True  # a warning joins no burst
+        if not album and self.albums.join(update):
+            _close(coroutine)  # the burst's first update handles this one too
+            return
         chat = update.effective_chat.id
         lock = self._locks.setdefault(chat, asyncio.Lock())
         self._users[chat] = self._users.get(chat, 0) + 1

@@ -18,6 +18,7 @@ def test_check_json_is_one_object_with_every_field(capsys: pytest.CaptureFixture
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {
         "verdict", "findings", "advice", "sender", "sender_type", "urls", "phones", "scores",
+        "cut",
     }  # fmt: skip
     assert data["verdict"] == "fraud"
     assert data["sender"] == "+639171234567"
@@ -25,7 +26,7 @@ def test_check_json_is_one_object_with_every_field(capsys: pytest.CaptureFixture
     assert data["urls"] == ["icbc-verify.top"]
     assert set(data["scores"]) == {"fraud", "marketing", "legit"}
     lookalike = next(f for f in data["findings"] if f["id"] == "link_lookalike")
-    assert set(lookalike) == {"id", "kind", "weight", "words", "detail"}
+    assert set(lookalike) == {"id", "kind", "weight", "words", "detail", "role", "evidence"}
     assert lookalike["kind"] == "fraud"
     assert lookalike["detail"] == "icbc-verify.top"
     assert "icbc.com.cn" in lookalike["words"]["zh"]
@@ -137,17 +138,43 @@ def test_eval_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert str(tmp_path / "none.tsv") in capsys.readouterr().err
 
 
-# Floors on the shared evaluation set, a little below what the rules measured (all 1.00 but
-# legit recall 0.99 on 389 messages). The set was also used to find missing general patterns,
-# so these guard against regressions rather than promise the same accuracy on new messages.
+# Floors on the development set, a little below what the rules measured (all 1.00 but legit
+# recall 0.95 on 389 messages: personal messages and warnings from 106 numbers are "not
+# verified" by design, as "looks legitimate" needs positive evidence). The rules were written
+# against this set, so these guard against regressions rather than promise the same accuracy
+# on new messages; tests/data/sms_heldout.tsv is the held-out set.
 FLOORS = {
     ("fraud", "precision"): 0.95,
     ("fraud", "recall"): 0.95,
     ("marketing", "precision"): 0.95,
     ("marketing", "recall"): 0.95,
     ("legit", "precision"): 0.95,
-    ("legit", "recall"): 0.95,
+    ("legit", "recall"): 0.93,
 }
+
+
+def test_eval_reads_both_line_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = [
+        "fraud\t请把验证码发给我",
+        "legit\t95533\t【建设银行】您尾号1234的储蓄卡消费人民币128.00元，余额5,432.10元。",
+        "marketing\t-\t【优衣库】夏季上新，全场低至5折，回T退订",
+    ]
+    path = tmp_path / "mixed.tsv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    assert main(["check", "--eval", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data["confusion"]) == {"fraud", "marketing", "legit"}
+    for row in data["confusion"].values():
+        assert set(row) == {"fraud", "marketing", "legit", "unknown"}
+    assert [data["confusion"][k][k] for k in ("fraud", "legit", "marketing")] == [1, 1, 1]
+
+
+def test_check_reads_a_long_text_up_to_the_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "请把验证码发给我。" + "1." * 16_000, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["verdict"] == "fraud" and data["cut"] is True
+    assert main(["check", "请把验证码发给我。" + "1." * 16_000, "--lang", "en"]) == 0
+    assert "only its first 1,000 characters were checked" in capsys.readouterr().out
 
 
 def test_eval_set_meets_the_floors(capsys: pytest.CaptureFixture[str]) -> None:

@@ -223,3 +223,34 @@ async def test_an_album_of_screenshots_is_one_verdict_and_one_case(settings: Set
     # Both screenshots are the case's evidence, with the text read from each.
     evidence = state.answers["evidence"]
     assert [e["kind"] for e in evidence] == ["photo", "photo"]
+
+
+async def test_a_burst_is_also_read_as_one_conversation(settings: Settings) -> None:
+    fake = FakeBotAPI()
+    alice = fake.add_user("Alice")
+    son = fake.add_user("儿子")
+    chat = Chat(fake, alice)
+    async with running_bot(fake, settings):
+        alice.forward(origin_user(son), text="妈，我换了个新号，旧号不用了，存一下这个号")
+        alice.forward(origin_user(son), text="明天之前帮我转2000过来，急用，回头跟你说")
+        verdict = await chat.expect("你发来的 2 条消息")
+    text = verdict.text or ""
+    assert "⚠️ 连起来看：可能是诈骗" in text
+    assert "110" in text  # the fraud advice, though neither message alone was called fraud
+
+
+async def test_a_crafted_long_message_is_checked_and_others_are_answered_meanwhile(
+    settings: Settings,
+) -> None:
+    fake = FakeBotAPI()
+    mallory, bob = fake.add_user("Mallory"), fake.add_user("Bob")
+    attacker, other = Chat(fake, mallory), Chat(fake, bob)
+    async with running_bot(fake, settings):
+        for _ in range(3):
+            mallory.send_text("1." * 2048)  # the worst input the probe found, as fast as sent
+        bob.send_command("help")
+        await other.expect("/cases")
+        await other.say(FRAUD, "诈骗")
+        for _ in range(3):
+            reply = await attacker.expect("消息太长，只检查了前 1,000 个字")
+            assert reply.button_labels == BUTTONS

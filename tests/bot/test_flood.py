@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from fake_telegram import FakeBotAPI, make_png
+from fake_telegram import FakeBotAPI, make_png, origin_user
 from telegram_chat import Chat, bot_settings, running_bot, walk_sms_to_evidence
 
 from bot.channels.flood import FloodGate, Verdict
@@ -85,3 +85,18 @@ async def test_a_dropped_button_press_is_still_answered_so_it_stops_loading(
     assert sum(SLOW_ZH in t for t in texts) == 1
     # Admitted, warned or dropped: every press got its answerCallbackQuery.
     assert [fake.callback_answer(p) is not None for p in presses] == [True] * 6
+
+
+async def test_every_message_of_a_burst_of_forwards_counts(tmp_path: Path) -> None:
+    settings = bot_settings(tmp_path, telegram_flood_limit="5/1m", telegram_forward_wait=0.3)
+    fake = FakeBotAPI()
+    alice, scammer = fake.add_user("Alice"), fake.add_user("Scammer")
+    chat = Chat(fake, alice)
+    async with running_bot(fake, settings):
+        for index in range(8):  # one burst of eight forwards: eight messages to check
+            alice.forward(origin_user(scammer), text=f"兼职刷单，日结佣金{300 + index}元")
+        verdict = await chat.expect("你发来的 5 条消息")
+        await fake.settle(quiet=0.5)
+    texts = [t or "" for t in fake.texts(alice.id)]
+    assert "日结佣金304元" in (verdict.text or "") and "305" not in (verdict.text or "")
+    assert sum(SLOW_ZH in t for t in texts) == 1
