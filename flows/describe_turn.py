@@ -9,6 +9,7 @@ from flows.suspect import Suspect
 from flows.texts import pick
 
 DESCRIBED_VERB = "sdesc"  # TURN:sdesc: "it's a message I got", check the text just typed
+TEXT_LIMIT = 4096  # what one Telegram message holds; a console may paste more
 _DESCRIBED = "described"  # in the conversation's scratch: that text, until the button is pressed
 
 
@@ -18,6 +19,7 @@ class DescribeTurn(SuspectTurn):
     async def offer_category(self, text: str) -> None:
         """Show the menu, the category `text` names first, and offer to check it after all."""
         flows = self.e.flows
+        self.conv.pending.pop(_DESCRIBED, None)
         if not flows.describing.is_description(text):
             await self.show_menu(prefix=self.t("idle_hint") if not self.fresh else "")
             return
@@ -25,7 +27,7 @@ class DescribeTurn(SuspectTurn):
         flow = flows.get(flow_id) if flow_id else None
         conv = self.conv
         conv.turn += 1
-        conv.pending[_DESCRIBED] = text
+        conv.pending[_DESCRIBED] = text[:TEXT_LIMIT]
         self.dirty = True
         await self.save()
         menu = self.e.render.menu(conv, first=flow_id)
@@ -35,9 +37,8 @@ class DescribeTurn(SuspectTurn):
             else self.t("idle_hint")
         )
         rows = menu.buttons
-        if (
-            self.e.explainer is not None
-        ):  # a first-person scam ("妈，我换号了…") can still be checked
+        # A first-person scam ("妈，我换号了…") reads like a story: one tap checks it after all.
+        if self.e.explainer is not None:
             rows += ((Button(self.t("describe_check"), encode(conv.turn, DESCRIBED_VERB)),),)
         self.replies.append(Reply(f"{prefix}\n\n{menu.text}" if prefix else menu.text, rows))
 
