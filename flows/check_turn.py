@@ -42,7 +42,9 @@ class SuspectTurn(CheckFilingTurn):
 
     def pasted_message(self, text: str) -> bool:
         """Return True when typed text is a message pasted to be checked, not the person's story."""
-        return looks_like_a_message(text) and not self.e.flows.describing.is_description(text)
+        flows = self.e.flows
+        described = flows.describing.about(text, [f.id for f in flows.categories()])
+        return looks_like_a_message(text) and described is None
 
     async def suspects_of(self, incoming: Incoming) -> tuple[list[Suspect], list[str]]:
         """Return the messages to check in `incoming` (and its burst), and problems to tell."""

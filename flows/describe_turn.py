@@ -20,27 +20,23 @@ class DescribeTurn(SuspectTurn):
         """Show the menu, the category `text` names first, and offer to check it after all."""
         flows = self.e.flows
         self.conv.pending.pop(_DESCRIBED, None)
-        if not flows.describing.is_description(text):
+        flow_id = flows.describing.about(text, [f.id for f in flows.categories()])
+        flow = flows.get(flow_id) if flow_id else None
+        if flow is None:
             await self.show_menu(prefix=self.t("idle_hint") if not self.fresh else "")
             return
-        flow_id = flows.describing.category(text, [f.id for f in flows.categories()])
-        flow = flows.get(flow_id) if flow_id else None
         conv = self.conv
         conv.turn += 1
         conv.pending[_DESCRIBED] = text[:TEXT_LIMIT]
         self.dirty = True
         await self.save()
         menu = self.e.render.menu(conv, first=flow_id)
-        prefix = (
-            self.t("describe_offer", title=pick(flow.title, self.lang))
-            if flow
-            else self.t("idle_hint")
-        )
+        prefix = self.t("describe_offer", title=pick(flow.title, self.lang))
         rows = menu.buttons
         # A first-person scam ("妈，我换号了…") reads like a story: one tap checks it after all.
         if self.e.explainer is not None:
             rows += ((Button(self.t("describe_check"), encode(conv.turn, DESCRIBED_VERB)),),)
-        self.replies.append(Reply(f"{prefix}\n\n{menu.text}" if prefix else menu.text, rows))
+        self.replies.append(Reply(f"{prefix}\n\n{menu.text}", rows))
 
     async def check_described(self) -> None:
         """Check the text the person typed, which they say is a message they got."""

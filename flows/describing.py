@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 _SIGNATURE = re.compile(r"^\s*[【\[][^】\]\n]{1,24}[】\]]|[【\[][^】\]\n]{1,24}[】\]]\s*$")
 # A first line that is only a number (the sender of a pasted SMS: "10690123456789").
 _NUMBER_LINE = re.compile(r"^\s*\+?\d[\d\s-]{4,}\s*[:：]?\s*$", re.MULTILINE)
-_WORD_GROUPS = ("first_person", "addressed", "headers")
+_WORD_GROUPS = ("first_person", "addressed", "not_addressed", "headers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,11 @@ class Words:
             return 0
         return len(self._pattern.findall(text.casefold()))
 
+    def remove(self, text: str) -> str:
+        """Return `text` (case-folded) without any of the words."""
+        folded = text.casefold()
+        return folded if self._pattern is None else self._pattern.sub(" ", folded)
+
 
 @dataclass(frozen=True, slots=True)
 class Describing:
@@ -58,15 +63,24 @@ class Describing:
 
     first_person: Words = Words()
     addressed: Words = Words()
+    not_addressed: Words = Words()  # phrases with an addressed word that address no reader (你好)
     headers: Words = Words()
     categories: Mapping[str, Words] = field(default_factory=dict)  # flow id -> keywords
 
-    def is_description(self, text: str) -> bool:
-        """Return True when `text` reads like the person telling their own problem."""
+    def about(self, text: str, order: Iterable[str]) -> str | None:
+        """Return the category the person's own description `text` names, None if it is not one.
+
+        Only a first-person text naming a category is taken for a description: a scam written
+        in the first person ("妈，我换号了…") names none, and is checked as the message it is.
+        """
+        return self.category(text, order) if self.in_first_person(text) else None
+
+    def in_first_person(self, text: str) -> bool:
+        """Return True when `text` speaks of "me" more than to "you", with no sender header."""
         if self.has_header(text):
             return False
         first = self.first_person.count(text)
-        return first > 0 and first > self.addressed.count(text)
+        return first > 0 and first > self.addressed.count(self.not_addressed.remove(text))
 
     def has_header(self, text: str) -> bool:
         """Return True when `text` starts like a pasted message: a signature or sender line."""
