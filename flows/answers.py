@@ -15,6 +15,7 @@ from flows.model import Button, Reply
 from flows.schema import Step
 from flows.texts import pick
 from flows.turn import Turn
+from flows.typed_choice import typed_option
 
 # Spaces, controls, line separators and format marks (zero-width, BOM, RTL/LTR marks) show nothing.
 _INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
@@ -78,7 +79,7 @@ class AnswerTurn(Turn):
         elif verb == "edit" and step.expect == "confirm" and arg in conv.history:
             await self.edit(arg)
         elif verb == "cancel":
-            await self.cancel()
+            await self.ask_cancel()
         else:
             await self.ask_current(prefix=self.t("button_expired"))
 
@@ -111,14 +112,15 @@ class AnswerTurn(Turn):
             else:
                 await self.on_step_button(Press(str(self.conv.turn), "tog", option))
         else:
-            await self.ask_current(prefix=self.t("choose_from_buttons"))
+            hint = (
+                "choose_or_other"
+                if step.expect == "multi" and step.other
+                else "choose_from_buttons"
+            )
+            await self.ask_current(prefix=self.t(hint))
 
     def match_option(self, text: str) -> str | None:
-        wanted = text.strip().casefold()
-        for option in self.step.shown(self.conv.answers):
-            if wanted in (option.id, *(label.casefold() for label in option.label.values())):
-                return option.id
-        return None
+        return typed_option(self.step.shown(self.conv.answers), text, self.lang)
 
     def length_problem(self, text: str) -> str | None:
         """Return what to say when a typed answer is too short or too long for the step."""

@@ -33,22 +33,25 @@ class SuspectTurn(CheckFilingTurn):
         incoming = self.incoming
         if self.e.explainer is None or incoming.unsupported:
             return False
+        forwarded = incoming.forward is not None or bool(incoming.batch)
         if self.conv.state is not None:
-            # In an intake, the step takes what it asks for; only a step that does not expect
-            # text or files lets a forwarded or pasted message through to be checked.
-            step = self.step
-            if step.expect in ("text", "files"):
-                return False
-            if incoming.forward is not None or incoming.batch:
-                return True
-            return len((incoming.text or "").strip()) >= 20
+            # In an intake, whatever is typed is an answer (or is asked again): only a message
+            # explicitly forwarded at a step that takes no text or files is checked.
+            typing = self.step.expect in ("text", "files") or self.conv.pending.get(
+                "awaiting_other"
+            )
+            return forwarded and not typing
         if self.conv.pending.get("check_next"):
             return bool(incoming.text or incoming.attachments)
-        if incoming.forward is not None or incoming.batch:
+        if forwarded or incoming.attachments:
             return True
-        if incoming.attachments:
-            return True
-        return bool(incoming.text) and looks_like_a_message(incoming.text or "")
+        return bool(incoming.text) and self.pasted_message(incoming.text or "")
+
+    def pasted_message(self, text: str) -> bool:
+        """Return True when typed text is a message pasted to be checked, not the person's story."""
+        flows = self.e.flows
+        described = flows.describing.about(text, [f.id for f in flows.categories()])
+        return looks_like_a_message(text) and described is None
 
     async def suspects_of(self, incoming: Incoming) -> tuple[list[Suspect], list[str]]:
         """Return the messages to check in `incoming` (and its burst), and problems to tell."""

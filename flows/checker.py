@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from flows.describing import Describing, read_describing
 from flows.errors import Problem
 from flows.ladder import CHANNELS_FILE, Channel
 from flows.ladder_reader import read_channels, read_ladder, read_lifecycle
@@ -30,6 +31,7 @@ class Checker:
         self.channels: dict[str, Channel] = {}
         self.after_ladder: tuple[str, ...] = ()
         self._after_ladder_line = 1
+        self.describing = Describing()
 
     def report(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.file, line, message))
@@ -59,7 +61,14 @@ class Checker:
             self.file = str(directory)
             self.report(1, "no flow files found")
         return FlowSet(
-            self.languages, catalog, flows, self.channels, lifecycle, self.after_ladder, laws
+            self.languages,
+            catalog,
+            flows,
+            self.channels,
+            lifecycle,
+            self.after_ladder,
+            laws,
+            self.describing,
         )
 
     def _read(self, path: Path) -> Mapping_ | None:
@@ -110,6 +119,10 @@ class Checker:
             self.report(
                 data.line_of("after_ladder"), "after_ladder: expected a list of channel ids"
             )
+        # Keywords of a flow not in this folder are simply never used (common.yaml is shared).
+        self.describing = read_describing(
+            self, data.get("describing"), data.line_of("describing"), self.languages
+        )
         templates = data.get("templates", {})
         if not isinstance(templates, dict):
             self.report(data.line_of("templates"), "templates: expected a mapping of steps")

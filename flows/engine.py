@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flows.answers import AnswerTurn
 from flows.callbacks import GLOBAL, Press, decode, encode
 from flows.case_turn import CASE_VERBS, CaseTurn
-from flows.check_turn import SuspectTurn
+from flows.describe_turn import DESCRIBED_VERB, DescribeTurn
 from flows.errors import AlreadyHandled, StorageError
 from flows.evidence import EvidenceTaker
 from flows.followup import FollowUps
@@ -26,6 +26,7 @@ from flows.schema import FlowSet
 from flows.store import Conversation, Deliveries, Reminder, Store
 from flows.suspect import SUSPECT_VERBS, Explainer, Suspect, TextReader
 from flows.texts import pick
+from flows.turn import CANCEL_VERB
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +108,12 @@ class Engine:
         return Conversation(incoming.key, incoming.chat_id, self.default_language)
 
 
-class _MessageTurn(SuspectTurn, PaperworkTurn, CaseTurn, AnswerTurn, ForgetTurn):
+class _MessageTurn(DescribeTurn, PaperworkTurn, CaseTurn, AnswerTurn, ForgetTurn):
     """Dispatch one message: a command, a button, or an answer to the current step."""
 
     async def run(self) -> None:
         await self.withdraw_forget()
+        await self.withdraw_cancel()
         self.drop_stale_profile_question()
         self.drop_stale_case_note()
         if self.conv.state is not None and self.machine is None:
@@ -130,7 +132,7 @@ class _MessageTurn(SuspectTurn, PaperworkTurn, CaseTurn, AnswerTurn, ForgetTurn)
         elif self.wants_check():
             await self.check(*await self.suspects_of(self.incoming))
         elif self.conv.state is None or self.machine is None:
-            await self.show_menu(prefix=self.t("idle_hint") if not self.fresh else "")
+            await self.offer_category(self.incoming.text or "")
         else:
             await self.on_input()
 
@@ -175,11 +177,15 @@ class _MessageTurn(SuspectTurn, PaperworkTurn, CaseTurn, AnswerTurn, ForgetTurn)
             await self.ask_current(prefix=self.t("button_expired"))
         elif press.verb == FORGET_VERB:
             await self.on_forget_button(press)
+        elif press.verb == CANCEL_VERB:
+            await self.on_cancel_button(press.arg == "yes")
         elif self.conv.state is None or self.machine is None:
             if press.verb == "cat" and self.e.flows.get(press.arg) is not None:
                 await self.start_flow(press.arg)
             elif press.verb in SUSPECT_VERBS:
                 await self.on_check_button(press)
+            elif press.verb == DESCRIBED_VERB:
+                await self.check_described()
             else:
                 await self.ask_current(prefix=self.t("button_expired"))
         else:
@@ -238,6 +244,8 @@ class _MessageTurn(SuspectTurn, PaperworkTurn, CaseTurn, AnswerTurn, ForgetTurn)
         self.conv.language = language
         self.dirty = True
         await self.save()
-        self.say(self.t("language_set"))
         if self.conv.state is not None:
+            self.say(self.t("language_set"))
             await self.ask_current()
+        else:
+            await self.show_menu(prefix=self.t("language_set"))

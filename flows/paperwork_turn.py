@@ -112,7 +112,11 @@ class PaperworkTurn(Turn):
             await self.take_profile(None)
         elif press.verb == "me" and press.arg == "edit" and self.conv.state is None:
             self.conv.pending = {
-                "profile": {"ask": "name", "queue": ["phone", "address", "postcode"]}
+                "profile": {
+                    "ask": "name",
+                    "queue": ["phone", "address", "postcode"],
+                    "changing": True,
+                }
             }
             self.dirty = True
             await self.save()
@@ -176,7 +180,13 @@ class PaperworkTurn(Turn):
 
     def ask_profile(self, what: str) -> None:
         skip = Button(self.t(f"profile_{what}_skip"), encode(GLOBAL, "pskip"))
-        self.replies.append(Reply(self.t(f"profile_{what}_ask"), ((skip,),), expects_text=True))
+        asking = self.conv.pending.get("profile")
+        # /me's change has its own wording: the first filing's ("I ask only once") would be false.
+        changing = isinstance(asking, dict) and asking.get("changing")
+        key = f"me_{what}_ask"
+        if not (changing and self.e.flows.catalog.has(key)):
+            key = f"profile_{what}_ask"
+        self.replies.append(Reply(self.t(key), ((skip,),), expects_text=True))
 
     def drop_stale_profile_question(self) -> None:
         """Forget the name/phone question once the person moves on (a command, another button).

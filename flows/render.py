@@ -24,14 +24,16 @@ class Renderer:
         self.t = flows.catalog
         self.timezone = timezone
 
-    def menu(self, conv: Conversation, *, greeting: bool = False) -> Reply:
-        """Return the "what happened?" question with a button per category."""
+    def menu(
+        self, conv: Conversation, *, greeting: bool = False, first: str | None = None
+    ) -> Reply:
+        """Return the "what happened?" question with a button per category (`first` on top)."""
         lang = conv.language
         lines = [self.t("greeting", lang)] if greeting else []
         lines.append(self.t("choose_category", lang))
         buttons = tuple(
             (Button(pick(flow.title, lang), encode(conv.turn, "cat", flow.id)),)
-            for flow in self.flows.categories()
+            for flow in sorted(self.flows.categories(), key=lambda flow: flow.id != first)
         )
         return Reply("\n\n".join(lines), buttons)
 

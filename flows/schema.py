@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flows.describing import Describing
 from flows.errors import FlowError
 from flows.texts import Catalog, Texts
 
@@ -138,6 +139,9 @@ class FlowSet:
     lifecycle: Lifecycle | None = None
     after_ladder: tuple[str, ...] = ()  # channels named when the ladder has no rung left
     laws: Mapping[str, Law] = field(default_factory=dict)  # rights a letter can cite
+    describing: Describing = field(
+        default_factory=Describing
+    )  # tells a description of a problem from a message
 
     @property
     def latest(self) -> dict[str, Flow]:

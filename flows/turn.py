@@ -17,8 +17,14 @@ if TYPE_CHECKING:
     from flows.engine import Engine
 
 
+CANCEL_VERB = "cxl"  # TURN:cxl:yes|no, the answer to "cancel this complaint?"
+_CANCEL_ASKED = "cancel_asked"  # in the conversation's scratch: the turn it was asked at
+
+
 class Turn:
     """The handling of one message: reads the conversation, changes it, saves, then speaks."""
+
+    cancel_asked: int | None = None
 
     def __init__(self, engine: Engine, conv: Conversation, incoming: Incoming, fresh: bool) -> None:
         self.e = engine
@@ -175,6 +181,42 @@ class Turn:
         self.abandon()
         await self.save()
         self.say(self.t("flow_retired"))
+
+    async def ask_cancel(self) -> None:
+        """Ask before dropping the complaint; only the answer sent right after counts."""
+        self.conv.pending[_CANCEL_ASKED] = self.conv.turn
+        self.dirty = True
+        await self.save()
+        turn = self.conv.turn
+        self.say(
+            self.t("cancel_confirm"),
+            (
+                (
+                    Button(self.t("cancel_yes"), encode(turn, CANCEL_VERB, "yes")),
+                    Button(self.t("cancel_no"), encode(turn, CANCEL_VERB, "no")),
+                ),
+            ),
+        )
+
+    async def withdraw_cancel(self) -> None:
+        """Take the pending cancel question out of the conversation (saved at once).
+
+        Whatever the person sends next other than its answer withdraws it, so a "yes" found
+        later in the chat cancels nothing.
+        """
+        self.cancel_asked = self.conv.pending.pop(_CANCEL_ASKED, None)
+        if self.cancel_asked is not None:
+            self.dirty = True
+            await self.save()
+
+    async def on_cancel_button(self, yes: bool) -> None:
+        """Cancel on "yes" to the latest question; on "no" show the summary again."""
+        if self.cancel_asked != self.conv.turn or self.conv.state is None:
+            await self.ask_current(prefix=self.t("button_expired"))
+        elif yes:
+            await self.cancel()
+        else:
+            await self.ask_current(prefix=self.t("cancel_kept"))
 
     async def cancel(self) -> None:
         if self.conv.state is None:
