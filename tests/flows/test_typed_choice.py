@@ -64,7 +64,7 @@ async def test_an_ambiguous_start_asks_again(alice: Person) -> None:
     await alice.press("Texts")
     await alice.send("s")
     assert "Please choose with the buttons below." in alice.text
-    assert "(1/9) What exactly is happening?" in alice.text
+    assert "(1/11) What exactly is happening?" in alice.text
     await alice.send("sp")
     conv = await alice.conversation()
     assert conv is not None and conv.answers["problem"] == "spam"
@@ -75,7 +75,7 @@ async def test_long_text_at_a_choice_is_asked_again_not_checked(checking: Engine
     await alice.send("/start")
     await alice.press("短信")
     await alice.send(SCAM)  # typed (pasted), not forwarded
-    assert "请点下面的按钮选择。" in alice.text and "（1/9）" in alice.text
+    assert "请点下面的按钮选择。" in alice.text and "（1/11）" in alice.text
     assert "投诉这条消息" not in alice.text and "正在填写一份投诉" not in alice.text
     conv = await alice.conversation()
     assert conv is not None and conv.state == "problem" and conv.answers == {}
@@ -86,7 +86,7 @@ async def test_a_forward_at_a_choice_is_checked(checking: Engine) -> None:
     await alice.send("/start")
     await alice.press("短信")
     await alice.send(SCAM, forward=Forward("hidden_user", "某某"))
-    assert "正在填写一份投诉" in alice.text and "（1/9）" in alice.text
+    assert "正在填写一份投诉" in alice.text and "（1/11）" in alice.text
 
 
 async def test_a_forward_while_other_is_asked_is_the_other_text(checking: Engine) -> None:
