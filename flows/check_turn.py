@@ -11,7 +11,8 @@ from datetime import datetime
 
 from flows.callbacks import Press, encode
 from flows.check_filing import CheckFilingTurn
-from flows.evidence import acceptable, sniff
+from flows.evidence import acceptable
+from flows.filetype import MAX_DECODED_PIXELS, detect
 from flows.model import Attachment, Button, Incoming, Reply
 from flows.suspect import BATCH_MAX, Explanation, Suspect, looks_like_a_message, worst
 
@@ -82,10 +83,14 @@ class SuspectTurn(CheckFilingTurn):
             problems.append(self.t("check_image_too_big", name=label))
             return None
         data = await attachment.fetch()
-        mime = sniff(data)
-        if len(data) > limit or mime is None or mime == "application/pdf":
+        found = detect(data)
+        if len(data) > limit or found is None or found.mime == "application/pdf":
             problems.append(self.t("file_mismatch", name=label))
             return None
+        if found.pixels > MAX_DECODED_PIXELS:  # from its header: reading it would decode it
+            problems.append(self.t("check_image_too_big", name=label))
+            return None
+        mime = found.mime
         text = (await self.e.reader.read(data)).strip()
         if not text:
             problems.append(self.t("check_no_text", name=label))
