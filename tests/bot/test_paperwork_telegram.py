@@ -237,3 +237,34 @@ async def test_a_letter_that_cannot_be_written_still_leaves_the_case_filed_and_s
         await chat.choose("不写姓名", "联系电话")
         await chat.choose("不留电话", "现在写不了投诉信")
     assert (await the_case(settings, chat.user, number)).state == "waiting"
+
+
+async def test_exported_evidence_is_named_by_what_it_is(tmp_path: Path) -> None:
+    fake = FakeBotAPI()
+    chat = Chat(fake, fake.add_user("Alice"))
+    settings = settings_for(tmp_path)
+    pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+    async with running_bot(fake, settings):
+        await walk_sms_to_evidence(chat)
+        chat.user.send_document(pdf, file_name="invoice.html", mime_type="application/pdf")
+        await chat.expect("共 1 份证据")
+        chat.user.send_document(pdf + b" ", file_name="evidence.bat", mime_type="application/pdf")
+        await chat.expect("共 2 份证据")
+        # "BM" and nothing of a bitmap behind it; a PDF cut off before its end
+        chat.user.send_document(b"BM" + bytes(200), file_name="x.bmp", mime_type="image/bmp")
+        await chat.expect("「x.bmp」的内容和它的格式对不上")
+        chat.user.send_document(pdf[:30], file_name="cut.pdf", mime_type="application/pdf")
+        await chat.expect("「cut.pdf」的内容和它的格式对不上")
+        number, _ = await file_sms(chat)
+        await skip_details(chat, number)
+        start = len(chat.user.received)
+        await chat.say(f"/export {number}", f"案件 {number} 的全部材料")
+        await fake.wait_until(lambda: bool(documents(chat, start)))
+        data = documents(chat, start)[f"{number}.zip"]
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        evidence = sorted(
+            name.removeprefix(f"{number}/evidence/")
+            for name in archive.namelist()
+            if name.startswith(f"{number}/evidence/")
+        )
+    assert evidence == ["01-invoice.pdf", "02-evidence.pdf", "LIST.txt"]
