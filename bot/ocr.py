@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from flows.filetype import MAX_DECODED_PIXELS, detect
+from flows.filetype import MAX_DECODED_PIXELS, detect, too_large_to_read
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,8 @@ class OcrReader:
         if found is None:
             log.warning("OCR refused a file that is not a well-formed image")
             return ""
-        if found.pixels > MAX_DECODED_PIXELS:
-            log.warning(
-                "OCR refused a %s image: over %d pixels", found.dimensions, MAX_DECODED_PIXELS
-            )
+        if too_large_to_read(found):
+            log.warning("OCR refused a %s image: too large to read", found.dimensions)
             return ""
         with self._lock:
             if self._engine is None:

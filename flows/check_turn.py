@@ -12,7 +12,7 @@ from datetime import datetime
 from flows.callbacks import Press, encode
 from flows.check_filing import CheckFilingTurn
 from flows.evidence import acceptable
-from flows.filetype import MAX_DECODED_PIXELS, detect
+from flows.filetype import detect, too_large_to_read
 from flows.model import Attachment, Button, Incoming, Reply
 from flows.suspect import BATCH_MAX, Explanation, Suspect, looks_like_a_message, worst
 
@@ -87,7 +87,7 @@ class SuspectTurn(CheckFilingTurn):
         if len(data) > limit or found is None or found.mime == "application/pdf":
             problems.append(self.t("file_mismatch", name=label))
             return None
-        if found.pixels > MAX_DECODED_PIXELS:  # from its header: reading it would decode it
+        if too_large_to_read(found):  # from its header, before anything is decoded
             problems.append(self.t("check_image_too_big", name=label))
             return None
         mime = found.mime

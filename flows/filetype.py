@@ -21,6 +21,10 @@ MAX_EVIDENCE_PIXELS = 10_000 * 10_000
 # The most pixels the bot decodes for one message (to read a screenshot): the memory ceiling.
 # Decoded RGB costs 3 bytes a pixel, about 60 MB here, and OCR holds a few copies.
 MAX_DECODED_PIXELS = 20_000_000
+# OCR scales the longer side down to 2000 pixels, then the shorter one up to at least 736: a thin
+# strip (a long scrolling screenshot) becomes a giant image, +1 GB for a 1290x12000 one, with
+# text shrunk past reading on the way. Longer than this many times its width is not read.
+MAX_READ_ASPECT = 6
 
 # Magic numbers of the formats we keep: (magic, offset, MIME type, Pillow format or None).
 _SIGNATURES: tuple[tuple[bytes, int, str, str | None], ...] = (
@@ -87,6 +91,13 @@ def detect(data: bytes) -> FileType | None:
         size = _image_size(data, pillow_format)
         return None if size is None else FileType(mime, *size)
     return None
+
+
+def too_large_to_read(found: FileType) -> bool:
+    """Return True for an image whose reading would decode too much (see MAX_DECODED_PIXELS)."""
+    if found.pixels > MAX_DECODED_PIXELS:
+        return True
+    return max(found.width, found.height) > MAX_READ_ASPECT * min(found.width, found.height)
 
 
 def extension_of(mime: str | None) -> str | None:

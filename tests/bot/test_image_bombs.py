@@ -75,6 +75,10 @@ async def test_a_png_bomb_to_check_is_refused_unread(settings: Settings, spy: Sp
         await chat.say("/lang en", "English")
         alice.send_document(bomb, file_name="shot.png", mime_type="image/png")
         await chat.expect("shot.png is too large to read. Send a smaller screenshot")
+        # Few pixels, but a strip 9 times as long as it is wide: OCR would blow it up to 736
+        # pixels wide, and its text shrunk to 216 pixels would be unreadable on the way.
+        alice.send_document(make_png_bomb(1290, 12000), file_name="long.png", mime_type="image/png")
+        await chat.expect("long.png is too large to read")
         # A screenshot of an ordinary size is still read.
         alice.send_document(make_png(1170, 2532), file_name="ok.png", mime_type="image/png")
         await chat.expect("bank-verify.xyz")
