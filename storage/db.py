@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,11 +23,47 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+# The database holds people's complaints, names and phones: only the bot's user may read it,
+# like the evidence files (written 0600). SQLite gives its -wal and -shm files the database's mode.
+FILE_MODE = 0o600
+_COMPANIONS = ("", "-wal", "-shm")
+
+
+def prepare_file(path: Path) -> None:
+    """Create the database's folder and file (0600), and narrow a file others can read."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StorageError(
+            f"storage.db_path: cannot create the folder {str(path.parent)!r}: "
+            f"{e.strerror or e} (check the path, and that the bot's user may write there)"
+        ) from e
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, FILE_MODE))
+        for suffix in _COMPANIONS:
+            companion = Path(f"{path}{suffix}")
+            with contextlib.suppress(FileNotFoundError):
+                mode = stat.S_IMODE(companion.stat().st_mode)
+                if mode & 0o077:
+                    companion.chmod(FILE_MODE)
+                    log.warning(
+                        "database file %s was readable by others (%04o); now %04o",
+                        companion,
+                        mode,
+                        FILE_MODE,
+                    )
+    except OSError as e:
+        raise StorageError(
+            f"storage.db_path: cannot open {str(path)!r}: {e.strerror or e}"
+            " (is it a folder, or on a read-only disk?)"
+        ) from e
+
+
 async def connect(path: str | Path) -> aiosqlite.Connection:
     """Open the database at `path`, creating its folder, with WAL, foreign keys and a timeout."""
     in_memory = str(path) == ":memory:"
     if not in_memory:
-        await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(prepare_file, Path(path))
     try:
         # isolation_level=None: we issue BEGIN IMMEDIATE/COMMIT ourselves, so the sqlite3
         # module must not open transactions behind our back.

@@ -93,6 +93,16 @@ class SqliteStore:
             raise
         return cls(conn, data_dir)
 
+    async def check_writable(self) -> None:
+        """Raise StorageError now, at start-up, if evidence files cannot be written."""
+        try:
+            await asyncio.to_thread(self._blobs.check_writable)
+        except OSError as e:
+            raise StorageError(
+                f"storage.data_dir: cannot write evidence files under {str(self.data_dir)!r}:"
+                f" {e.strerror or e} (check the path, and that the bot's user may write there)"
+            ) from e
+
     @property
     def data_dir(self) -> Path:
         """Return the folder evidence files are stored under."""
