@@ -59,6 +59,42 @@ def prepare_file(path: Path) -> None:
         ) from e
 
 
+class FileIdentity:
+    """Notice the database file deleted or replaced under the open connection.
+
+    SQLite keeps writing to the file it opened even after it was deleted: every step would
+    still commit, to a file nobody can find, and be gone at the next start. Writes check the
+    path still names that same file (device and inode) first; once it does not, they are
+    refused until a restart, so nothing is accepted that would be lost.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._identity = _identity(path)
+        self.lost = False
+
+    def check(self) -> None:
+        """Raise StorageError when the file is no longer the one opened (a stat: a few us)."""
+        if not self.lost and _identity(self.path) == self._identity:
+            return
+        message = (
+            f"database: the file {str(self.path)!r} was deleted or replaced while the bot was"
+            " running; nothing more is written to the lost copy (restore it, then restart)"
+        )
+        if not self.lost:
+            self.lost = True
+            log.error("%s", message)
+        raise StorageError(message)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 async def connect(path: str | Path) -> aiosqlite.Connection:
     """Open the database at `path`, creating its folder, with WAL, foreign keys and a timeout."""
     in_memory = str(path) == ":memory:"
