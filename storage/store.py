@@ -185,7 +185,7 @@ class SqliteStore:
                 events.insert(conn, user_id, draft, timeline)
                 number = None
                 if new_case is not None:
-                    number = cases.next_number(conn, new_case.year)
+                    number = cases.new_number(conn, new_case.year)
                     case_id = cases.insert(conn, user_id, number, new_case)
                     if draft is not None:
                         evidence.attach_to_case(conn, draft, case_id)
