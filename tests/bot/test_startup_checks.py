@@ -6,10 +6,13 @@ and reads its exit status and stderr; file modes are read from the disk.
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from pathlib import Path
 
 from cli_run import run_cli
+from fake_telegram import FakeBotAPI
+from test_crash import bot_process
 
 from storage import SqliteStore
 
@@ -61,6 +64,23 @@ def test_an_evidence_folder_that_cannot_be_written_stops_start_up(tmp_path: Path
     line = one_line_error(result.stderr)
     assert line.startswith("complaint-bot: storage.data_dir: cannot write evidence files under")
     assert "遇到了什么问题" not in result.stdout  # it never started talking
+
+
+async def test_the_telegram_bot_stops_on_it_too_before_taking_messages(tmp_path: Path) -> None:
+    fake = FakeBotAPI()
+    alice = fake.add_user("Alice")
+    async with bot_process(fake, tmp_path) as bot:
+        (tmp_path / "data").mkdir()
+        (tmp_path / "data" / "evidence").write_text("a file where the folder should be")
+        alice.send_command("/start")
+        await bot.spawn()
+        assert bot.process is not None
+        # A bot that got past the check would keep running: give up on it after a while.
+        assert await asyncio.wait_for(bot.process.wait(), timeout=60) == 1
+    written = bot.log.read_text()
+    assert "Traceback" not in written
+    assert "complaint-bot: storage.data_dir: cannot write evidence files under" in written
+    assert not alice.received  # nothing was taken in to be lost
 
 
 async def test_the_database_and_its_wal_files_are_readable_by_the_bot_only(
