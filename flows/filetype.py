@@ -110,8 +110,8 @@ def _image_size(data: bytes, pillow_format: str) -> tuple[int, int] | None:
     # and garbage could pass as something else) and warns or raises on large sizes, which are
     # ours to judge with the size in hand.
     Image.init()
-    factory, _ = Image.OPEN[pillow_format]
     try:
+        factory, _ = Image.OPEN[pillow_format]  # KeyError: a Pillow built without the format
         image = factory(io.BytesIO(data), "")
         size = image.size
         image.verify()  # PNG: every chunk's CRC up to IEND; others: their headers parsed
