@@ -46,9 +46,12 @@ def new_number(year: int, choose: Callable[[Sequence[str]], str] = secrets.choic
             return f"{PREFIX}-{year}-{tail}"
 
 
+_INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff]")
+
+
 def normalise(text: str) -> str:
-    """Return a typed case number the way it is stored: no spaces around, upper case."""
-    return unicodedata.normalize("NFKC", text).strip().upper()
+    """Return a typed case number the way it is stored: full-width folded, upper case."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).strip().upper()
 
 
 def well_formed(number: str) -> bool:

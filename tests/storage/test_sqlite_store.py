@@ -281,7 +281,7 @@ async def test_numbers_are_found_typed_in_any_case_and_old_ones_still_are(
         case = await store.get_case(KEY, typed)
         assert case is not None and case.number == "TS-2026-000123", typed
     new = await file_case(store, draft="d2")
-    for typed in (new, new.lower(), f" {new.lower()} ", new.replace("-", "－")):
+    for typed in (new, new.lower(), f" {new.lower()} ", new.replace("-", "－"), "\u200b" + new):
         case = await store.get_case(KEY, typed)
         assert case is not None and case.number == new, typed
 
