@@ -18,12 +18,6 @@ _SIDE = math.isqrt(MAX_EVIDENCE_PIXELS)  # the limit said as a square: 10000×10
 _KEPT = {mime: extension for mime, extension in EXTENSIONS.items() if mime != "text/plain"}
 
 
-def sniff(data: bytes) -> str | None:
-    """Return the MIME type the content really has, if it is a well-formed file we keep."""
-    found = detect(data)
-    return None if found is None else found.mime
-
-
 def acceptable(attachment: Attachment) -> bool:
     """Return True for photos, images and PDFs (by what the messenger claims)."""
     if attachment.kind == "photo":
