@@ -21,7 +21,7 @@ from flows.model import ConversationKey
 from flows.render import Renderer
 from flows.schema import DEFINITIONS, FlowSet, load_flows
 from flows.store import CaseRecord, Profile, Reminder
-from storage import SqliteStore, StorageError
+from storage import SqliteStore, StorageError, case_numbers
 
 DEFAULT_CONFIG = Path("config.yaml")
 
@@ -190,9 +190,11 @@ async def _cases(settings: Settings, args: argparse.Namespace) -> int:
         if args.cases_command == "due":
             _print_due(settings, await store.pending_reminders(), as_json=args.json)
             return 0
-        case = await store.find_case(args.number.strip().upper())
+        number = case_numbers.normalise(args.number)
+        case = await store.find_case(number)
         if case is None:
-            print(f"complaint-bot: no case {args.number}", file=sys.stderr)
+            typo = "" if case_numbers.well_formed(number) else " (not a valid number: mistyped?)"
+            print(f"complaint-bot: no case {args.number}{typo}", file=sys.stderr)
             return 1
         flow_set = load_flow_set(settings)
         if args.cases_command == "export":

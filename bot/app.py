@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from bot.scheduler import Scheduler
 from flows.engine import Engine
 from flows.schema import DEFINITIONS, FlowSet, load_flows
 from storage import SqliteStore
+
+log = logging.getLogger(__name__)
 
 
 def load_flow_set(settings: Settings) -> FlowSet:
@@ -57,12 +60,20 @@ class Services:
 
         The scheduler is built, not started: the messenger starts it with its way to send.
         """
+        for notice in settings.notices:
+            log.warning("%s", notice)
         flows = load_flow_set(settings)
         explainer = load_explainer()
         clock = clock or SystemClock()
         calendar = WorkCalendar(settings.extra_holidays)
         policy = DeadlinePolicy(calendar, settings.tz, settings.deadline_override_delta)
         store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
+        try:
+            # Found now rather than when the first person sends a file and is told "try later".
+            await store.check_writable()
+        except BaseException:
+            await store.close()
+            raise
         engine = Engine(
             flows,
             store,

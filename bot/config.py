@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
@@ -42,6 +43,8 @@ class Settings:
     flows_dir: str | None
     log_level: str
     source: str = field(default="defaults", compare=False)
+    # Warnings found while reading (a token in a file others can read), logged at start-up.
+    notices: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def defaults(cls) -> Settings:
@@ -93,9 +96,12 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     environ = os.environ if environ is None else environ
     raw: dict[str, tuple[Any, str]] = {}
     source = "defaults"
+    notices: list[str] = []
     if path is not None:
         raw.update(_read_yaml(path))
         source = str(path)
+        if "telegram.token" in raw:
+            notices += _exposed(path)
     for setting in SETTINGS:
         if setting.env in environ:
             raw[setting.key] = (environ[setting.env], f"environment {setting.env}")
@@ -114,7 +120,21 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             raise ConfigError(
                 f"{where}: {setting.key}: expected {setting.expected}, got {shown}{hint}"
             ) from exc
-    return Settings(**values, source=source)
+    return Settings(**values, source=source, notices=tuple(notices))
+
+
+def _exposed(path: Path) -> list[str]:
+    """Return a warning when the file holding the token can be read by other users."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return []
+    if not mode & 0o044:
+        return []
+    return [
+        f"{path}: holds the bot token and other users can read it (mode {mode:04o});"
+        f" chmod 600 {path}, or give the token as {TOKEN_ENV} instead"
+    ]
 
 
 def _read_yaml(path: Path) -> dict[str, tuple[Any, str]]:

@@ -14,6 +14,7 @@ from typing import Any
 from bot.case_json import case_to_json
 from bot.letter_facts import reached_on, reached_rungs
 from bot.letters import Templates, write_letter
+from flows.filetype import detect, extension_of
 from flows.model import Document
 from flows.paperwork import Letter
 from flows.render import Renderer
@@ -21,14 +22,6 @@ from flows.schema import FlowSet
 from flows.store import CaseRecord, EvidenceRecord, Profile
 
 TELEGRAM_UPLOAD_LIMIT = 50 * 1024 * 1024
-_EXTENSIONS = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/webp": ".webp",
-    "image/gif": ".gif",
-    "application/pdf": ".pdf",
-    "text/plain": ".txt",
-}
 _UNSAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
 # Zip entries get a fixed time, so exporting the same case twice gives the same bytes.
 _ZIP_TIME = (2020, 1, 1, 0, 0, 0)
@@ -45,17 +38,27 @@ class EvidenceFile:
     content: bytes | None
 
 
-def evidence_name(index: int, record: EvidenceRecord) -> str:
-    """Return a clear, safe file name for a piece of evidence: `01-screenshot.png`."""
+def evidence_name(index: int, record: EvidenceRecord, content: bytes | None) -> str:
+    """Return a clear, safe file name for a piece of evidence: `01-screenshot.png`.
+
+    The extension says what the content is, whatever the sender named it: a PDF sent as
+    `invoice.html` is `01-invoice.pdf`, and a file that is not a well-formed one of the types
+    we keep (stored before they were checked this closely) is `.bin`.
+    """
     if record.kind == "forward":
         return f"{index:02d}-message.txt"
-    extension = _EXTENSIONS.get(record.mime_type or "", "")
+    if content is None:  # the stored file is gone: name it by what was recorded
+        mime = record.mime_type
+    else:
+        found = detect(content)
+        mime = found.mime if found is not None else None
+    extension = extension_of(mime) or "bin"
     original = (record.file_name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    original = _UNSAFE.sub("_", original).strip("._")[:80]
-    if original:
-        return f"{index:02d}-{original}"
-    stem = "screenshot" if record.kind == "photo" else "file"
-    return f"{index:02d}-{stem}{extension or ('.jpg' if record.kind == 'photo' else '.bin')}"
+    stem = original.rsplit(".", 1)[0] if "." in original.strip(".") else original
+    stem = _UNSAFE.sub("_", stem).strip("._")[:80]
+    if not stem:
+        stem = "screenshot" if record.kind == "photo" else "file"
+    return f"{index:02d}-{stem}.{extension}"
 
 
 def build_zip(
@@ -184,6 +187,6 @@ class CasePaperwork:
                 content: bytes | None = await self.read_blob(record.path)
             except (OSError, ValueError):
                 content = None
-            files.append(EvidenceFile(evidence_name(index, record), record, content))
+            files.append(EvidenceFile(evidence_name(index, record, content), record, content))
         data = build_zip(case, self.flows, letters, files, lang, self.tz, self.limit)
         return Document(f"{case.number}.zip", data, "application/zip")

@@ -14,6 +14,10 @@ import logging
 import threading
 from typing import Any
 
+from PIL import Image
+
+from flows.filetype import MAX_DECODED_PIXELS, detect, too_large_to_read
+
 log = logging.getLogger(__name__)
 
 MIN_SCORE = 0.5  # lines recognised with less confidence than this are dropped
@@ -31,10 +35,21 @@ class OcrReader:
         return await asyncio.to_thread(self._read, data)
 
     def _read(self, data: bytes) -> str:
+        # Sized from the header before anything is decoded: a small file can declare an image
+        # that takes gigabytes once decoded (the callers check too; this holds for any caller).
+        found = detect(data)
+        if found is None:
+            log.warning("OCR refused a file that is not a well-formed image")
+            return ""
+        if too_large_to_read(found):
+            log.warning("OCR refused a %s image: too large to read", found.dimensions)
+            return ""
         with self._lock:
             if self._engine is None:
                 from rapidocr_onnxruntime import RapidOCR
 
+                # Pillow decodes for RapidOCR: past twice this it refuses rather than decode.
+                Image.MAX_IMAGE_PIXELS = MAX_DECODED_PIXELS
                 self._engine = RapidOCR()
             try:
                 result, _ = self._engine(data)

@@ -29,6 +29,18 @@ def _optional_text(value: Any) -> str | None:
     return None if value in (None, "") else _text(value)
 
 
+# What @BotFather hands out: the bot's id, a colon, a secret of URL-safe characters. Anything
+# else (a newline pasted in, quotes, a space) would pass until the first request, and crash it.
+_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
+
+
+def _token(value: Any) -> str | None:
+    token = _optional_text(value)
+    if token is not None and not _TOKEN.fullmatch(token):
+        raise ValueError
+    return token
+
+
 def _language(value: Any) -> str:
     if value not in ("zh", "en"):
         raise ValueError
@@ -135,8 +147,10 @@ SETTINGS: tuple[Setting, ...] = (
         "telegram.token",
         None,
         f"Bot token from @BotFather. Prefer the environment variable {TOKEN_ENV}, which wins.",
-        _optional_text,
+        _token,
         "a bot token like 123456:ABC...",
+        "digits, a colon, then letters, digits, _ or -: check for a line break, a space or"
+        " quotes pasted with it",
     ),
     Setting(
         "telegram.base_url",

@@ -11,7 +11,8 @@ from datetime import datetime
 
 from flows.callbacks import Press, encode
 from flows.check_filing import CheckFilingTurn
-from flows.evidence import acceptable, sniff
+from flows.evidence import acceptable
+from flows.filetype import detect, too_large_to_read
 from flows.model import Attachment, Button, Incoming, Reply
 from flows.suspect import (
     BATCH_MAX,
@@ -92,10 +93,14 @@ class SuspectTurn(CheckFilingTurn):
             problems.append(self.t("check_image_too_big", name=label))
             return None
         data = await attachment.fetch()
-        mime = sniff(data)
-        if len(data) > limit or mime is None or mime == "application/pdf":
+        found = detect(data)
+        if len(data) > limit or found is None or found.mime == "application/pdf":
             problems.append(self.t("file_mismatch", name=label))
             return None
+        if too_large_to_read(found):  # from its header, before anything is decoded
+            problems.append(self.t("check_image_too_big", name=label))
+            return None
+        mime = found.mime
         text = (await self.e.reader.read(data)).strip()
         if not text:
             problems.append(self.t("check_no_text", name=label))

@@ -4,46 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flows.filetype import EXTENSIONS, MAX_EVIDENCE_PIXELS, FileType, detect
 from flows.model import Attachment, Incoming
 from flows.store import EvidenceRecord, Store
 
-# Magic numbers of the formats we keep; a file must be what it claims to be.
-_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
-    (b"%PDF-", 0, "application/pdf"),
-    (b"\xff\xd8\xff", 0, "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
-    (b"GIF87a", 0, "image/gif"),
-    (b"GIF89a", 0, "image/gif"),
-    (b"WEBP", 8, "image/webp"),
-    (b"BM", 0, "image/bmp"),
-    (b"II*\x00", 0, "image/tiff"),
-    (b"MM\x00*", 0, "image/tiff"),
-    (b"ftypheic", 4, "image/heic"),
-    (b"ftypheix", 4, "image/heic"),
-    (b"ftypmif1", 4, "image/heic"),
-)
-_EXTENSIONS = {
-    "application/pdf": "pdf",
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/gif": "gif",
-    "image/webp": "webp",
-    "image/bmp": "bmp",
-    "image/tiff": "tif",
-    "image/heic": "heic",
-}
-
-
-def sniff(data: bytes) -> str | None:
-    """Return the MIME type the content really has, if it is one we keep."""
-    for magic, offset, mime in _SIGNATURES:
-        if data[offset : offset + len(magic)] == magic:
-            return mime
-    return None
+_SIDE = math.isqrt(MAX_EVIDENCE_PIXELS)  # the limit said as a square: 10000×10000 px
+# The types kept as evidence files (a forwarded text is kept too, but not as a file).
+_KEPT = {mime: extension for mime, extension in EXTENSIONS.items() if mime != "text/plain"}
 
 
 def acceptable(attachment: Attachment) -> bool:
@@ -52,7 +24,7 @@ def acceptable(attachment: Attachment) -> bool:
         return True
     mime = (attachment.mime_type or "").lower()
     name = (attachment.file_name or "").lower()
-    return mime in _EXTENSIONS or name.endswith(tuple(f".{e}" for e in _EXTENSIONS.values()))
+    return mime in _KEPT or name.endswith(tuple(f".{e}" for e in _KEPT.values()))
 
 
 def human_size(size: int) -> str:
@@ -174,16 +146,24 @@ class EvidenceTaker:
             size = human_size(len(data))
             intake.problems.append(("file_too_big", {"name": name, "size": size, "limit": limit}))
             return None
-        real = sniff(data)
+        found = detect(data)
         claimed = (attachment.mime_type or "").lower()
-        if real is None or (
-            claimed in _EXTENSIONS and claimed != real and attachment.kind != "photo"
+        if found is None or (
+            claimed in _KEPT and claimed != found.mime and attachment.kind != "photo"
         ):
             intake.problems.append(("file_mismatch", {"name": name}))
             return None
+        if found.pixels > MAX_EVIDENCE_PIXELS:
+            # Read from the header: nothing was decoded. Said like a size that is too big.
+            limit = FileType(found.mime, _SIDE, _SIDE).dimensions
+            intake.problems.append(
+                ("file_too_big", {"name": name, "size": found.dimensions, "limit": limit})
+            )
+            return None
+        real = found.mime
         sha256 = _sha256(data)
         if attachment.file_name is None:
-            name = f"{attachment.kind}-{sha256[:8]}.{_EXTENSIONS[real]}"
+            name = f"{attachment.kind}-{sha256[:8]}.{found.extension}"
         if sha256 in known:
             # Not stored again: a file put but never referenced would outlive its draft.
             intake.problems.append(("file_duplicate", {"name": name}))

@@ -25,6 +25,14 @@ class BlobStore:
         # Hashing a large file and fsync both block; keep them off the event loop.
         return await asyncio.to_thread(self._put, data)
 
+    def check_writable(self) -> None:
+        """Create the evidence folder if needed and write a file there, or raise OSError."""
+        folder = self.data_dir / FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-check.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(probe)
+
     def path_of(self, ref: BlobRef | str) -> Path:
         """Return the absolute path of a stored file, refusing paths outside the evidence folder."""
         relative = ref.path if isinstance(ref, BlobRef) else ref

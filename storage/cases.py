@@ -9,7 +9,7 @@ from typing import Any
 
 from flows.model import ConversationKey
 from flows.store import CaseChange, CaseRecord, CaseSummary, NewCase
-from storage import events, evidence, reminders
+from storage import case_numbers, events, evidence, reminders
 from storage.db import from_iso, from_json, to_iso, to_json, to_utc_iso
 from storage.errors import StorageError
 from storage.reminders import ReminderRow
@@ -83,14 +83,14 @@ def encode(case: NewCase) -> CaseRow:
     return CaseRow(case.created_at.year, values, reminder)
 
 
-def next_number(conn: sqlite3.Connection, year: int) -> str:
-    """Take the next case number of `year`, e.g. TS-2026-000001; numbers restart each year."""
-    last = conn.execute(
-        "INSERT INTO case_counters (year, last) VALUES (?, 1)"
-        " ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last",
-        (year,),
-    ).fetchone()[0]
-    return f"TS-{year}-{last:06d}"
+def new_number(conn: sqlite3.Connection, year: int) -> str:
+    """Take a random case number of `year` no case has (see storage/case_numbers.py)."""
+    # 29^5 = 20.5 million numbers a year: at 10,000 cases a try collides 1 time in 2,000.
+    # case_counters, which numbered cases until 2026-11, is no longer written.
+    while True:
+        number = case_numbers.new_number(year)
+        if conn.execute("SELECT 1 FROM cases WHERE number = ?", (number,)).fetchone() is None:
+            return number
 
 
 def insert(conn: sqlite3.Connection, user_id: int, number: str, row: CaseRow) -> int:
@@ -233,8 +233,12 @@ def _where(number: str | None, owner: ConversationKey | None) -> tuple[str, list
     """Return the WHERE clause (or "") and parameters over `cases c JOIN users u`."""
     where, params = [], []
     if number is not None:
-        where.append("c.number = ?")
-        params.append(number)
+        number = case_numbers.normalise(number)
+        if case_numbers.well_formed(number):
+            where.append("c.number = ?")
+            params.append(number)
+        else:  # mistyped (its check character does not match): no case, not even looked up
+            where.append("0")
     if owner is not None:
         where.append("u.messenger = ? AND u.external_id = ?")
         params += [owner.messenger, owner.user_id]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,11 +23,83 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+# The database holds people's complaints, names and phones: only the bot's user may read it,
+# like the evidence files (written 0600). SQLite gives its -wal and -shm files the database's mode.
+FILE_MODE = 0o600
+_COMPANIONS = ("", "-wal", "-shm")
+
+
+def prepare_file(path: Path) -> None:
+    """Create the database's folder and file (0600), and narrow a file others can read."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StorageError(
+            f"storage.db_path: cannot create the folder {str(path.parent)!r}: "
+            f"{e.strerror or e} (check the path, and that the bot's user may write there)"
+        ) from e
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, FILE_MODE))
+        for suffix in _COMPANIONS:
+            companion = Path(f"{path}{suffix}")
+            with contextlib.suppress(FileNotFoundError):
+                mode = stat.S_IMODE(companion.stat().st_mode)
+                if mode & 0o077:
+                    companion.chmod(FILE_MODE)
+                    log.warning(
+                        "database file %s was readable by others (%04o); now %04o",
+                        companion,
+                        mode,
+                        FILE_MODE,
+                    )
+    except OSError as e:
+        raise StorageError(
+            f"storage.db_path: cannot open {str(path)!r}: {e.strerror or e}"
+            " (is it a folder, or on a read-only disk?)"
+        ) from e
+
+
+class FileIdentity:
+    """Notice the database file deleted or replaced under the open connection.
+
+    SQLite keeps writing to the file it opened even after it was deleted: every step would
+    still commit, to a file nobody can find, and be gone at the next start. Writes check the
+    path still names that same file (device and inode) first; once it does not, they are
+    refused until a restart, so nothing is accepted that would be lost.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._identity = _identity(path)
+        self.lost = False
+
+    def check(self) -> None:
+        """Raise StorageError when the file is no longer the one opened (a stat: a few us)."""
+        if not self.lost and _identity(self.path) == self._identity:
+            return
+        message = (
+            f"database: the file {str(self.path)!r} was deleted or replaced while the bot was"
+            " running; nothing more is written to the lost copy (restore it, then restart)"
+        )
+        if not self.lost:
+            self.lost = True
+            log.error("%s", message)
+        raise StorageError(message)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 async def connect(path: str | Path) -> aiosqlite.Connection:
     """Open the database at `path`, creating its folder, with WAL, foreign keys and a timeout."""
     in_memory = str(path) == ":memory:"
     if not in_memory:
-        await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(prepare_file, Path(path))
     try:
         # isolation_level=None: we issue BEGIN IMMEDIATE/COMMIT ourselves, so the sqlite3
         # module must not open transactions behind our back.

@@ -38,7 +38,7 @@ from storage import (
     screenshots,
 )
 from storage.blobs import BlobStore
-from storage.db import connect, run_sync, to_utc_iso, write_transaction
+from storage.db import FileIdentity, connect, run_sync, to_utc_iso, write_transaction
 from storage.errors import StorageError
 from storage.group_commit import GroupCommit
 from storage.migrations import migrate
@@ -68,8 +68,11 @@ def _audience(audience: Audience) -> tuple[str | None, str | None]:
 class SqliteStore:
     """Keep conversations, cases, evidence and timelines in SQLite and files on disk."""
 
-    def __init__(self, conn: aiosqlite.Connection, data_dir: str | Path) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, data_dir: str | Path, db_file: FileIdentity | None = None
+    ) -> None:
         self._conn = conn
+        self._db_file = db_file  # None: in memory
         self._blobs = BlobStore(data_dir)
         # One writer: a commit deletes unused files after its transaction, and the next
         # commit must not start until that is done.
@@ -91,7 +94,18 @@ class SqliteStore:
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, data_dir)
+        in_memory = str(db_path) == ":memory:"
+        return cls(conn, data_dir, None if in_memory else FileIdentity(Path(db_path)))
+
+    async def check_writable(self) -> None:
+        """Raise StorageError now, at start-up, if evidence files cannot be written."""
+        try:
+            await asyncio.to_thread(self._blobs.check_writable)
+        except OSError as e:
+            raise StorageError(
+                f"storage.data_dir: cannot write evidence files under {str(self.data_dir)!r}:"
+                f" {e.strerror or e} (check the path, and that the bot's user may write there)"
+            ) from e
 
     @property
     def data_dir(self) -> Path:
@@ -171,7 +185,7 @@ class SqliteStore:
                 events.insert(conn, user_id, draft, timeline)
                 number = None
                 if new_case is not None:
-                    number = cases.next_number(conn, new_case.year)
+                    number = cases.new_number(conn, new_case.year)
                     case_id = cases.insert(conn, user_id, number, new_case)
                     if draft is not None:
                         evidence.attach_to_case(conn, draft, case_id)
@@ -194,6 +208,7 @@ class SqliteStore:
 
         if self._closed:
             raise StorageError("database: the store is closed")
+        self._check_file()
         number, _, _ = await self._group.write(write, after)
         return number
 
@@ -272,6 +287,7 @@ class SqliteStore:
         The rows go in one transaction; then the files no one else references are removed,
         and the documents saved for them.
         """
+        self._check_file()
         async with self._write_lock:
             forgotten, orphans = await self._run(
                 lambda conn: write_transaction(conn, lambda c: forget.delete(c, key))
@@ -327,6 +343,7 @@ class SqliteStore:
         await self._write(lambda conn: conversations.set_unreachable(conn, key, since))
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        self._check_file()
         async with self._write_lock:
             return await self._run(lambda conn: write_transaction(conn, fn))
 
@@ -334,6 +351,10 @@ class SqliteStore:
         if self._closed:
             raise StorageError("database: the store is closed")
         return await run_sync(self._conn, fn)
+
+    def _check_file(self) -> None:
+        if self._db_file is not None:
+            self._db_file.check()
 
     def _claim(self, paths: Iterable[str]) -> None:
         for path in paths:

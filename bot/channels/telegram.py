@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -64,13 +65,45 @@ Context = ContextTypes.DEFAULT_TYPE
 OVERALL_RATE = 27
 
 
+# Said after a turn in which Telegram refused one of the replies (the others were sent).
+_UNSENT = {
+    "zh": "⚠️ 上面的回复有一部分没能发出（Telegram 拒收了），其余的都已发出。",
+    "en": "⚠️ Part of my reply above could not be sent (Telegram refused it); the rest was.",
+}
+
+
+def utf16_length(text: str) -> int:
+    """Return the length of `text` as Telegram counts it: in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fitting(text: str, limit: int) -> int:
+    """Return how many characters of `text` fit in `limit` UTF-16 code units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1  # outside the BMP: a surrogate pair
+        if used > limit:
+            return index
+    return len(text)
+
+
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    """Return the start of `text` that Telegram accepts as one message."""
+    return text[: _fitting(text, limit)]
+
+
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split text into messages Telegram accepts, at line breaks where possible."""
+    """Split text into messages Telegram accepts, at line breaks where possible.
+
+    Telegram counts UTF-16 code units, not characters: an emoji outside the BMP counts twice,
+    so 2,100 emoji are one 2,100-character string and too long for one message.
+    """
     chunks: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
+    while utf16_length(text) > limit:
+        fits = _fitting(text, limit)
+        cut = text.rfind("\n", 0, fits)
         if cut <= 0:
-            cut = limit
+            cut = fits
         chunks.append(text[:cut])
         text = text[cut:].lstrip("\n")
     chunks.append(text)
@@ -140,7 +173,7 @@ class TelegramMessenger:
         )
         try:
             if label and message.text:
-                await message.edit_text(f"{message.text}\n\n→ {label}"[:MAX_TEXT])
+                await message.edit_text(clip(f"{message.text}\n\n→ {label}"))
             else:
                 await message.edit_reply_markup(None)
         except BadRequest:  # already edited, too old, or unchanged: nothing to fix
@@ -149,33 +182,59 @@ class TelegramMessenger:
     async def deliver(
         self, bot: Any, incoming: Incoming, replies: list[Reply], pressed: Any = None
     ) -> None:
-        """Send the replies: edits in place where asked, long texts split, documents attached."""
+        """Send the replies: edits in place where asked, long texts split, documents attached.
+
+        One message Telegram refuses does not stop the rest of the turn (a letter refused as
+        too long used to take its .txt and .md files with it): it is logged, the rest is sent,
+        and the person is told that a part is missing.
+        """
         chat_id = int(incoming.chat_id)
+        sends: list[Callable[[], Awaitable[Any]]] = []
+        for reply in replies:
+            markup = keyboard(reply)
+            if reply.edit and isinstance(pressed, Message):
+                sends.append(partial(_edit, pressed, clip(reply.text), markup))
+                continue
+            chunks = split_text(reply.text) if reply.text else []
+            for index, chunk in enumerate(chunks):
+                last = index == len(chunks) - 1
+                sends.append(
+                    partial(bot.send_message, chat_id, chunk, reply_markup=markup if last else None)
+                )
+            if reply.document is not None:
+                document = InputFile(reply.document.content, filename=reply.document.file_name)
+                sends.append(partial(bot.send_document, chat_id, document))
+        refused = 0
+        for send in sends:
+            try:
+                await send()
+            except Forbidden:
+                log.info("chat %s blocked the bot; replies dropped", chat_id)
+                return
+            except TelegramError:
+                refused += 1
+                log.warning(
+                    "chat %s: a reply was not sent; sending the rest", chat_id, exc_info=True
+                )
+        if refused:
+            await self._say_unsent(bot, incoming)
+
+    async def _say_unsent(self, bot: Any, incoming: Incoming) -> None:
         try:
-            for reply in replies:
-                markup = keyboard(reply)
-                if reply.edit and isinstance(pressed, Message):
-                    try:
-                        await pressed.edit_text(reply.text[:MAX_TEXT], reply_markup=markup)
-                    except BadRequest as exc:
-                        if "not modified" not in str(exc).lower():
-                            raise
-                    continue
-                chunks = split_text(reply.text) if reply.text else []
-                for index, chunk in enumerate(chunks):
-                    last = index == len(chunks) - 1
-                    await bot.send_message(chat_id, chunk, reply_markup=markup if last else None)
-                if reply.document is not None:
-                    document = InputFile(reply.document.content, filename=reply.document.file_name)
-                    await bot.send_document(chat_id, document)
-        except Forbidden:
-            log.info("chat %s blocked the bot; replies dropped", chat_id)
+            conv = await self.services.store.load_conversation(incoming.key)
+        except StorageError:
+            conv = None
+        language = conv.language if conv else self.services.settings.default_language
+        try:
+            await bot.send_message(int(incoming.chat_id), _UNSENT.get(language, _UNSENT["en"]))
+        except TelegramError:
+            log.warning("chat %s: could not say that a reply is missing", incoming.chat_id)
 
     async def deliver_reminder(self, bot: Any, reminder: Reminder, reply: Reply) -> Delivery:
         """Send a due reminder (through the rate limiter, like every call of `bot`)."""
         try:
             await bot.send_message(
-                int(reminder.chat_id), reply.text[:MAX_TEXT], reply_markup=keyboard(reply)
+                int(reminder.chat_id), clip(reply.text), reply_markup=keyboard(reply)
             )
         except Forbidden:
             return Delivery.UNREACHABLE
@@ -212,6 +271,14 @@ class TelegramMessenger:
             await update.effective_message.reply_text(
                 "请私聊我 / Please talk to me in a private chat: cases hold personal data."
             )
+
+
+async def _edit(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    try:
+        await message.edit_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():  # the same text again is no failure
+            raise
 
 
 def rate_limiter() -> AIORateLimiter:

@@ -15,6 +15,7 @@ from cli_run import run_cli
 
 from bot.__main__ import main
 from flows.schema import DEFINITIONS
+from storage import case_numbers
 
 SMS_SPAM = [
     "/start",
@@ -77,7 +78,7 @@ def test_chat_on_a_pipe_files_a_case_and_cases_shows_it(tmp_path: Path) -> None:
         stdin="\n".join(SMS_SPAM) + "\n",
     )
     assert result.returncode == 0, result.stderr
-    assert re.search(r"投诉已提交，编号 TS-\d{4}-000001", result.stdout), result.stdout
+    assert re.search(rf"投诉已提交，编号 {case_numbers.ANY.pattern}", result.stdout), result.stdout
     assert "Traceback" not in result.stderr
 
     listed = run_cli("cases", "list", "--db", str(db), "--json")
@@ -113,6 +114,13 @@ def test_chat_on_a_pipe_files_a_case_and_cases_shows_it(tmp_path: Path) -> None:
     assert "10690123456789" in text.stdout and "时间线" in text.stdout
     missing = run_cli("cases", "show", "TS-2026-999999", "--db", str(db))
     assert missing.returncode == 1 and "no case TS-2026-999999" in missing.stderr
+    assert "mistyped" not in missing.stderr  # well formed, only not issued
+    number = case["number"]
+    typo = number[:-2] + number[-1] + number[-2]  # the last two swapped
+    if typo != number:
+        mistyped = run_cli("cases", "show", typo, "--db", str(db))
+        assert mistyped.returncode == 1
+        assert f"no case {typo} (not a valid number: mistyped?)" in mistyped.stderr
 
     out = tmp_path / "out" / "case.zip"
     exported = run_cli(
@@ -142,7 +150,7 @@ def test_cases_show_and_due_give_the_ladder_and_the_deadline(tmp_path: Path) -> 
     before = datetime.now(UTC)
     filed = run_cli("chat", "--db", str(db), stdin="\n".join(SMS_SPAM) + "\n", cwd=tmp_path)
     assert filed.returncode == 0, filed.stderr
-    number = re.search(r"TS-\d{4}-000001", filed.stdout)
+    number = case_numbers.ANY.search(filed.stdout)
     assert number is not None
 
     shown = json.loads(run_cli("cases", "show", number[0], "--db", str(db), "--json").stdout)

@@ -34,13 +34,15 @@ from pathlib import Path
 
 from fake_telegram import FakeBotAPI, FakeBotAPIServer, FakeUser, SentMessage, make_png
 
+from storage import case_numbers
+
 KILLS = int(os.environ.get("CRASH_KILLS", "30"))
 SEED = int(os.environ.get("CRASH_SEED") or random.SystemRandom().randrange(2**32))
 PEOPLE = 3
 PHOTOS = 2  # screenshots per complaint
 PATIENCE = 1.5  # seconds a person waits for an answer from a running bot before nudging it
 SMS = "短信：垃圾、诈骗、收不到验证码"
-FILED = re.compile(r"投诉已提交，编号 (TS-\d{4}-\d{6})")
+FILED = re.compile(rf"投诉已提交，编号 ({case_numbers.ANY.pattern})")
 STEP = re.compile(r"（(\d+)/11）")
 SUMMARY, DONE = 12, 13  # progress after the eleventh question: the summary, then filed
 

@@ -7,6 +7,7 @@ import zipfile
 from datetime import UTC, datetime
 
 import pytest
+from fake_telegram import make_png
 from test_letters import TZ, a_case
 
 from bot.export import EvidenceFile, build_zip, evidence_name
@@ -33,20 +34,52 @@ def record(kind: str, **fields: object) -> EvidenceRecord:
     return EvidenceRecord(**base)  # type: ignore[arg-type]
 
 
+PDF = b"%PDF-1.4\n% a tiny test file\n%%EOF\n"
+PNG = make_png(4, 3)
+
+
 @pytest.mark.parametrize(
-    ("evidence", "name"),
+    ("evidence", "content", "name"),
     [
-        (record("photo"), "01-screenshot.jpg"),
-        (record("photo", mime_type="image/png"), "01-screenshot.png"),
-        (record("document", file_name="账单 11月.pdf"), "01-账单_11月.pdf"),
-        (record("document", file_name="../../etc/passwd"), "01-passwd"),
-        (record("document", file_name="C:\\Users\\me\\bank.pdf"), "01-bank.pdf"),
-        (record("document", file_name="...", mime_type="application/pdf"), "01-file.pdf"),
-        (record("forward", text="hi"), "01-message.txt"),
+        (record("photo", mime_type="image/jpeg"), None, "01-screenshot.jpg"),
+        (record("photo", mime_type="image/png"), PNG, "01-screenshot.png"),
+        (record("document", file_name="账单 11月.pdf"), PDF, "01-账单_11月.pdf"),
+        (record("document", file_name="../../etc/passwd"), PDF, "01-passwd.pdf"),
+        (record("document", file_name="C:\\Users\\me\\bank.pdf"), PDF, "01-bank.pdf"),
+        (record("document", file_name="...", mime_type="application/pdf"), PDF, "01-file.pdf"),
+        (record("forward", text="hi"), b"hi", "01-message.txt"),
+        # named by what the content is, not by the name it was sent under
+        (record("document", file_name="invoice.html"), PDF, "01-invoice.pdf"),
+        (
+            record("document", file_name="evidence.bat", mime_type="application/pdf"),
+            PDF,
+            "01-evidence.pdf",
+        ),
+        (record("document", file_name="shot.jpg", mime_type="image/jpeg"), PNG, "01-shot.png"),
+        # kept before files were checked this closely: magic bytes only, no structure
+        (
+            record("document", file_name="x.bmp", mime_type="image/bmp"),
+            b"BM" + b"\0" * 60,
+            "01-x.bin",
+        ),
+        (
+            record("document", file_name="a.pdf", mime_type="application/pdf"),
+            b"%PDF-1.4 cut",
+            "01-a.bin",
+        ),
+        (record("photo", mime_type="image/png"), b"\x89PNG\r\n\x1a\n broken", "01-screenshot.bin"),
+        # the stored file is gone: the type recorded when it was checked
+        (
+            record("document", file_name="gone.html", mime_type="application/pdf"),
+            None,
+            "01-gone.pdf",
+        ),
     ],
 )
-def test_evidence_gets_a_clear_and_safe_name(evidence: EvidenceRecord, name: str) -> None:
-    assert evidence_name(1, evidence) == name
+def test_evidence_gets_a_clear_and_safe_name(
+    evidence: EvidenceRecord, content: bytes | None, name: str
+) -> None:
+    assert evidence_name(1, evidence, content) == name
 
 
 def test_missing_and_oversized_files_are_listed_not_lost(flows: FlowSet) -> None:

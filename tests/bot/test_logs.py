@@ -22,6 +22,8 @@ from bot.logs import RedactingFilter, redact, setup_logging
 TOKEN = "7712345678:AAHk3xZ-9q_Lm0pQrStUvWxYz0123456789"
 REJECTED = "7712345678:AAHbadbadbad-bad_bad0123456789abcdefg"
 PHONE = "13800138000"
+# Written the ways people write numbers: grouped, a landline, overseas (a message sent at DEBUG).
+OTHER_PHONES = ("138 0013 8000", "010-12345678", "0755 1234 5678", "+1 415 555 2671")
 
 
 async def test_the_token_is_never_written_and_phones_are_masked(tmp_path: Path) -> None:
@@ -39,6 +41,7 @@ async def test_the_token_is_never_written_and_phones_are_masked(tmp_path: Path) 
         alice.send_text("昨天")  # saved, but its answer is lost
         await fake.settle(quiet=0.3)
         await chat.say("/start", "没填完的投诉")
+        await chat.say("我的电话 " + "，".join(OTHER_PHONES), "无法判断")
         await bot.stop()  # SIGTERM: a clean shutdown writes its own lines
         assert bot.process is not None and bot.process.returncode == 0
 
@@ -52,6 +55,8 @@ async def test_the_token_is_never_written_and_phones_are_masked(tmp_path: Path) 
     for secret in (TOKEN, TOKEN.split(":")[1], REJECTED.split(":")[1]):
         assert secret not in written
     assert PHONE not in written
+    for phone in OTHER_PHONES:
+        assert phone not in written
     assert "138****8000" in written  # the number was logged, masked
     assert "telegram.token: Telegram rejected the bot token" in written
 
@@ -67,6 +72,22 @@ async def test_the_token_is_never_written_and_phones_are_masked(tmp_path: Path) 
         ("+8613800138000", "+86138****8000"),
         ("10690123456789", "106****6789"),
         ("order 2026110312345", "order 2026110312345"),  # not a phone number
+        ("call 138 0013 8000 now", "call 138****8000 now"),
+        ("138-0013-8000", "138****8000"),
+        ("(+86) 138-0013-8000", "(+86) 138****8000"),
+        ("１３８００１３８０００", "１３８****８０００"),  # full-width digits
+        ("٠١٣٨٠٠١٣٨٠٠٠", "٠١٣٨****٨٠٠٠"),  # Arabic-Indic digits, a mobile with its 0
+        ("座机 010-12345678", "座机 010****5678"),
+        ("0755 1234 5678", "0755****5678"),
+        ("01012345678", "010****5678"),
+        ("+1 415 555 2671", "+1 41****2671"),
+        ("00886 2 2345 6789", "00886 2****6789"),
+        ("13800138000 13900139000", "138****8000 139****9000"),
+        # not phone numbers: a chat id, a date, a time, an amount, a Unix time
+        ('"chat": {"id": 7712345678}', '"chat": {"id": 7712345678}'),
+        ("2026-11-03 10:00:00", "2026-11-03 10:00:00"),
+        ("amount 1234567.89", "amount 1234567.89"),
+        ("date 1732245600", "date 1732245600"),
     ],
 )
 def test_redact(text: str, shown: str) -> None:

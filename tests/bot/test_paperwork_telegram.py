@@ -93,6 +93,59 @@ async def test_after_the_first_filing_the_letter_comes_with_files_and_a_short_re
         assert any("投诉人：联系电话 13800138000" in t for t in later)
 
 
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+async def test_a_letter_of_emoji_is_split_as_telegram_counts_and_its_files_follow(
+    tmp_path: Path,
+) -> None:
+    fake = FakeBotAPI()
+    chat = Chat(fake, fake.add_user("Alice"))
+    settings = settings_for(tmp_path)
+    content = "😡" * 2040  # 2,040 characters, 4,080 UTF-16 code units: the letter is over 4,096
+    async with running_bot(fake, settings):
+        await walk_sms_to_evidence(chat, content)
+        number, _ = await file_sms(chat, evidence="跳过")
+        await chat.expect("要在信上署你的姓名吗")
+        await chat.choose("不写姓名", "联系电话")
+        start = len(chat.user.received)
+        await chat.choose("不留电话", f"/export {number}")
+        await fake.settle()
+        new = chat.user.received[start:]
+    files = documents(chat, start)
+    assert set(files) == {f"{number}-china_mobile-zh.txt", f"{number}-china_mobile-zh.md"}
+    letter = files[f"{number}-china_mobile-zh.txt"].decode()
+    assert content in letter and utf16(letter) > MAX_TEXT
+    texts = [m.text or "" for m in new if m.document is None]
+    assert all(utf16(t) <= MAX_TEXT for t in texts)
+    assert content in "".join(texts)  # all of it, over two messages
+    assert not any("没能发出" in t for t in texts)
+
+
+async def test_a_refused_message_does_not_stop_the_rest_of_the_turn(tmp_path: Path) -> None:
+    fake = FakeBotAPI()
+    chat = Chat(fake, fake.add_user("Alice"))
+    settings = settings_for(tmp_path)
+    async with running_bot(fake, settings):
+        await walk_sms_to_evidence(chat)
+        await chat.choose("跳过", "（9/9）")
+        question = chat.press("停止给我发短信")
+        await fake.wait_until(
+            lambda: (
+                "✅ 停止给我发短信"
+                in fake.sent_message(chat.user.id, question.message_id).button_labels
+            )
+        )
+        await chat.choose("完成", "请核对你的投诉")
+        # Filing answers with several messages; Telegram refuses the first ("filed").
+        fake.fail_next(1, status=400, methods=["sendMessage"], description="Bad Request: nope")
+        chat.press("提交投诉")
+        await chat.expect("要在信上署你的姓名吗")  # the reply after the refused one still came
+        await chat.expect("上面的回复有一部分没能发出")
+    assert not any("投诉已提交" in (m.text or "") for m in chat.user.received)
+
+
 async def test_a_long_letter_is_split_at_line_breaks_and_nothing_is_lost(tmp_path: Path) -> None:
     fake = FakeBotAPI()
     chat = Chat(fake, fake.add_user("Alice"))
@@ -240,3 +293,34 @@ async def test_a_letter_that_cannot_be_written_still_leaves_the_case_filed_and_s
         await chat.choose("不写姓名", "联系电话")
         await chat.choose("不留电话", "现在写不了投诉信")
     assert (await the_case(settings, chat.user, number)).state == "waiting"
+
+
+async def test_exported_evidence_is_named_by_what_it_is(tmp_path: Path) -> None:
+    fake = FakeBotAPI()
+    chat = Chat(fake, fake.add_user("Alice"))
+    settings = settings_for(tmp_path)
+    pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+    async with running_bot(fake, settings):
+        await walk_sms_to_evidence(chat)
+        chat.user.send_document(pdf, file_name="invoice.html", mime_type="application/pdf")
+        await chat.expect("共 1 份证据")
+        chat.user.send_document(pdf + b" ", file_name="evidence.bat", mime_type="application/pdf")
+        await chat.expect("共 2 份证据")
+        # "BM" and nothing of a bitmap behind it; a PDF cut off before its end
+        chat.user.send_document(b"BM" + bytes(200), file_name="x.bmp", mime_type="image/bmp")
+        await chat.expect("「x.bmp」的内容和它的格式对不上")
+        chat.user.send_document(pdf[:30], file_name="cut.pdf", mime_type="application/pdf")
+        await chat.expect("「cut.pdf」的内容和它的格式对不上")
+        number, _ = await file_sms(chat)
+        await skip_details(chat, number)
+        start = len(chat.user.received)
+        await chat.say(f"/export {number}", f"案件 {number} 的全部材料")
+        await fake.wait_until(lambda: bool(documents(chat, start)))
+        data = documents(chat, start)[f"{number}.zip"]
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        evidence = sorted(
+            name.removeprefix(f"{number}/evidence/")
+            for name in archive.namelist()
+            if name.startswith(f"{number}/evidence/")
+        )
+    assert evidence == ["01-invoice.pdf", "02-evidence.pdf", "LIST.txt"]

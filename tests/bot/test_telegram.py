@@ -312,6 +312,13 @@ async def test_over_http_with_a_configured_base_url(settings: Settings) -> None:
     assert fake.calls("getFile")
 
 
+def test_texts_are_split_by_utf16_code_units_as_telegram_counts() -> None:
+    text = "😀" * 3000  # 3,000 characters, 6,000 code units
+    chunks = split_text(text)
+    assert [len(chunk.encode("utf-16-le")) // 2 for chunk in chunks] == [4096, 1904]
+    assert "".join(chunks) == text
+
+
 def test_long_texts_are_split_at_line_breaks() -> None:
     text = "\n".join(f"第{i}行 " + "字" * 60 for i in range(200))
     chunks = split_text(text)

@@ -27,7 +27,7 @@ PTB 22 traps under ``filterwarnings = error``:
 from ._api import DEFAULT_TOKEN, FakeBotAPI
 from ._formatting import EntityParseError, parse_formatted, utf16_len
 from ._http import ApiError, HttpResponse, UploadedFile
-from ._media import TINY_PNG, image_size, make_png
+from ._media import TINY_PNG, image_size, make_png, make_png_bomb
 from ._records import ApiCall, CallbackAnswer, SentMessage, StoredFile
 from ._request import InProcessRequest
 from ._runner import running_application
@@ -59,6 +59,7 @@ __all__ = [
     "detect_entities",
     "image_size",
     "make_png",
+    "make_png_bomb",
     "origin_channel",
     "origin_chat",
     "origin_hidden_user",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-__all__ = ["TINY_PNG", "image_size", "make_png"]
+__all__ = ["TINY_PNG", "image_size", "make_png", "make_png_bomb"]
 
 
 def make_png(width: int = 4, height: int = 3, rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
@@ -26,6 +26,34 @@ def make_png(width: int = 4, height: int = 3, rgb: tuple[int, int, int] = (200, 
 
 
 TINY_PNG: bytes = make_png()
+
+
+def make_png_bomb(width: int = 13000, height: int = 13000) -> bytes:
+    """A valid black PNG of huge dimensions in a small file (13000x13000: about 0.5 MB).
+
+    Deflating the half gigabyte of pixel rows would take seconds; instead one band of zero rows
+    is deflated once, ending on a full flush (which makes it independent of what came before),
+    and repeated, so building the file costs a fraction of a second.
+    """
+    row = bytes(1 + width * 3)  # filter byte 0, then black RGB
+    band_rows = 64
+    band = zlib.compressobj(9, zlib.DEFLATED, -15)
+    segment = band.compress(row * band_rows) + band.flush(zlib.Z_FULL_FLUSH)
+    full, rest = divmod(height, band_rows)
+    tail = zlib.compressobj(9, zlib.DEFLATED, -15)
+    ending = tail.compress(row * rest) + tail.flush(zlib.Z_FINISH)
+    # Adler-32 of n zero bytes: its low half stays 1, its high half adds 1 per byte.
+    checksum = (len(row) * height % 65521) << 16 | 1
+    stream = b"\x78\xda" + segment * full + ending + struct.pack(">I", checksum)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", stream) + chunk(b"IEND", b"")
+    )
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:

@@ -88,6 +88,8 @@ async def two_people(engine: Engine) -> tuple[Person, Person]:
 async def test_forget_deletes_every_row_and_only_unshared_files(tmp_path: Path) -> None:
     engine, store = await open_engine(tmp_path)
     alice, bob = await two_people(engine)
+    [alice_number] = [c.number for c in await store.list_cases(alice.key)]
+    [bob_number] = [c.number for c in await store.list_cases(bob.key)]
     raw = raw_connection(tmp_path / "db.sqlite3")
     alice_id, bob_id = user_id(raw, alice), user_id(raw, bob)
     before = rows_of(raw, alice_id)
@@ -104,11 +106,11 @@ async def test_forget_deletes_every_row_and_only_unshared_files(tmp_path: Path) 
     assert all(count == 0 for count in rows_of(raw, alice_id).values()), rows_of(raw, alice_id)
     assert rows_of(raw, bob_id) == bob_before
     on_disk = files_under(tmp_path / "data")
-    bob_case = await store.get_case(bob.key, "TS-2026-000002")
+    bob_case = await store.get_case(bob.key, bob_number)
     assert bob_case is not None
     assert on_disk == {e.sha256 for e in bob_case.evidence}  # the shared photo stays
     assert (tmp_path / "data" / bob_case.evidence[0].path).read_bytes() == png(1)
-    assert await store.get_case(alice.key, "TS-2026-000001") is None
+    assert await store.get_case(alice.key, alice_number) is None
 
     await alice.send("/start")  # a new person as far as the bot knows
     assert "你好" in alice.text

@@ -22,9 +22,7 @@ from telegram_chat import Chat, bot_settings, finish_sms, running_bot
 from telegram_chat import walk_sms_to_evidence as walk_on_telegram
 
 from flows.model import Reply
-
-THEIRS = "TS-2026-000001"
-NOBODYS = "TS-2026-000099"
+from storage import case_numbers
 
 # Every global button about a case, with the number in it (see flows/case_turn.py).
 CASE_BUTTONS = [
@@ -58,7 +56,9 @@ async def test_someone_elses_case_is_answered_like_a_missing_one(tmp_path: Path,
     engine, store = await open_engine(tmp_path)
     alice, bob = Person(engine, "alice"), Person(engine, "bob")
     await walk_sms_to_evidence(alice)
-    assert await file_from_evidence(alice) == THEIRS
+    theirs_number = await file_from_evidence(alice)
+    nobodys = case_numbers.new_number(2026)  # well formed, never issued
+    assert nobodys != theirs_number
     raw = raw_connection(tmp_path / "db.sqlite3")
     before = [tuple(r) for r in raw.execute("SELECT * FROM cases")]
     events = raw.execute("SELECT count(*) FROM events").fetchone()[0]
@@ -66,19 +66,19 @@ async def test_someone_elses_case_is_answered_like_a_missing_one(tmp_path: Path,
     await bob.send(f"/lang {lang}")
 
     for command in ("/case {n}", "/case {n_lower}", "/case   {n}  "):
-        theirs = await bob.send(command.format(n=THEIRS, n_lower=THEIRS.lower()))
-        missing = await bob.send(command.format(n=NOBODYS, n_lower=NOBODYS.lower()))
-        assert shown(theirs, THEIRS) == shown(missing, NOBODYS), command
+        theirs = await bob.send(command.format(n=theirs_number, n_lower=theirs_number.lower()))
+        missing = await bob.send(command.format(n=nobodys, n_lower=nobodys.lower()))
+        assert shown(theirs, theirs_number) == shown(missing, nobodys), command
     for template in CASE_BUTTONS:
-        theirs = await bob.send(button=template.format(n=THEIRS))
-        missing = await bob.send(button=template.format(n=NOBODYS))
-        assert shown(theirs, THEIRS) == shown(missing, NOBODYS), template
+        theirs = await bob.send(button=template.format(n=theirs_number))
+        missing = await bob.send(button=template.format(n=nobodys))
+        assert shown(theirs, theirs_number) == shown(missing, nobodys), template
         assert "Traceback" not in bob.text
 
     assert [tuple(r) for r in raw.execute("SELECT * FROM cases")] == before  # nothing moved
     assert raw.execute("SELECT count(*) FROM events").fetchone()[0] == events
     await bob.send("/cases")
-    assert THEIRS not in bob.text
+    assert theirs_number not in bob.text
     raw.close()
     await store.close()
 

@@ -13,7 +13,7 @@ import pytest
 
 from flows.model import ConversationKey
 from flows.store import CaseEvent, Conversation, EvidenceRecord, NewCase, StepCommit
-from storage import SqliteStore, StorageError
+from storage import SqliteStore, StorageError, case_numbers
 
 KEY = ConversationKey("telegram", "42")
 OTHER = ConversationKey("telegram", "43")
@@ -198,7 +198,7 @@ async def test_filing_numbers_cases_and_ties_the_draft_to_them(store: SqliteStor
         )
     )
 
-    assert number == "TS-2026-000001"
+    assert number is not None and case_numbers.NEW.fullmatch(number)
     case = await store.get_case(KEY, number)
     assert case is not None
     assert (case.user, case.state, case.flow) == ("telegram:42", "waiting", "spam_sms@1")
@@ -207,7 +207,7 @@ async def test_filing_numbers_cases_and_ties_the_draft_to_them(store: SqliteStor
     assert case.created_at == case.updated_at == filed_at
     assert case.evidence == [first_photo, second_photo]  # by time, whatever the insert order
     assert [e.kind for e in case.events] == ["intake_started", "case_filed"]
-    assert await file_case(store, OTHER, draft="d9") == "TS-2026-000002"
+    assert await file_case(store, OTHER, draft="d9") not in (number, None)
 
 
 async def test_filing_after_the_engine_cleared_the_draft_uses_the_saved_one(
@@ -230,7 +230,9 @@ async def test_filing_after_the_engine_cleared_the_draft_uses_the_saved_one(
     assert [e.kind for e in case.events] == ["case_filed"]
 
 
-async def test_case_numbers_restart_every_year(store: SqliteStore) -> None:
+async def test_case_numbers_carry_their_year_and_nothing_of_the_count(
+    store: SqliteStore,
+) -> None:
     in_2027 = datetime(2027, 1, 1, 0, 5, tzinfo=CST)
 
     numbers = [
@@ -240,15 +242,63 @@ async def test_case_numbers_restart_every_year(store: SqliteStore) -> None:
         await file_case(store, draft="d", at=T0),
     ]
 
-    assert numbers == ["TS-2026-000001", "TS-2026-000002", "TS-2027-000001", "TS-2026-000003"]
+    found = [case_numbers.NEW.fullmatch(n) for n in numbers]
+    assert [m[1] if m else None for m in found] == ["2026", "2026", "2027", "2026"]
+    assert all(case_numbers.well_formed(n) for n in numbers)
+    assert len({n[-6:] for n in numbers}) == 4  # no 000001, 000002...
 
 
-async def test_concurrent_filings_get_distinct_consecutive_numbers(store: SqliteStore) -> None:
+async def test_concurrent_filings_get_distinct_numbers(store: SqliteStore) -> None:
     keys = [ConversationKey("telegram", str(n)) for n in range(20)]
 
     numbers = await asyncio.gather(*(file_case(store, k, draft=f"d{k.user_id}") for k in keys))
 
-    assert sorted(numbers) == [f"TS-2026-{n:06d}" for n in range(1, 21)]
+    assert len(set(numbers)) == 20 and all(case_numbers.well_formed(n) for n in numbers)
+
+
+async def test_a_number_already_taken_is_drawn_again(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await file_case(store, draft="a")
+    drawn = iter([first, first, "TS-2026-K7M4Q" + case_numbers.check_character("K7M4Q")])
+    monkeypatch.setattr(case_numbers, "new_number", lambda year: next(drawn))
+
+    second = await file_case(store, OTHER, draft="b")
+
+    assert second == "TS-2026-K7M4Q" + case_numbers.check_character("K7M4Q") != first
+    found = await store.find_case(first)
+    assert found is not None and found.user == "telegram:42"
+
+
+async def test_numbers_are_found_typed_in_any_case_and_old_ones_still_are(
+    store: SqliteStore, raw: sqlite3.Connection
+) -> None:
+    number = await file_case(store)
+    # A case numbered the old way, before numbers were random.
+    raw.execute("UPDATE cases SET number = 'TS-2026-000123' WHERE number = ?", (number,))
+    raw.commit()
+    for typed in ("TS-2026-000123", "ts-2026-000123", "  TS-2026-000123 "):
+        case = await store.get_case(KEY, typed)
+        assert case is not None and case.number == "TS-2026-000123", typed
+    new = await file_case(store, draft="d2")
+    for typed in (new, new.lower(), f" {new.lower()} ", new.replace("-", "－"), "\u200b" + new):
+        case = await store.get_case(KEY, typed)
+        assert case is not None and case.number == new, typed
+
+
+def test_the_check_character_catches_one_mistyped_or_swapped_character() -> None:
+    number = "TS-2026-K7M4Q" + case_numbers.check_character("K7M4Q")
+    assert case_numbers.well_formed(number)
+    tail = number[-6:]
+    typos = [
+        tail[:i] + symbol + tail[i + 1 :]
+        for i in range(6)
+        for symbol in case_numbers.ALPHABET
+        if symbol != tail[i]
+    ]
+    swaps = [tail[:i] + tail[i + 1] + tail[i] + tail[i + 2 :] for i in range(5)]
+    assert len(typos) == 6 * 28
+    assert not any(case_numbers.well_formed(number[:-6] + wrong) for wrong in typos + swaps)
 
 
 # Discarding a draft
@@ -347,27 +397,27 @@ async def test_list_cases_is_newest_first_across_time_zones(store: SqliteStore) 
     utc_noon = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     # 19:00 at +08:00 is 11:00 UTC: earlier, although its text sorts later.
     beijing_evening = datetime(2026, 5, 1, 19, 0, tzinfo=CST)
-    await file_case(store, draft="a", at=T0)
-    await file_case(store, draft="b", at=utc_noon)
-    await file_case(store, draft="c", at=beijing_evening)
+    a = await file_case(store, draft="a", at=T0)
+    b = await file_case(store, draft="b", at=utc_noon)
+    c = await file_case(store, draft="c", at=beijing_evening)
     await file_case(store, OTHER, draft="x", at=utc_noon + timedelta(days=1))
 
     mine = await store.list_cases(KEY)
 
-    assert [c.number for c in mine] == ["TS-2026-000002", "TS-2026-000003", "TS-2026-000001"]
+    assert [case.number for case in mine] == [b, c, a]
     assert [c.created_at for c in mine] == [utc_noon, beijing_evening, T0]
     assert (mine[0].category, mine[0].problem, mine[0].state) == ("spam_sms", "营销短信", "waiting")
     assert await store.list_cases(ConversationKey("telegram", "nobody")) == []
 
 
 async def test_list_all_cases_for_operators(store: SqliteStore) -> None:
-    await file_case(store, draft="a")
-    await file_case(store, OTHER, draft="b", at=T0 + timedelta(hours=1))
+    first = await file_case(store, draft="a")
+    second = await file_case(store, OTHER, draft="b", at=T0 + timedelta(hours=1))
 
     everyone = await store.list_all_cases()
     only_other = await store.list_all_cases("telegram:43")
 
-    assert [c.number for c in everyone] == ["TS-2026-000002", "TS-2026-000001"]
+    assert [c.number for c in everyone] == [second, first]
     assert [c.user for c in only_other] == ["telegram:43"]
     assert await store.list_all_cases("telegram:unknown") == []
     with pytest.raises(ValueError, match="expected 'messenger:user_id', got 'telegram'"):
@@ -398,7 +448,7 @@ async def test_a_failing_commit_leaves_nothing_half_written(
     for table in ("users", "conversations", "evidence", "events", "cases", "case_counters"):
         assert count(raw, table) == 0, table
     raw.execute("DROP TRIGGER refuse_cases")
-    assert await store.commit(step) == "TS-2026-000001"
+    assert case_numbers.well_formed(await store.commit(step) or "")
 
 
 @pytest.mark.parametrize(
@@ -436,7 +486,7 @@ async def test_everything_survives_closing_and_reopening(
         case = await reopened.get_case(KEY, number)
         assert case is not None and case.evidence == [photo]
         assert (reopened.data_dir / photo.path).read_bytes() == b"durable"
-        assert await file_case(reopened, draft="d2") == "TS-2026-000002"
+        assert await file_case(reopened, draft="d2") != number
     finally:
         await reopened.close()
 

@@ -16,6 +16,9 @@ Format of `tests/transcripts/*.txt` (one directive per line; blank lines and `#`
     saved: NAME     the console saved a document NAME (a letter, an export) containing text:
                     `saved: NAME ~ TEXT` also asserts it contains TEXT
 
+`{case N}` on any line stands for the number of the Nth case the person filed (numbers are
+random, like `TS-2026-K7M4QJ`); `{case N lower}` for it typed in lower case.
+
 `/file NAME` resolves NAME against tests/data/. The clock stands at 2026-11-22 10:00 in
 Asia/Shanghai until a `~ time` line moves it.
 """
@@ -24,8 +27,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -97,6 +102,12 @@ class Session:
 
 
 ABSENT = "(absent)"
+_CASE = re.compile(r"\{case (\d+)( lower)?\}")
+
+
+def _typed(filed: list[str], placeholder: re.Match[str]) -> str:
+    number = filed[int(placeholder[1]) - 1]
+    return number.lower() if placeholder[2] else number
 
 
 def _dig(data: Any, path: str) -> Any:
@@ -125,6 +136,9 @@ async def test_transcript(path: Path, session: Session) -> None:
         where = f"{path.name}:{number}"
         if not line or line.startswith("#"):
             continue
+        if "{case " in line:
+            filed = [case["number"] for case in reversed(await session.cases())]
+            line = _CASE.sub(partial(_typed, filed), line)
         if line.startswith("> "):
             last_sent = line[2:]
             output = await session.send(last_sent)
