@@ -33,7 +33,7 @@ async def test_a_deleted_database_is_noticed_and_nothing_is_filed(
     chat = Chat(fake, alice)
     async with running_bot(fake, settings):
         await walk_sms_to_evidence(chat)
-        await chat.choose("跳过", "（9/9）")
+        await chat.choose("跳过", "（12/12）")
         remove_database(settings.storage_db_path)
         chat.press("停止给我发短信")
         await chat.expect(SAVE_FAILED)  # "try again later", not a step moved past

@@ -41,7 +41,8 @@ async def test_the_token_is_never_written_and_phones_are_masked(tmp_path: Path) 
         alice.send_text("昨天")  # saved, but its answer is lost
         await fake.settle(quiet=0.3)
         await chat.say("/start", "没填完的投诉")
-        await chat.say("我的电话 " + "，".join(OTHER_PHONES), "无法判断")
+        # Checked as a message (typed text at the resume question would be an answer there).
+        await chat.say("/check 我的电话 " + "，".join(OTHER_PHONES), "现在该怎么做")
         await bot.stop()  # SIGTERM: a clean shutdown writes its own lines
         assert bot.process is not None and bot.process.returncode == 0
 

@@ -129,7 +129,7 @@ async def test_a_refused_message_does_not_stop_the_rest_of_the_turn(tmp_path: Pa
     settings = settings_for(tmp_path)
     async with running_bot(fake, settings):
         await walk_sms_to_evidence(chat)
-        await chat.choose("跳过", "（9/9）")
+        await chat.choose("跳过", "（12/12）")
         question = chat.press("停止给我发短信")
         await fake.wait_until(
             lambda: (
