@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.callbacks import GLOBAL, Press, decode, encode
+from flows.callbacks import GLOBAL, Press, encode
 from flows.followup import OUTCOMES, SNOOZE_DAYS
 from flows.model import Button
 from flows.turn import Turn
@@ -76,20 +76,11 @@ class CaseTurn(Turn):
 
     def drop_stale_case_note(self) -> None:
         """Forget the ticket/answer question once the person moves on; the case did not move."""
-        if not self.conv.pending.get("case_note"):
-            return
-        incoming = self.incoming
-        press = decode(incoming.button) if incoming.button else None
-        if incoming.command is not None or (press is not None and press.verb != "note"):
-            self.conv.pending.pop("case_note")
-            self.dirty = True
+        self.drop_question_on_move("case_note", "note")
 
     def takes_case_note(self) -> bool:
         """Return True when this message answers the ticket or answer question."""
-        incoming = self.incoming
-        return bool(self.conv.pending.get("case_note")) and bool(
-            incoming.text and incoming.forward is None and not incoming.batch
-        )
+        return self.answers_question("case_note")
 
     async def take_case_note(self, text: str | None) -> None:
         """Move the case as the person asked, with the ticket number or answer they typed."""

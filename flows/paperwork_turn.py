@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import replace
 
 from flows import actions
-from flows.callbacks import GLOBAL, Press, decode, encode
+from flows.callbacks import GLOBAL, Press, encode
 from flows.errors import LetterError
 from flows.model import Button, Reply
 from flows.paperwork import Letter
@@ -193,20 +193,11 @@ class PaperworkTurn(Turn):
 
         They are asked again after their next filing: "once" means once answered, not once seen.
         """
-        if not self.conv.pending.get("profile"):
-            return
-        incoming = self.incoming
-        press = decode(incoming.button) if incoming.button else None
-        if incoming.command is not None or (press is not None and press.verb != "pskip"):
-            self.conv.pending.pop("profile")
-            self.dirty = True
+        self.drop_question_on_move("profile", "pskip")
 
     def takes_profile(self) -> bool:
         """Return True when this message answers the name or phone question."""
-        incoming = self.incoming
-        return bool(self.conv.pending.get("profile")) and bool(
-            incoming.text and incoming.forward is None and not incoming.batch
-        )
+        return self.answers_question("profile")
 
     async def take_profile(self, text: str | None) -> None:
         """Take the typed name or phone (None: left out), then ask the next or send the letter."""

@@ -6,7 +6,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from flows import actions
-from flows.callbacks import GLOBAL, encode
+from flows.callbacks import GLOBAL, decode, encode
 from flows.machine import FILED, FlowMachine
 from flows.model import Button, Incoming, Reply
 from flows.schema import REMEDIES, Step
@@ -43,6 +43,26 @@ class Turn:
 
     def t(self, key: str, **values: Any) -> str:
         return self.e.flows.catalog(key, self.lang, **values)
+
+    def drop_question_on_move(self, key: str, skip_verb: str) -> None:
+        """Forget the pending question `key` once the person moves on: a command, another button.
+
+        Its own skip button (`skip_verb`) and typed text keep it.
+        """
+        if not self.conv.pending.get(key):
+            return
+        incoming = self.incoming
+        press = decode(incoming.button) if incoming.button else None
+        if incoming.command is not None or (press is not None and press.verb != skip_verb):
+            self.conv.pending.pop(key)
+            self.dirty = True
+
+    def answers_question(self, key: str) -> bool:
+        """Return True when this message is typed text that answers the pending question `key`."""
+        incoming = self.incoming
+        return bool(self.conv.pending.get(key)) and bool(
+            incoming.text and incoming.forward is None and not incoming.batch
+        )
 
     def say(self, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
         self.replies.append(Reply(text, buttons))
