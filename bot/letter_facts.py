@@ -230,6 +230,11 @@ def history(
     the person never said they complained to is told without a date.
     """
     lines: list[tuple[str, str, str, str]] = []
+    tickets = {  # the ticket number given after "I sent it", by channel (the last one given)
+        str(e.data.get("channel")): str(e.data.get("ticket"))
+        for e in events
+        if e.kind == "ticket" and e.data.get("ticket")
+    }
     told: set[str] = {
         str(e.data.get("channel")) for e in events if e.kind == "sent" and e.data.get("channel")
     }
@@ -239,6 +244,8 @@ def history(
             continue
         name = names.get(channel, channel)
         ticket = str(event.data.get("ticket") or "")
+        if event.kind in ("sent", *_REACHED):
+            ticket = ticket or tickets.get(channel, "")
         if event.kind in _REACHED and channel not in told:
             told.add(channel)
             # the day the bot pointed them there is not the day they complained: no date

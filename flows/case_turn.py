@@ -14,7 +14,9 @@ NOTE_LIMIT = 500  # characters of a ticket number or an answer kept for the lett
 CASE_VERBS = frozenset({"fu", "snz", "sent", "ans", "rate", "cmt", "note"})
 # What a move asks first, so the next letter can quote it: the ticket number the channel gave,
 # or what it answered. Both can be skipped.
-_NOTE_FIRST = {"sent": "ticket", "no_answer": "ticket", "unsatisfied": "answer"}
+_NOTE_FIRST = {"no_answer": "ticket", "unsatisfied": "answer"}
+# After "I sent it" (recorded at once), the ticket number is asked for and kept as its own event.
+_NOTE_AFTER = {"ticket": "ticket"}
 
 
 class CaseTurn(Turn):
@@ -25,7 +27,14 @@ class CaseTurn(Turn):
         followups = self.e.followups
         key, lang = self.conv.key, self.lang
         trigger = "sent" if press.verb == "sent" else arg if press.verb == "fu" else ""
-        if trigger in _NOTE_FIRST and self.conv.state is None:
+        if trigger == "sent" and self.conv.state is None:
+            # Recorded at once (the deadline counts from today), then the ticket is asked for.
+            moved = await followups.apply(key, number, "sent", lang)
+            self.replies += moved
+            case = await self.e.store.get_case(key, number)
+            if case is not None and any(e.kind == "sent" for e in case.events[-1:]):
+                await self.ask_case_note(number, "ticket")
+        elif trigger in _NOTE_FIRST and self.conv.state is None:
             await self.ask_case_note(number, trigger)
         elif press.verb == "note" and arg == "skip" and self.conv.pending.get("case_note"):
             await self.take_case_note(None)
@@ -63,10 +72,13 @@ class CaseTurn(Turn):
         if case is None:
             self.say(self.t("case_not_found", number=number[:40]))
             return
-        if (refusal := self.e.followups.refusal(case, trigger, self.lang)) is not None:
+        refusal = (
+            self.e.followups.refusal(case, trigger, self.lang) if trigger in _NOTE_FIRST else None
+        )
+        if refusal is not None:
             self.replies.append(refusal)
             return
-        what = _NOTE_FIRST[trigger]
+        what = _NOTE_FIRST.get(trigger) or _NOTE_AFTER[trigger]
         self.conv.pending["case_note"] = {"number": number, "then": trigger, "ask": what}
         self.dirty = True
         await self.save()
@@ -74,9 +86,17 @@ class CaseTurn(Turn):
         skip = Button(self.t("skip"), encode(GLOBAL, "note", f"{number}:skip"))
         self.say(self.t(f"note_{what}_ask", channel=channel), ((skip,),))
 
-    def drop_stale_case_note(self) -> None:
-        """Forget the ticket/answer question once the person moves on; the case did not move."""
+    async def drop_stale_case_note(self) -> None:
+        """Forget the ticket/answer question once the person moves on.
+
+        A move it was asked before ("no answer", "not satisfied") still happens, without it: the
+        person pressed that button, and the case must not wait on a question they passed over.
+        """
+        asking = self.conv.pending.get("case_note")
         self.drop_question_on_move("case_note", "note")
+        dropped = isinstance(asking, dict) and "case_note" not in self.conv.pending
+        if dropped and isinstance(asking, dict) and asking.get("then") in _NOTE_FIRST:
+            await self.move_case(str(asking["number"]), str(asking["then"]), None)
 
     def takes_case_note(self) -> bool:
         """Return True when this message answers the ticket or answer question."""
@@ -88,11 +108,21 @@ class CaseTurn(Turn):
         self.dirty = True
         number, trigger, what = str(asking["number"]), str(asking["then"]), str(asking["ask"])
         note = {what: " ".join(text.split())[:NOTE_LIMIT]} if text and text.strip() else None
+        if trigger in _NOTE_AFTER:
+            if note is not None:
+                await self.e.followups.note(self.conv.key, number, note)
+                self.say(self.t("note_saved", number=number))
+            await self.save()
+            return
+        await self.move_case(number, trigger, note)
+        await self.save()
+
+    async def move_case(self, number: str, trigger: str, note: dict[str, str] | None) -> None:
+        """Move the case by `trigger`, with what the person told; a new rung gets its letter."""
         before = await self.e.store.get_case(self.conv.key, number)
         self.replies += await self.e.followups.apply(
             self.conv.key, number, trigger, self.lang, note=note
         )
-        await self.save()
         after = await self.e.store.get_case(self.conv.key, number)
         if before is not None and after is not None and after.rung != before.rung:
             await self.after_escalation(number)

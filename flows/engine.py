@@ -115,7 +115,7 @@ class _MessageTurn(DescribeTurn, PaperworkTurn, CaseTurn, AnswerTurn, ForgetTurn
         await self.withdraw_forget()
         await self.withdraw_cancel()
         self.drop_stale_profile_question()
-        self.drop_stale_case_note()
+        await self.drop_stale_case_note()
         if self.conv.state is not None and self.machine is None:
             await self.retire_draft()  # then the message is handled as from someone idle
         command = self.incoming.command

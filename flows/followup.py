@@ -284,6 +284,17 @@ class FollowUps:
 
     # --------------------------------------------------------------------------- helpers
 
+    async def note(self, key: ConversationKey, number: str, told: Mapping[str, str]) -> bool:
+        """Keep what the person told about the current channel (its ticket number)."""
+        case = await self.store.get_case(key, number)
+        if case is None:
+            return False
+        _, rung = self._place(case)
+        data = {"channel": rung.channel if rung else "", **told}
+        return await self.store.change_case(
+            CaseChange(number, key, events=[CaseEvent("ticket", self.clock(), data)])
+        )
+
     def refusal(self, case: CaseRecord, trigger: str, lang: str) -> Reply | None:
         """Return why `trigger` no longer applies to the case (a stale button), or None."""
         flow, _ = self._place(case)

@@ -25,6 +25,7 @@ ENGINE_TEXTS = (
     "profile_postcode_bad",
     "note_ticket_ask",
     "note_answer_ask",
+    "note_saved",
     "also_names",
     "complaint_free",
     "choose_category",

@@ -119,10 +119,11 @@ async def test_each_kind_of_update_delivered_again_changes_nothing(settings: Set
 
         await chat.choose("查看投诉", number)
         sent = press(chat, "我已发出投诉")
-        await chat.expect("工单号")  # asked first, for the next letters
-        await redeliver(fake, chat, sent)  # a change to the filed case: asked once
-        ticket = alice.send_text("1120123456")
         await chat.expect("已记录")
+        await chat.expect("工单号")  # then asked for, for the next letters
+        await redeliver(fake, chat, sent)  # a change to the filed case: recorded once
+        ticket = alice.send_text("1120123456")
+        await chat.expect("工单号记下了")
         await redeliver(fake, chat, ticket)
 
     case = await the_case(settings, alice, number)
@@ -130,7 +131,7 @@ async def test_each_kind_of_update_delivered_again_changes_nothing(settings: Set
     assert len({e.sha256 for e in case.evidence}) == 4
     kinds = [e.kind for e in case.events]
     assert kinds.count("filed") == 1 and kinds.count("sent") == 1, kinds
-    assert [e.data.get("ticket") for e in case.events if e.kind == "sent"] == ["1120123456"]
+    assert [e.data.get("ticket") for e in case.events if e.kind == "ticket"] == ["1120123456"]
     key = ConversationKey("telegram", str(alice.id))
     assert [c.number for c in await read_back(settings, lambda s: s.list_cases(key))] == [number]
     reminders = await read_back(settings, lambda s: s.pending_reminders())

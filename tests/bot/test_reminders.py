@@ -181,15 +181,16 @@ async def test_i_sent_it_and_they_replied_from_the_case_view(settings: Settings)
         await bot.at(FILED_AT + timedelta(days=2))
         view = await chat.say(f"/case {number}", "答复期限")
         assert "第 1/" in (view.text or "")
-        await chat.choose("📤 我已发出投诉", "工单号")
-        sent = await chat.say("1120123456", "已记录")
+        sent = await chat.choose("📤 我已发出投诉", "已记录")
         assert "到 12月10日为止" in (sent.text or "")  # the 15 days restart from today
+        await chat.expect("工单号")  # then the ticket number is asked for
+        await chat.say("1120123456", "工单号记下了")
         await chat.say(f"/case {number}", "时间线")
         await chat.choose("📨 对方已答复", "解决你的问题了吗")
         await chat.choose("✅ 已解决", "已标记为解决")
     case, pending = await read(settings, chat.user, number)
     assert case.state == "resolved" and pending == []
-    assert [e.kind for e in case.events][-2:] == ["sent", "resolved"]
+    assert [e.kind for e in case.events][-3:] == ["sent", "ticket", "resolved"]
     assert case.events[-2].data == {"channel": "china_mobile", "ticket": "1120123456"}
 
 
@@ -238,3 +239,14 @@ async def test_a_person_who_blocked_the_bot_is_not_retried(settings: Settings) -
     assert len(attempts) == 1
     _, pending = await read(settings, chat.user, number)
     assert pending == []
+
+
+async def test_passing_over_the_ticket_question_still_escalates(settings: Settings) -> None:
+    async with at_the_question(settings) as (chat, number, _bot):
+        await chat.choose("🔇 没有答复", "工单号")
+        # The person does something else instead: the case must not wait on the question.
+        escalated = await chat.say("/cases", "升级了")
+        assert "下一步" in (escalated.text or "")
+    case, pending = await read(settings, chat.user, number)
+    assert case.state == "escalated" and case.rung > 0
+    assert [r.kind for r in pending] == ["deadline"]
