@@ -159,6 +159,8 @@ class Turn:
         conv.answers[step.id] = value
         for name in step.actions:
             conv.answers.update(actions.ACTIONS[name](conv.answers))
+        if changed:
+            self.drop_unoffered()
         target = await machine.fire("next", step.id, conv.answers)
         if target is None:
             raise RuntimeError(f"{machine.flow.ref}: no route out of '{step.id}'")
@@ -175,6 +177,30 @@ class Turn:
         if step.expect == "choice" and (option := step.option(str(value))) and option.advice:
             self.say(pick(option.advice, self.lang))
         await self.ask_current(prefix=prefix)
+
+    def drop_unoffered(self) -> None:
+        """Drop what later answers chose that the changed answers no longer offer.
+
+        A remedy offered for spam ("stop texting me") must not stay in a case changed to missing
+        codes; a multi answer left empty, or a choice no longer offered, is asked again.
+        """
+        assert self.machine is not None
+        answers = self.conv.answers
+        for other in self.machine.flow.steps.values():
+            answer = answers.get(other.id)
+            if other.expect not in ("choice", "multi") or answer is None:
+                continue
+            offered = {o.id for o in other.shown(answers)}
+            if other.expect == "choice" and answer not in offered:
+                del answers[other.id]
+            elif isinstance(answer, dict):
+                kept = [o for o in answer.get("selected", []) if o in offered]
+                if kept == list(answer.get("selected", [])):
+                    continue
+                if kept or answer.get("other"):
+                    answers[other.id] = {**answer, "selected": kept}
+                else:
+                    del answers[other.id]
 
     async def back(self) -> None:
         conv = self.conv

@@ -238,3 +238,26 @@ async def test_help_lists_every_command(engine: Engine) -> None:
     await bot.send("/help")
     for command in ("/new", "/cases", "/case", "/cancel", "/lang", "/help"):
         assert command in bot.text
+
+
+async def test_a_remedy_the_changed_problem_no_longer_offers_is_dropped(alice: Person) -> None:
+    """Spam's "stop texting me" must not stay in a case changed to missing codes."""
+    await walk_sms_to_evidence(alice)
+    await alice.press("跳过")
+    await alice.press("停止给我发短信")
+    await alice.press("道歉")
+    await alice.press("完成")
+    assert "• 我的要求: 停止给我发短信、道歉" in alice.text
+    await alice.press("✏️ 问题")
+    await alice.press("收不到验证码")
+    await alice.send("某银行 App")  # the question the change opened up
+    assert "请核对你的投诉" in alice.text
+    assert "• 我的要求: 道歉" in alice.text  # kept: it fits missing codes too
+    conv = await alice.conversation()
+    assert conv is not None and conv.answers["remedies"]["selected"] == ["apology"]
+    # With nothing left that fits (an apology is not asked of a scammer), the remedies are
+    # dropped, to be asked again once the questions fraud opens up are answered.
+    await alice.press("✏️ 问题")
+    await alice.press("诈骗短信")
+    conv = await alice.conversation()
+    assert conv is not None and "remedies" not in conv.answers
