@@ -20,6 +20,7 @@ from markupsafe import Markup
 from bot.config import ConfigError
 from bot.letter_facts import LetterFacts, gather, short_report
 from flows.errors import LetterError
+from flows.ladder import alongside
 from flows.paperwork import Letter
 from flows.schema import FlowSet
 from flows.store import CaseRecord, Profile
@@ -161,6 +162,13 @@ def write_letter(
     """Return the letter about `case` to its current rung (or `rung`), dated `today`."""
     index = case.rung if rung is None else rung
     facts, channel, _ = gather(case, flows, index, lang, profile, today, tz)
+    flow = flows.get(case.flow_id, case.flow_version)
+    beside = alongside(flow.ladder, index, case.answers) if flow is not None else []
+    also_short = tuple(
+        report
+        for other in beside
+        if (report := short_report(flows.channels[other], case.answers, lang)) is not None
+    )
     return Letter(
         channel=channel.id,
         addressee=facts.to,
@@ -168,4 +176,5 @@ def write_letter(
         markdown=render_letter(templates, facts, markdown=True),
         file_stem=f"{case.number}-{channel.id}-{lang}",
         short=short_report(channel, case.answers, lang),
+        also_short=also_short,
     )

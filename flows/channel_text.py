@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from flows.ladder import Due, Rung
+from flows.ladder import Due, Rung, alongside
 from flows.schema import Conditions, Flow, FlowSet
 from flows.store import CaseRecord
 from flows.texts import Texts, pick
@@ -109,18 +109,11 @@ class ChannelText:
         return "\n".join(lines)
 
     def also(self, flow: Flow, rung: Rung, answers: Mapping[str, Any], lang: str) -> list[str]:
-        """Return the cards of the channels to use at the same time as `rung`.
-
-        A channel the case already reached on an earlier rung is left out (a fraud text went to
-        12321 first; the carrier's rung need not send it there again).
-        """
-        index = flow.ladder.index(rung) if rung in flow.ladder else len(flow.ladder)
-        earlier = {r.channel for r in flow.ladder[:index] if r.applies(answers)}
-        earlier |= {c for r in flow.ladder[:index] if r.applies(answers) for c in r.also}
+        """Return the cards of the channels to use at the same time as `rung`."""
+        index = flow.ladder.index(rung) if rung in flow.ladder else None
+        channels = alongside(flow.ladder, index, answers) if index is not None else []
         lines: list[str] = []
-        for channel in rung.also:
-            if channel in earlier or channel == rung.channel:
-                continue
+        for channel in channels:
             lines += ["", self.t("also_channel", lang), *self.card(channel, lang)]
         return lines
 

@@ -101,6 +101,20 @@ class Rung:
         return conditions_hold(self.when, answers)
 
 
+def alongside(ladder: Sequence[Rung], index: int, answers: Mapping[str, Any]) -> list[str]:
+    """Return the channels to use at the same time as rung `index`, not reached before it.
+
+    A channel the case already reached on an earlier rung is left out (a fraud text went to
+    12321 first; the carrier's rung need not send it there again).
+    """
+    earlier: set[str] = set()
+    for rung in ladder[:index]:
+        if rung.applies(answers):
+            earlier |= {rung.channel, *rung.also}
+    rung = ladder[index]
+    return [c for c in rung.also if c not in earlier and c != rung.channel]
+
+
 def next_rung(ladder: Sequence[Rung], answers: Mapping[str, Any], after: int = -1) -> int | None:
     """Return the index of the first rung after `after` that applies, or None at the top."""
     return next((i for i in range(after + 1, len(ladder)) if ladder[i].applies(answers)), None)

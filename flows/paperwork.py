@@ -32,6 +32,8 @@ class Letter:
     markdown: str
     file_stem: str  # e.g. "SMS-2026-0001-china_mobile-zh"
     short: ShortReport | None = None
+    # One-line reports to the channels used at the same time (12321 beside the carrier).
+    also_short: tuple[ShortReport, ...] = ()
 
     def documents(self) -> tuple[Document, Document]:
         """Return the letter as a .txt and a .md file."""

@@ -275,14 +275,14 @@ class PaperworkTurn(Turn):
         self.say(self.t("letter_next", number=case.number), self.case_row(case.number))
 
     def _short_report(self, letter: Letter) -> None:
-        short = letter.short
-        if short is None:
-            return
-        intro = self.t("letter_short", to=short.to)
-        if short.unconfirmed:
-            intro += "\n" + self.t("channel_unconfirmed", text=short.unconfirmed)
-        self.say(intro)
-        self.say(short.text)
+        for short in (letter.short, *letter.also_short):
+            if short is None:
+                continue
+            intro = self.t("letter_short", to=short.to)
+            if short.unconfirmed:
+                intro += "\n" + self.t("channel_unconfirmed", text=short.unconfirmed)
+            self.say(intro)
+            self.say(short.text)
 
     def case_row(self, number: str) -> tuple[tuple[Button, ...], ...]:
         if self.e.paperwork is None:

@@ -361,7 +361,7 @@ def test_a_letter_that_cannot_be_written_is_a_clear_message_not_a_traceback(
     assert logged.exc_info is None and logged.exc_text is None
     assert number in logged.getMessage() and "no_such_answer" in logged.getMessage()
 
-    monkeypatch.setattr("bot.__main__.Templates", lambda: templates)
+    monkeypatch.setattr("bot.letters.Templates", lambda: templates)  # imported by the command
     monkeypatch.setattr("bot.__main__.setup_logging", lambda level: None)  # keep pytest's logs
     out = tmp_path / f"{number}.zip"
     db, data = str(tmp_path / "db.sqlite3"), str(tmp_path / "data")
