@@ -22,7 +22,7 @@ run: $(STAMP)
 
 ## test: lint, type-check, validate the flows, run the whole test suite
 test: lint typecheck flows-check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 ## soak: the crash test with 300 SIGKILLs instead of 30 (CRASH_SEED=N replays a run)
 soak: $(STAMP)
