@@ -127,6 +127,12 @@ async def walk_sms_to_evidence(chat: Chat, content: str = SMS_TEXT) -> None:
     await chat.say("昨天", "（4/11）")
     await chat.choose("每天都有", "（5/11）")
     await chat.say(content, "（6/11）")
+    await unsubscribed_to_evidence(chat)
+
+
+async def unsubscribed_to_evidence(chat: Chat) -> None:
+    """From the unsubscribe question (6/11): "yes, still coming", China Mobile, optional ones
+    skipped, up to the evidence step (11/12)."""
     await chat.choose("退订过，但还在发", "（7/12）")
     await chat.choose("跳过", "（8/12）")  # the day they unsubscribed
     await chat.choose("跳过", "（9/12）")  # when and how many

@@ -22,6 +22,7 @@ from telegram_chat import (
     read_back,
     running_bot,
     the_case,
+    unsubscribed_to_evidence,
     walk_sms_to_evidence,
 )
 
@@ -83,11 +84,7 @@ async def test_each_kind_of_update_delivered_again_changes_nothing(settings: Set
         await chat.say("昨天", "（4/11）")
         await chat.choose("每天都有", "（5/11）")
         await chat.say("原文", "（6/11）")
-        await chat.choose("退订过，但还在发", "（7/12）")
-        await chat.choose("跳过", "（8/12）")
-        await chat.choose("跳过", "（9/12）")
-        await chat.choose("中国移动", "（10/12）")
-        await chat.choose("跳过", "（11/12）")
+        await unsubscribed_to_evidence(chat)
 
         photo = alice.send_photo(make_png(21, 21))
         await chat.expect("已收到 1 份，共 1 份证据")

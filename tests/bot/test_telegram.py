@@ -26,6 +26,7 @@ from telegram_chat import (
     finish_sms,
     running_bot,
     the_case,
+    unsubscribed_to_evidence,
     walk_sms_to_evidence,
 )
 
@@ -62,11 +63,7 @@ async def test_an_sms_complaint_with_buttons_text_and_a_photo(settings: Settings
         await chat.choose("每天都有", "（5/11）")
         text = "【某某商城】尊敬的会员，您的积分即将清零，点击 t.cn/xyz 兑换 回T退订"
         await chat.say(text, "（6/11）")
-        await chat.choose("退订过，但还在发", "（7/12）")
-        await chat.choose("跳过", "（8/12）")
-        await chat.choose("跳过", "（9/12）")
-        await chat.choose("中国移动", "（10/12）")
-        await chat.choose("跳过", "（11/12）")
+        await unsubscribed_to_evidence(chat)
         alice.send_photo(screenshot)
         await chat.expect("已收到 1 份，共 1 份证据")
         number = await finish_sms(chat)
@@ -213,11 +210,7 @@ async def test_a_restart_mid_conversation_continues_at_the_same_step(settings: S
         await chat.say("昨天", "（4/11）")
         await chat.choose("每天都有", "（5/11）")
         await chat.say("原文", "（6/11）")
-        await chat.choose("退订过，但还在发", "（7/12）")
-        await chat.choose("跳过", "（8/12）")
-        await chat.choose("跳过", "（9/12）")
-        await chat.choose("中国移动", "（10/12）")
-        await chat.choose("跳过", "（11/12）")
+        await unsubscribed_to_evidence(chat)
         alice.send_photo(make_png(10, 10))
         await chat.expect("已收到 1 份")
         number = await finish_sms(chat)
