@@ -17,8 +17,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.telegram import MAX_CONCURRENT_UPDATES, build_application, keyboard
 from bot.config import Settings
+from bot.messengers.telegram import MAX_CONCURRENT_UPDATES, build_application, keyboard
 from flows.model import ConversationKey, Incoming, Reply
 
 App = Application[Any, Any, Any, Any, Any, Any]

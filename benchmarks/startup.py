@@ -39,7 +39,7 @@ async def start_to_ready(path: Path) -> tuple[float, float]:
 
 def import_seconds() -> float:
     """Return how long importing the bot takes in a fresh interpreter."""
-    code = "import time; t = time.perf_counter(); import bot.__main__, bot.channels.telegram; "
+    code = "import time; t = time.perf_counter(); import bot.__main__, bot.messengers.telegram; "
     code += "print(time.perf_counter() - t)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout)

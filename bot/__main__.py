@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
+from flows.definition.schema import DEFINITIONS, FlowSet, load_flows
 from flows.errors import ComplaintBotError, FlowError
-from flows.schema import DEFINITIONS, FlowSet, load_flows
-from flows.store import CaseRecord, Profile, Reminder
+from flows.records import CaseRecord, Profile, Reminder
 from storage.errors import StorageError
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(args)
         setup_logging(settings.log_level)
         if args.command == "run":
-            from bot.channels.telegram import run_polling  # PTB loads only when needed
+            from bot.messengers.telegram import run_polling  # PTB loads only when needed
 
             run_polling(settings)
             return 0
@@ -145,7 +145,7 @@ def _flows(args: argparse.Namespace) -> int:
     if chosen is None:
         print(f"complaint-bot: no flow '{args.flow_id}'", file=sys.stderr)
         return 1
-    from flows.diagram import mermaid
+    from flows.definition.diagram import mermaid
 
     print(mermaid(chosen))
     return 0
@@ -153,7 +153,7 @@ def _flows(args: argparse.Namespace) -> int:
 
 async def _chat(settings: Settings, user: str) -> int:
     from bot.app import Services
-    from bot.channels.console import MESSENGER, Console
+    from bot.messengers.console import MESSENGER, Console
     from flows.model import ConversationKey
 
     services = await Services.open(settings)
@@ -177,7 +177,7 @@ def _cases_command(settings: Settings, args: argparse.Namespace) -> int:
 async def _cases(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import load_flow_set
     from bot.case_json import case_to_json
-    from flows.render import Renderer
+    from flows.conversation.render import Renderer
     from storage import SqliteStore, case_numbers
 
     store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from flows import yamlfile
+from flows.definition import yamlfile
 from flows.errors import ComplaintBotError
 
 RULES_FILE = Path(__file__).parent / "rules" / "analysis.yaml"

@@ -15,8 +15,8 @@ from bot.export import CasePaperwork
 from bot.letters import Templates
 from bot.ocr import load_reader
 from bot.scheduler import Scheduler
-from flows.engine import Engine
-from flows.schema import DEFINITIONS, FlowSet, load_flows
+from flows.conversation.engine import Engine
+from flows.definition.schema import DEFINITIONS, FlowSet, load_flows
 from storage import SqliteStore
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.schema import FlowSet
-from flows.store import CaseRecord, Reminder
+from flows.definition.schema import FlowSet
+from flows.records import CaseRecord, Reminder
 
 
 def case_to_json(

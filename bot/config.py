@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from bot.deadlines import QuietHours, parse_duration
 from bot.settings_table import SETTINGS, TOKEN_ENV
+from flows.definition.yamlfile import Mapping_, YamlSyntaxError, load
 from flows.errors import ComplaintBotError
-from flows.yamlfile import Mapping_, YamlSyntaxError, load
 
 
 class ConfigError(ComplaintBotError):

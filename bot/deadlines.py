@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import chinese_calendar
 
-# One Due for flows and bot, so this policy satisfies flows.ladder.DeadlinePolicy.
-from flows.ladder import Due
+# One Due for flows and bot, so this policy satisfies flows.ports.DeadlinePolicy.
+from flows.records import Due
 
 __all__ = ["DeadlinePolicy", "Due", "QuietHours", "WorkCalendar", "parse_duration"]
 

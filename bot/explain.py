@@ -18,7 +18,7 @@ from datetime import datetime
 
 from bot.analysis import READ_LIMIT, Analysis, analyse
 from bot.analysis_rules import Rules, advice_words, load_rules, verdict_words
-from flows.suspect import Explanation
+from flows.records import Explanation
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,11 @@ from typing import Any
 from bot.case_json import case_to_json
 from bot.letter_facts import reached_on, reached_rungs
 from bot.letters import Templates, write_letter
-from flows.filetype import detect, extension_of
+from flows.conversation.filetype import detect, extension_of
+from flows.conversation.render import Renderer
+from flows.definition.schema import FlowSet
 from flows.model import Document
-from flows.paperwork import Letter
-from flows.render import Renderer
-from flows.schema import FlowSet
-from flows.store import CaseRecord, EvidenceRecord, Profile
+from flows.records import CaseRecord, EvidenceRecord, Letter, Profile
 
 TELEGRAM_UPLOAD_LIMIT = 50 * 1024 * 1024
 _UNSAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")

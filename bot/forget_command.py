@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings
 from flows.model import ConversationKey
-from flows.store import Forgotten
+from flows.records import Forgotten
 from storage import SqliteStore
 
 

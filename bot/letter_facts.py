@@ -9,15 +9,14 @@ from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from typing import Any
 
-from flows.actions import national
-from flows.channel_text import ChannelText
-from flows.ladder import Channel, Rung
-from flows.ladder_reader import placeholders
-from flows.paperwork import ShortReport
-from flows.render import Renderer
-from flows.schema import REMEDIES, Flow, FlowSet
-from flows.store import CaseEvent, CaseRecord, EvidenceRecord, Profile
-from flows.texts import pick
+from flows.conversation.channel_text import ChannelText
+from flows.conversation.render import Renderer
+from flows.definition.actions import national
+from flows.definition.ladder import Channel, Rung
+from flows.definition.ladder_reader import placeholders
+from flows.definition.schema import REMEDIES, Flow, FlowSet
+from flows.definition.texts import pick
+from flows.records import CaseEvent, CaseRecord, EvidenceRecord, Profile, ShortReport
 
 # What the history of earlier rungs says, per timeline event (events about the current channel
 # are left out: the letter itself is the next thing that channel hears). Only what the person

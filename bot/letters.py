@@ -19,11 +19,10 @@ from markupsafe import Markup
 
 from bot.config import ConfigError
 from bot.letter_facts import LetterFacts, gather, short_report
+from flows.definition.ladder import alongside
+from flows.definition.schema import FlowSet
 from flows.errors import LetterError
-from flows.ladder import alongside
-from flows.paperwork import Letter
-from flows.schema import FlowSet
-from flows.store import CaseRecord, Profile
+from flows.records import CaseRecord, Letter, Profile
 
 TEMPLATES = Path(__file__).parent / "templates"
 _MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>#|~"})

@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from flows.filetype import MAX_DECODED_PIXELS, detect, too_large_to_read
+from flows.conversation.filetype import MAX_DECODED_PIXELS, detect, too_large_to_read
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ MIN_SCORE = 0.5  # lines recognised with less confidence than this are dropped
 
 
 class OcrReader:
-    """A `flows.suspect.TextReader` over RapidOCR."""
+    """A `flows.ports.TextReader` over RapidOCR."""
 
     def __init__(self) -> None:
         self._engine: Any = None

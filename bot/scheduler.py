@@ -16,9 +16,9 @@ from datetime import datetime, timedelta, tzinfo
 
 from bot.clock import Clock
 from bot.deadlines import QuietHours
-from flows.engine import Engine
+from flows.conversation.engine import Engine
 from flows.model import ConversationKey, Reply
-from flows.store import Reminder
+from flows.records import Reminder
 from storage import SqliteStore
 from storage.store import Audience
 

@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from flows.store import BlobRef
+from flows.records import BlobRef
 
 FOLDER = "evidence"
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flows.model import ConversationKey
-from flows.store import CaseChange, CaseRecord, CaseSummary, NewCase
+from flows.records import CaseChange, CaseRecord, CaseSummary, NewCase
 from storage import case_numbers, events, evidence, reminders
 from storage.db import from_iso, from_json, to_iso, to_json, to_utc_iso
 from storage.errors import StorageError

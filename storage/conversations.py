@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.model import ConversationKey
-from flows.store import Conversation, Profile
+from flows.records import Conversation, Profile
 from storage.db import from_iso, from_json, to_iso, to_json
 
 

@@ -6,7 +6,7 @@ import sqlite3
 from datetime import datetime, timedelta
 
 from flows.errors import AlreadyHandled
-from flows.store import Deliveries
+from flows.records import Deliveries
 from storage.db import to_utc_iso
 
 # Telegram keeps an unconfirmed update for 24 hours and retries a webhook for less; a week of

@@ -6,7 +6,7 @@ import sqlite3
 from collections import defaultdict
 from typing import Any
 
-from flows.store import EvidenceRecord
+from flows.records import EvidenceRecord
 from storage.db import from_iso, from_json, select_by_case, to_iso, to_json
 
 _COLUMNS = (

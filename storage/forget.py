@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from flows.model import ConversationKey
-from flows.store import Forgotten
+from flows.records import Forgotten
 from storage import conversations, screenshots
 
 # What one person owns, counted the same way for the preview and for the deletion.

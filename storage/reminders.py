@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flows.model import ConversationKey
-from flows.store import NewReminder, Reminder
+from flows.records import NewReminder, Reminder
 from storage.db import from_iso, to_utc_iso
 
 # How a reminder can end; it starts `pending`, and only a pending one ends.

@@ -15,7 +15,7 @@ from typing import TypeVar
 import aiosqlite
 
 from flows.model import ConversationKey
-from flows.store import (
+from flows.records import (
     BlobRef,
     CaseChange,
     CaseRecord,

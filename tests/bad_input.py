@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 from engine_chat import DATA, FLOWS, Person, conversation_problems, png
 
-from flows.schema import FlowSet
-from flows.store import Conversation, StepCommit
+from flows.definition.schema import FlowSet
+from flows.records import Conversation, StepCommit
 
 CORPUS = DATA / "bad_inputs.yaml"
 PLACES = ("idle", "problem", "sender", "started", "content", "evidence", "remedies", "other")
@@ -202,7 +202,7 @@ class Judge:
 
 
 def _catalog_keys(flows: FlowSet) -> list[str]:
-    from flows.texts import ENGINE_TEXTS
+    from flows.definition.texts import ENGINE_TEXTS
 
     return [k for k in ENGINE_TEXTS if flows.catalog.has(k)]
 

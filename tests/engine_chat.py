@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flows.engine import Engine
+from flows.conversation.engine import Engine
+from flows.definition.schema import Flow, FlowSet, Step, load_flows
 from flows.model import Attachment, Button, ConversationKey, Incoming, Reply
-from flows.schema import Flow, FlowSet, Step, load_flows
-from flows.store import Conversation
+from flows.records import Conversation
 from storage import SqliteStore
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)

@@ -22,9 +22,9 @@ from engine_chat import Person, attachment, png
 from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
 
-from flows.callbacks import decode
-from flows.schema import REMEDIES, Flow, Step
-from flows.texts import pick
+from flows.conversation.callbacks import decode
+from flows.definition.schema import REMEDIES, Flow, Step
+from flows.definition.texts import pick
 
 PROBLEM = "problem"
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from fake_telegram import DEFAULT_TOKEN, FakeBotAPI, FakeUser, SentMessage, running_application
 
-from bot.channels.telegram import build_application
 from bot.config import Settings
+from bot.messengers.telegram import build_application
 from flows.model import ConversationKey
-from flows.store import CaseRecord, Conversation
+from flows.records import CaseRecord, Conversation
 from storage import SqliteStore
 
 App = Any

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from bot.__main__ import _parser as build_parser
-from bot.channels.telegram import COMMANDS
+from bot.messengers.telegram import COMMANDS
 from bot.settings_table import SETTINGS
-from flows.schema import load_flows
+from flows.definition.schema import load_flows
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -23,10 +23,10 @@ from engine_chat import Person
 from fake_telegram import FakeBotAPI, FakeUser
 from telegram_chat import bot_settings, read_back, running_bot
 
-from flows.engine import Engine
+from flows.conversation.engine import Engine
+from flows.definition.schema import load_flows
 from flows.model import ConversationKey
-from flows.schema import load_flows
-from flows.store import Conversation
+from flows.records import Conversation
 from storage import SqliteStore
 
 ENTRIES = load_corpus("telegram")

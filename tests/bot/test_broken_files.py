@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from flows.schema import DEFINITIONS
+from flows.definition.schema import DEFINITIONS
 
 LOCATED = re.compile(r"^\S+\.yaml:\d+: \S.*$")
 

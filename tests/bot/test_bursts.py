@@ -24,8 +24,8 @@ from fake_telegram import FakeBotAPI, FakeUser, make_png, running_application
 from telegram.ext import AIORateLimiter
 from telegram_chat import SMS, Chat, bot_settings, conversation
 
-from bot.channels.telegram import build_application
 from bot.config import Settings
+from bot.messengers.telegram import build_application
 
 MESSAGES = 50
 ANSWERS = ("垃圾 / 骚扰短信", "{sender}", "2026-11-0{day}", "每天都有", "{content}", "退订过，但还在发", "2026-11-0{day}", "共 3 条", "中国移动", "13800138000")  # fmt: skip

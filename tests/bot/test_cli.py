@@ -14,7 +14,7 @@ import pytest
 from cli_run import run_cli
 
 from bot.__main__ import main
-from flows.schema import DEFINITIONS
+from flows.definition.schema import DEFINITIONS
 from storage import case_numbers
 
 SMS_SPAM = [

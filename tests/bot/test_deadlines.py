@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.deadlines import DeadlinePolicy, Due, QuietHours, WorkCalendar, parse_duration
-from flows.ladder import WeekdayDeadlines
+from flows.definition.ladder import WeekdayDeadlines
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -46,12 +46,11 @@ from bot.deadlines import DeadlinePolicy, WorkCalendar
 from bot.explain import AnalysisExplainer
 from bot.export import CasePaperwork
 from bot.letters import Templates
-from flows.engine import SHANGHAI, Engine
-from flows.ladder import Rung
-from flows.paperwork import Letter
-from flows.schema import REMEDIES
-from flows.store import CaseRecord, Profile
-from flows.texts import pick
+from flows.conversation.engine import SHANGHAI, Engine
+from flows.definition.ladder import Rung
+from flows.definition.schema import REMEDIES
+from flows.definition.texts import pick
+from flows.records import CaseRecord, Letter, Profile
 from storage import SqliteStore
 
 LANGS = FLOWS.languages

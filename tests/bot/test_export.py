@@ -11,8 +11,8 @@ from fake_telegram import make_png
 from test_letters import TZ, a_case
 
 from bot.export import EvidenceFile, build_zip, evidence_name
-from flows.schema import FlowSet, load_flows
-from flows.store import EvidenceRecord
+from flows.definition.schema import FlowSet, load_flows
+from flows.records import EvidenceRecord
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from pathlib import Path
 from fake_telegram import FakeBotAPI, make_png, origin_user
 from telegram_chat import Chat, bot_settings, running_bot, walk_sms_to_evidence
 
-from bot.channels.flood import FloodGate, Verdict
 from bot.config import Settings
+from bot.messengers.flood import FloodGate, Verdict
 
 SLOW_ZH = "消息发得太快了"
 SLOW_EN = "You are sending messages too fast"

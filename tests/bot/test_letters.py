@@ -18,10 +18,10 @@ from jinja2.exceptions import SecurityError
 
 from bot.config import ConfigError
 from bot.letters import Templates, without_lead, write_letter
+from flows.definition.ladder import next_rung
+from flows.definition.schema import REMEDIES, FlowSet, load_flows
 from flows.errors import LetterError
-from flows.ladder import next_rung
-from flows.schema import REMEDIES, FlowSet, load_flows
-from flows.store import CaseEvent, CaseRecord, EvidenceRecord, Profile
+from flows.records import CaseEvent, CaseRecord, EvidenceRecord, Profile
 
 GOLDEN = Path(__file__).parent / "letters"
 TZ = ZoneInfo("Asia/Shanghai")

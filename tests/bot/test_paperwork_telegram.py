@@ -18,8 +18,8 @@ from telegram_chat import (
     walk_sms_to_evidence,
 )
 
-from bot.channels.telegram import MAX_TEXT
 from bot.config import Settings
+from bot.messengers.telegram import MAX_TEXT
 
 CONTENT = SMS_TEXT
 

@@ -7,7 +7,7 @@ import asyncio
 from fake_telegram import FakeBotAPI
 from telegram.ext import ExtBot
 
-from bot.channels.telegram import rate_limiter
+from bot.messengers.telegram import rate_limiter
 
 
 async def test_a_burst_of_messages_gets_no_429() -> None:

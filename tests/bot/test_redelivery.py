@@ -29,7 +29,7 @@ from telegram_chat import (
 from bot.config import Settings
 from flows.errors import AlreadyHandled
 from flows.model import ConversationKey
-from flows.store import Conversation, Deliveries, StepCommit
+from flows.records import Conversation, Deliveries, StepCommit
 from storage import SqliteStore
 from storage.deliveries import KEEP
 

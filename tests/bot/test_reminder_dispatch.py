@@ -9,11 +9,11 @@ from pathlib import Path
 from fake_telegram import FakeBotAPI, running_application
 from telegram_chat import Chat, bot_settings, file_sms, walk_sms_to_evidence
 
-from bot.channels.telegram import build_application
 from bot.clock import ManualClock
+from bot.messengers.telegram import build_application
 from bot.scheduler import Delivery, Scheduler
 from flows.model import Reply
-from flows.store import Reminder
+from flows.records import Reminder
 
 FILED_AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 ASKED_AT = datetime(2026, 12, 9, 0, 0, tzinfo=UTC)  # both deadlines passed, 08:00 in Shanghai

@@ -17,11 +17,11 @@ import pytest
 from fake_telegram import FakeBotAPI, FakeUser, SentMessage, running_application
 from telegram_chat import Chat, bot_settings, file_sms, read_back, the_case, walk_sms_to_evidence
 
-from bot.channels.telegram import build_application
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.messengers.telegram import build_application
 from bot.scheduler import Scheduler
-from flows.store import CaseRecord, Reminder
+from flows.records import CaseRecord, Reminder
 
 FILED_AT = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 # 15 days for the carrier: their last day is 8 December; the question comes the next morning

@@ -30,8 +30,8 @@ from telegram_chat import (
     walk_sms_to_evidence,
 )
 
-from bot.channels.telegram import build_application, split_text
 from bot.config import Settings
+from bot.messengers.telegram import build_application, split_text
 
 DATA = Path(__file__).parent.parent / "data"
 

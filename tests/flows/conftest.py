@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from engine_chat import Person, open_engine
 
-from flows.engine import Engine
+from flows.conversation.engine import Engine
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from flows.actions import ACTIONS, VALIDATORS, Invalid, ValidationContext, one_phone
+from flows.definition.actions import ACTIONS, VALIDATORS, Invalid, ValidationContext, one_phone
 
 CTX = ValidationContext(today=date(2026, 11, 22))
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from engine_chat import FLOWS
 
+from flows.definition.schema import DEFINITIONS, load_flows
 from flows.errors import FlowError
-from flows.schema import DEFINITIONS, load_flows
 
 ORDER = [flow.id for flow in FLOWS.categories()]
 

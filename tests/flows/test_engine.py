@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from engine_chat import FLOWS, Person, attachment, open_engine, walk_sms_to_evidence
 
-from flows.engine import Engine
+from flows.conversation.engine import Engine
 from flows.model import Attachment, ConversationKey, Forward
-from flows.store import StepCommit
+from flows.records import StepCommit
 from storage import StorageError, case_numbers
 
 ALICE = ConversationKey("test", "alice")

@@ -9,7 +9,7 @@ import pytest
 from fake_telegram import make_png_bomb
 from PIL import Image
 
-from flows.filetype import FileType, detect, too_large_to_read
+from flows.conversation.filetype import FileType, detect, too_large_to_read
 
 
 def saved(form: str, size: tuple[int, int] = (30, 20)) -> bytes:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine_chat import Person, attachment, open_engine, png, raw_connection
 
-from flows.schema import DEFINITIONS, load_flows
+from flows.definition.schema import DEFINITIONS, load_flows
 
 V1_ASK = "大概从哪天开始的？"
 V2_ASK = "（新版）短信最早是哪天收到的？"

@@ -22,9 +22,9 @@ from engine_chat import (
 )
 
 from bot.app import Services
-from bot.channels.console import MESSENGER, Console
 from bot.config import Settings
-from flows.engine import Engine
+from bot.messengers.console import MESSENGER, Console
+from flows.conversation.engine import Engine
 from flows.model import ConversationKey, Forward
 from storage import documents
 

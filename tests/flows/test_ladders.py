@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from flows.ladder import next_rung
-from flows.schema import REMEDIES, Flow, load_flows
+from flows.definition.ladder import next_rung
+from flows.definition.schema import REMEDIES, Flow, load_flows
 
 FLOWS = load_flows()
 

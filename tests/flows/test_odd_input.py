@@ -13,7 +13,7 @@ from engine_chat import (
     walk_sms_to_evidence,
 )
 
-from flows.callbacks import decode
+from flows.conversation.callbacks import decode
 from flows.model import Attachment, Forward
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from flows.definition.schema import DEFINITIONS, load_flows
 from flows.errors import FlowError
-from flows.schema import DEFINITIONS, load_flows
 
 # A small valid flow; each test breaks one thing in it. Line numbers below refer to this text.
 GOOD = """\

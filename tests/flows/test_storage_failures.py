@@ -25,7 +25,7 @@ from engine_chat import (
 )
 from fake_telegram import make_png
 
-from flows.engine import Engine
+from flows.conversation.engine import Engine
 from flows.model import ConversationKey
 from storage import SqliteStore
 from storage.blobs import BlobStore

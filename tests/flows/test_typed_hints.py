@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from engine_chat import Person
 
-from flows.engine import Engine
+from flows.conversation.engine import Engine
 
 
 async def at_question(person: Person, lang: str, category: str) -> None:

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from flows.actions import spoken_amount
-from flows.typed_date import read_in_full, spoken
-from flows.typed_text import normalised, numeral_value
+from flows.definition.actions import spoken_amount
+from flows.definition.typed_date import read_in_full, spoken
+from flows.definition.typed_text import normalised, numeral_value
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import storage.db
 import storage.group_commit
 import storage.store
 from flows.model import ConversationKey
-from flows.store import Conversation, StepCommit
+from flows.records import Conversation, StepCommit
 from storage import SqliteStore
 from storage.errors import StorageError
 from storage.group_commit import GroupCommit

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.model import ConversationKey
-from flows.store import CaseChange, CaseEvent, Conversation, NewCase, NewReminder, StepCommit
+from flows.records import CaseChange, CaseEvent, Conversation, NewCase, NewReminder, StepCommit
 from storage import SqliteStore, StorageError
 from storage.db import connect, run_sync
 from storage.migrations import apply_migrations, m001_initial, migrate

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from flows.model import ConversationKey
-from flows.store import CaseEvent, Conversation, EvidenceRecord, NewCase, StepCommit
+from flows.records import CaseEvent, Conversation, EvidenceRecord, NewCase, StepCommit
 from storage import SqliteStore, StorageError, case_numbers
 
 KEY = ConversationKey("telegram", "42")

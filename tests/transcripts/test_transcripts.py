@@ -39,9 +39,9 @@ import pytest
 
 from bot.app import Services
 from bot.case_json import case_to_json
-from bot.channels.console import MESSENGER, Console
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.messengers.console import MESSENGER, Console
 from flows.model import ConversationKey
 
 HERE = Path(__file__).parent
