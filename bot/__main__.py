@@ -23,15 +23,14 @@ if TYPE_CHECKING:
 # that `complaint-bot check` starts in a fraction of a second (issue 15: under 1 s).
 
 DEFAULT_CONFIG = Path("config.yaml")
+CONFIG_HELP = "YAML settings file (default: ./config.yaml if present)"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="complaint-bot", description="A conversational assistant for effective complaints."
     )
-    parser.add_argument(
-        "--config", type=Path, help="YAML settings file (default: ./config.yaml if present)"
-    )
+    parser.add_argument("--config", type=Path, help=CONFIG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("run", help="start the Telegram bot (long polling)")
@@ -86,7 +85,21 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the words")
     check.add_argument("--json", action="store_true", help="print JSON")
     check.add_argument("--eval", type=Path, metavar="FILE.tsv", help="measure the rules on a file")
+    _config_everywhere(parser)
     return parser
+
+
+def _config_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Accept `--config FILE` after any command too (`complaint-bot run --config FILE`).
+
+    The sub-commands' copies default to SUPPRESS, so one given before the command is kept
+    unless another is given after it.
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=CONFIG_HELP)
+                _config_everywhere(sub)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
