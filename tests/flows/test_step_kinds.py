@@ -8,7 +8,7 @@ or by typing, refused when out of range, shown in the summary and the case, writ
 from __future__ import annotations
 
 import shutil
-from datetime import UTC
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from flows.conversation.render import Renderer
 from flows.definition.flow import Step
 from flows.definition.problems import Problems
 from flows.definition.schema import DEFINITIONS, FlowSet, load_flows
-from flows.definition.steps import KINDS, in_letter, kind_of
+from flows.definition.steps import KINDS, in_letter, kind_of, shown
 from flows.definition.steps.kind import Answer, Asked, Key, Moment, Refuse, StepKind, Taken
 from flows.definition.texts import Catalog
 from flows.definition.yamlfile import Mapping_
@@ -200,3 +200,208 @@ def test_a_letter_writes_the_kind_its_own_way(rated: FlowSet) -> None:
     render = Renderer(rated, UTC)
     v, _ = answer_texts(flow, {"problem": "spam", "service": 2}, render, "zh")
     assert v["service"] == "2/4"
+
+
+# ----------------------------------------------------------------- the built-in kinds, pure
+
+SMS = load_flows().get("sms")
+assert SMS is not None
+STEPS = SMS.steps
+TODAY = date(2026, 11, 22)
+
+
+def now(pending: dict[str, Any] | None = None, **answers: Any) -> Moment:
+    return Moment(answers, pending or {}, "en", load_flows().catalog, TODAY)
+
+
+def outcome(taken: Taken | None) -> Any:
+    """Return an outcome as plain data, to compare in a table."""
+    if isinstance(taken, Answer):
+        return ("answer", taken.value, taken.note)
+    if isinstance(taken, Refuse):
+        return ("refuse", taken.text, taken.prompt is not None)
+    if taken is None:
+        return None
+    return (type(taken).__name__.lower(), *[getattr(taken, f) for f in taken.__dataclass_fields__])
+
+
+@pytest.mark.parametrize(
+    ("step", "verb", "arg", "moment", "expected"),
+    [
+        ("problem", "opt", "spam", now(), ("answer", "spam", "")),
+        ("problem", "opt", "nonsense", now(), None),  # not offered: the turn says "expired"
+        ("problem", "skip", "", now(), None),  # not optional
+        ("td_date", "skip", "", now(), ("answer", None, "")),
+        ("evidence", "skip", "", now(), ("answer", None, "")),  # min 0
+        ("evidence", "ok", "", now(evidence=[{"sha256": "a"}]), ("answer", [{"sha256": "a"}], "")),
+        (
+            "remedies",
+            "tog",
+            "stop_sending",
+            now(problem="spam"),
+            ("change", {"selected": ["stop_sending"]}, None),
+        ),
+        ("remedies", "tog", "stop_sending", now(problem="code_missing"), None),  # not offered
+        (
+            "remedies",
+            "tog",
+            "stop_sending",
+            now({"selected": ["stop_sending"]}, problem="spam"),
+            ("change", {"selected": []}, None),
+        ),
+        ("remedies", "ok", "", now(), ("refuse", "Choose at least one, then press Done.", False)),
+        (
+            "remedies",
+            "ok",
+            "",
+            now({"other": "Pay me"}),
+            ("answer", {"selected": [], "other": "Pay me"}, ""),
+        ),
+        (
+            "remedies",
+            "back",
+            "",
+            now({"awaiting_other": True}),
+            ("change", {"awaiting_other": False}, None),
+        ),
+        ("remedies", "back", "", now(), None),  # back to the earlier step: the turn's
+        ("summary", "file", "", now(), ("hand", "file", "")),
+        ("summary", "edit", "sender", now(), ("hand", "edit", "sender")),
+    ],
+)
+def test_a_press_means_what_its_kind_says(
+    step: str, verb: str, arg: str, moment: Moment, expected: Any
+) -> None:
+    found = STEPS[step]
+    assert outcome(kind_of(found).press(found, verb, arg, moment)) == expected
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "moment", "expected"),
+    [
+        (
+            "sender",
+            "10690123456789",
+            now(),
+            ("answer", {"text": "10690123456789", "number": "10690123456789", "kind": "106"}, ""),
+        ),
+        ("sender", "hello", now(), ("refuse", (STEPS["sender"].hint or {})["en"], False)),
+        (
+            "details",
+            "\u200b ",
+            now(),
+            ("refuse", "Please write a little more (at least 1 characters).", False),
+        ),
+        (
+            "started",
+            "yesterday",
+            now(),
+            (
+                "answer",
+                {"text": "yesterday", "date": "2026-11-21"},
+                "📅 Noted as Saturday 21 November 2026.",
+            ),
+        ),
+        ("problem", "2", now(), ("answer", "fraud", "")),  # its number in the list
+        ("problem", "hello", now(), ("refuse", "Please choose with the buttons below.", False)),
+        (
+            "remedies",
+            "hello",
+            now(),
+            (
+                "refuse",
+                "Please choose with the buttons below; to write your own, press Other… first, then type it.",
+                False,
+            ),
+        ),
+        (
+            "remedies",
+            "",
+            now({"awaiting_other": True}),
+            ("refuse", "Please write a little more (at least 1 characters).", True),
+        ),
+        (
+            "remedies",
+            " Pay me ",
+            now({"awaiting_other": True}),
+            ("change", {"other": "Pay me", "awaiting_other": False}, None),
+        ),
+        (
+            "evidence",
+            "hello",
+            now(),
+            (
+                "refuse",
+                "This step needs screenshots, photos, PDFs or forwarded messages. Press Done when finished.",
+                False,
+            ),
+        ),
+    ],
+)
+def test_a_typed_text_means_what_its_kind_says(
+    step: str, text: str, moment: Moment, expected: Any
+) -> None:
+    found = STEPS[step]
+    assert outcome(kind_of(found).typed(found, text, moment)) == expected
+
+
+CATALOG = load_flows().catalog
+
+
+@pytest.mark.parametrize(
+    ("step", "value", "summary", "letter"),
+    [
+        ("problem", "spam", "Spam or harassing texts", "Spam or harassing texts"),
+        ("started", {"text": "昨天", "date": "2026-11-21"}, "2026-11-21", "21 November 2026"),
+        (
+            "started",
+            {"text": "11月初", "date": "2026-11-01", "part": "early"},
+            "2026-11-01 (11月初)",
+            "1 November 2026",
+        ),
+        (
+            "sender",
+            {"text": "+86 138", "number": "+8613800138000", "kind": "phone"},
+            "+86 138",
+            "13800138000",
+        ),
+        (
+            "my_number",
+            {"text": "a", "numbers": ["+8613800138000", "+862112345678"]},
+            "a",
+            "13800138000, 02112345678",
+        ),
+        ("details", "free\ntext", "free\ntext", "free\ntext"),
+        (
+            "remedies",
+            {"selected": ["stop_sending"], "other": "Pay"},
+            "Stop texting me, Other… Pay",
+            "Stop texting me, Other… Pay",
+        ),
+        ("evidence", [{"sha256": "a"}, {"sha256": "b"}], "2 item(s)", "2 item(s)"),
+        ("td_date", None, "(skipped)", None),
+    ],
+)
+def test_an_answer_is_shown_as_its_kind_writes_it(
+    step: str, value: Any, summary: str, letter: str | None
+) -> None:
+    found = STEPS[step]
+    assert shown(found, value, "en", CATALOG) == summary
+    assert in_letter(found, value, "en", CATALOG) == letter
+
+
+@pytest.mark.parametrize(
+    ("value", "letter"),
+    [
+        ("platform_unknown", "platform_unknown"),  # derived by an action: text as it is
+        ({"amount": "1234.5", "currency": "CNY", "text": "x"}, "CNY 1,234.50"),
+        ({"amount": "0.5", "currency": "ETH", "text": "x"}, "0.5 ETH"),
+        ({"id": "T-123", "text": " T-123"}, "T-123"),
+        ({"selected": ["a"]}, None),  # no step says how to write it: left out
+        (["a"], None),
+    ],
+)
+def test_an_answer_no_step_asked_is_written_when_it_is_text_or_a_value(
+    value: Any, letter: str | None
+) -> None:
+    assert in_letter(None, value, "en", CATALOG) == letter

@@ -90,7 +90,7 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Hand:
-    """The conversation must do this itself: `take_files`, `file` (the case), `edit` a step."""
+    """The conversation must do this itself: `file` the case, or `edit` the step `arg`."""
 
     action: str
     arg: str = ""
@@ -140,6 +140,10 @@ class StepKind:
     def skippable(self, step: Step) -> bool:
         """Return True when **skip** answers the step with nothing."""
         return step.optional
+
+    def forward_answers(self, pending: Mapping[str, Any]) -> bool:
+        """Return True when a forwarded message answers the step (else it is checked)."""
+        return self.takes_files
 
     def press(self, step: Step, verb: str, arg: str, now: Moment) -> Taken | None:
         """Return what a button of this step does; None when it is not the step's own."""

@@ -54,6 +54,9 @@ class MultiKind(StepKind):
         text = f"{problem}\n\n{now.t('other_ask')}" if problem else now.t("other_ask")
         return Prompt(text, ((Key(now.t("back"), "back"),),))
 
+    def forward_answers(self, pending: Mapping[str, Any]) -> bool:
+        return bool(pending.get("awaiting_other"))  # its text is the "other" answer
+
     def press(self, step: Step, verb: str, arg: str, now: Moment) -> Taken | None:
         offered = {o.id for o in step.shown(now.answers)}
         if verb == "back" and now.pending.get("awaiting_other"):

@@ -121,6 +121,9 @@ class TextKind(StepKind):
         keep = (Key(now.t("keep"), "keep"),) if now.answers.get(step.id) is not None else ()
         return Asked(nav=(*keep, *self.skip_key(step, now)), expects_text=True)
 
+    def forward_answers(self, pending: Mapping[str, Any]) -> bool:
+        return True  # a forwarded message's text is the answer (the message's content)
+
     def typed(self, step: Step, text: str, now: Moment) -> Taken:
         if problem := length_problem(step, text, now):
             return Refuse(problem)
