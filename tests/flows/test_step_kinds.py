@@ -204,14 +204,16 @@ def test_a_letter_writes_the_kind_its_own_way(rated: FlowSet) -> None:
 
 # ----------------------------------------------------------------- the built-in kinds, pure
 
-SMS = load_flows().get("sms")
+SHIPPED = load_flows()
+CATALOG = SHIPPED.catalog
+SMS = SHIPPED.get("sms")
 assert SMS is not None
 STEPS = SMS.steps
 TODAY = date(2026, 11, 22)
 
 
 def now(pending: dict[str, Any] | None = None, **answers: Any) -> Moment:
-    return Moment(answers, pending or {}, "en", load_flows().catalog, TODAY)
+    return Moment(answers, pending or {}, "en", CATALOG, TODAY)
 
 
 def outcome(taken: Taken | None) -> Any:
@@ -343,9 +345,6 @@ def test_a_typed_text_means_what_its_kind_says(
 ) -> None:
     found = STEPS[step]
     assert outcome(kind_of(found).typed(found, text, moment)) == expected
-
-
-CATALOG = load_flows().catalog
 
 
 @pytest.mark.parametrize(
