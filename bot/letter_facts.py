@@ -15,6 +15,7 @@ from flows.definition.actions import national
 from flows.definition.ladder import Channel, Rung
 from flows.definition.ladder_reader import placeholders
 from flows.definition.schema import REMEDIES, Flow, FlowSet
+from flows.definition.steps import in_letter
 from flows.definition.texts import pick
 from flows.records import CaseEvent, CaseRecord, EvidenceRecord, Profile, ShortReport
 
@@ -28,7 +29,6 @@ _HISTORY = {
     "unsatisfied": "unsatisfied",
 }
 _REACHED = ("deadline_set", "escalated")
-_CURRENCY_ZH = {"CNY": "元"}
 
 
 def long_date(day: date, lang: str) -> str:
@@ -151,35 +151,10 @@ def answer_texts(
             continue
         if step is not None and step.expect == "choice":
             opt[step_id] = str(value)
-        if isinstance(value, Mapping) and "date" in value:
-            v[step_id] = long_date(date.fromisoformat(str(value["date"])), lang)
-        elif isinstance(value, Mapping) and "amount" in value:
-            v[step_id] = money(str(value["amount"]), str(value.get("currency", "CNY")), lang)
-        elif isinstance(value, Mapping) and "number" in value:
-            v[step_id] = national(str(value["number"]))
-        elif isinstance(value, Mapping) and "numbers" in value:
-            sep = "、" if lang == "zh" else ", "
-            v[step_id] = sep.join(national(str(n)) for n in value["numbers"])
-        elif isinstance(value, Mapping) and "id" in value:
-            v[step_id] = str(value["id"])
-        elif step is not None:
-            v[step_id] = one_line(render.display(step, value, lang))
-        elif isinstance(value, str):
-            v[step_id] = one_line(value)
+        written = in_letter(step, value, lang, render.t)
+        if written is not None:
+            v[step_id] = one_line(written)
     return v, opt
-
-
-def money(amount: str, currency: str, lang: str) -> str:
-    """Return an amount as a letter writes it: 1,234.50 元, CNY 1,234.50, 0.5 ETH."""
-    if currency != "CNY":
-        return f"{amount} {currency}"  # crypto amounts keep the precision they were given
-    try:
-        shown = f"{float(amount):,.2f}"
-    except ValueError:
-        shown = amount
-    if lang == "zh":
-        return f"{shown} {_CURRENCY_ZH.get(currency, currency)}"
-    return f"{currency} {shown}"
 
 
 def demands(

@@ -12,12 +12,12 @@ import uuid
 from datetime import date
 from typing import Any
 
-from flows.conversation.answers import typed_answer
 from flows.conversation.evidence import origin_meta, summary_of
 from flows.conversation.suspect import Suspect
 from flows.conversation.turn import Turn
 from flows.definition import actions
 from flows.definition.schema import Flow, Step
+from flows.definition.steps import kind_of
 from flows.definition.texts import pick
 from flows.records import EvidenceRecord
 
@@ -117,23 +117,14 @@ class CheckFilingTurn(Turn):
         self, step: Step, raw: str | None, records: list[EvidenceRecord], today: date
     ) -> Any:
         """Return the answer the checked message gives `step`, or None when it gives none."""
-        if step.expect == "files":
-            return [summary_of(r) for r in records[: step.max_files]] or None
-        if raw is None:
-            return None
-        if step.expect == "choice":
-            return raw if step.option(raw) else None
-        if step.expect != "text":
-            return None
-        try:
-            return typed_answer(step, raw[: step.max_length], today)
-        except actions.Invalid:
-            return None
+        kind = kind_of(step)
+        given = [summary_of(r) for r in records] if kind.takes_files else raw
+        return None if given is None else kind.prefill(step, given, today)
 
     async def _evidence(
         self, suspects: list[Suspect], draft_id: str, flow: Flow
     ) -> list[EvidenceRecord]:
-        step = next((s.id for s in flow.steps.values() if s.expect == "files"), "evidence")
+        step = next((s.id for s in flow.steps.values() if kind_of(s).takes_files), "evidence")
         records: list[EvidenceRecord] = []
         seen: set[str] = set()
         for suspect in suspects:

@@ -14,6 +14,7 @@ from flows.conversation.check_filing import CheckFilingTurn
 from flows.conversation.evidence import acceptable
 from flows.conversation.filetype import detect, too_large_to_read
 from flows.conversation.suspect import BATCH_MAX, Suspect, is_worse, looks_like_a_message, worst
+from flows.definition.steps import kind_of
 from flows.model import Attachment, Button, Incoming, Reply
 from flows.records import Explanation
 
@@ -32,10 +33,7 @@ class SuspectTurn(CheckFilingTurn):
         if self.conv.state is not None:
             # In an intake, whatever is typed is an answer (or is asked again): only a message
             # explicitly forwarded at a step that takes no text or files is checked.
-            typing = self.step.expect in ("text", "files") or self.conv.pending.get(
-                "awaiting_other"
-            )
-            return forwarded and not typing
+            return forwarded and not kind_of(self.step).forward_answers(self.conv.pending)
         if self.conv.pending.get("check_next"):
             return bool(incoming.text or incoming.attachments)
         if forwarded or incoming.attachments:

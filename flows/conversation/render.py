@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from flows.conversation.callbacks import GLOBAL, encode
 from flows.definition.machine import FlowMachine
 from flows.definition.schema import Flow, FlowSet, Step
+from flows.definition.steps import kind_of, shown
+from flows.definition.steps.kind import Key, Moment, Prompt, Rows
 from flows.definition.texts import pick
 from flows.model import Button, Reply
 from flows.records import CaseRecord, CaseSummary, Conversation
@@ -41,7 +43,8 @@ class Renderer:
         """Return the current step's question, with where the person is and the step's buttons."""
         flow = machine.flow
         step = flow.steps[conv.state or flow.first]
-        if step.expect == "confirm":
+        kind = kind_of(step)
+        if kind.final:
             return self.summary(flow, conv, prefix)
         lang = conv.language
         total = len(conv.history) + machine.remaining(step.id, conv.answers)
@@ -51,55 +54,27 @@ class Renderer:
             parts.append(pick(step.say, lang))
         parts.append(f"{progress} {pick(step.ask or {}, lang)}")
         current = conv.answers.get(step.id)
-        if current is not None and step.expect in ("text", "choice"):
+        if current is not None and kind.shows_current:
             parts.append(self.t("current_answer", lang, answer=self.display(step, current, lang)))
-        rows = self._step_buttons(step, conv)
-        nav = [Button(self.t("back", lang), encode(conv.turn, "back"))]
-        if step.expect == "text" and current is not None:
-            nav.append(Button(self.t("keep", lang), encode(conv.turn, "keep")))
-        if step.optional:
-            nav.append(Button(self.t("skip", lang), encode(conv.turn, "skip")))
-        expects_text = step.expect == "text" or bool(conv.pending.get("awaiting_other"))
-        return Reply("\n\n".join(parts), (*rows, tuple(nav)), expects_text=expects_text)
+        asked = kind.ask(step, self.moment(conv))
+        nav = (Key(self.t("back", lang), "back"), *asked.nav)
+        rows = self.buttons((*asked.rows, nav), conv.turn)
+        return Reply("\n\n".join(parts), rows, expects_text=asked.expects_text)
 
-    def _step_buttons(self, step: Step, conv: Conversation) -> tuple[tuple[Button, ...], ...]:
-        lang, turn = conv.language, conv.turn
-        if step.expect == "choice":
-            return tuple(
-                (Button(pick(o.label, lang), encode(turn, "opt", o.id)),)
-                for o in step.shown(conv.answers)
-            )
-        if step.expect == "multi":
-            return self.multi_buttons(step, conv)
-        if step.expect == "files":
-            count = len(conv.answers.get(step.id) or [])
-            row = [Button(self.t("done", lang), encode(turn, "ok"))] if count else []
-            if count == 0 and step.min_files == 0:
-                row.append(Button(self.t("skip", lang), encode(turn, "skip")))
-            return (tuple(row),) if row else ()
-        return ()
+    def moment(self, conv: Conversation, today: date | None = None) -> Moment:
+        """Return the conversation as a step kind sees it."""
+        return Moment(conv.answers, conv.pending, conv.language, self.t, today)
 
-    def multi_buttons(self, step: Step, conv: Conversation) -> tuple[tuple[Button, ...], ...]:
-        """Return a multi step's toggles (✅ on the chosen ones), "other" and "done"."""
-        lang, turn = conv.language, conv.turn
-        selected = set(conv.pending.get("selected", []))
-        rows: list[tuple[Button, ...]] = [
-            (
-                Button(
-                    f"{'✅' if o.id in selected else '⬜'} {pick(o.label, lang)}",
-                    encode(turn, "tog", o.id),
-                ),
-            )
-            for o in step.shown(conv.answers)
-        ]
-        if step.other:
-            other = conv.pending.get("other")
-            label = (
-                f"✅ {self.t('other', lang)} {other}" if other else f"⬜ {self.t('other', lang)}"
-            )
-            rows.append((Button(label[:60], encode(turn, "oth")),))
-        rows.append((Button(self.t("done", lang), encode(turn, "ok")),))
-        return tuple(rows)
+    def buttons(self, rows: Rows, turn: int) -> tuple[tuple[Button, ...], ...]:
+        """Return a kind's keys as buttons of this turn (older turns' buttons expire)."""
+        return tuple(
+            tuple(Button(key.label, encode(turn, key.verb, key.arg)) for key in row) for row in rows
+        )
+
+    def prompt(self, prompt: Prompt, conv: Conversation) -> Reply:
+        """Return a step kind's own question (the text after "other…") as a new message."""
+        rows = self.buttons(prompt.rows, conv.turn)
+        return Reply(prompt.text, rows, expects_text=prompt.expects_text)
 
     def redraw(self, machine: FlowMachine, conv: Conversation, prefix: str = "") -> Reply:
         """Return the current question as an edit of the message whose button was pressed."""
@@ -157,28 +132,7 @@ class Renderer:
 
     def display(self, step: Step, value: Any, lang: str) -> str:
         """Return an answer as the person would read it."""
-        if value is None:
-            return self.t("answer_skipped", lang)
-        if step.expect == "choice":
-            option = step.option(str(value))
-            return pick(option.label, lang) if option else str(value)
-        if step.expect == "multi" and isinstance(value, Mapping):
-            labels = [
-                pick(o.label, lang) if (o := step.option(s)) else s
-                for s in value.get("selected", [])
-            ]
-            if value.get("other"):
-                labels.append(f"{self.t('other', lang)} {value['other']}")
-            return ("、" if lang == "zh" else ", ").join(labels)
-        if step.expect == "files":
-            return self.t("evidence_count", lang, count=len(value))
-        if isinstance(value, Mapping) and "date" in value:
-            if value.get("part"):  # 11月初 noted as the 1st: say it stands for the words typed
-                return f"{value['date']} ({value.get('text', '')})"
-            return str(value["date"])  # "昨天" read a week later would mislead
-        if isinstance(value, Mapping):
-            return str(value.get("text", ""))
-        return str(value)
+        return shown(step, value, lang, self.t)
 
     def when(self, moment: datetime) -> str:
         """Return a moment in the configured timezone, to the minute."""

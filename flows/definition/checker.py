@@ -7,34 +7,30 @@ from pathlib import Path
 from typing import Any
 
 from flows.definition.describing import Describing, read_describing
+from flows.definition.flow import Flow, FlowSet, Step
 from flows.definition.ladder import CHANNELS_FILE, Channel
 from flows.definition.ladder_reader import read_channels, read_ladder, read_lifecycle
 from flows.definition.lifecycle import LIFECYCLE_FILE
-from flows.definition.schema import COMMON_FILE, Flow, FlowSet, Step
-from flows.definition.step_reader import ID_PATTERN, StepReader
+from flows.definition.problems import ID_PATTERN, Problems
+from flows.definition.step_reader import StepReader
 from flows.definition.texts import ENGINE_TEXTS, Catalog, Texts
-from flows.definition.yamlfile import Mapping_, YamlSyntaxError, load
-from flows.errors import Problem
+from flows.definition.yamlfile import Mapping_
 
+COMMON_FILE = "common.yaml"
 _FLOW_KEYS = {"flow", "version", "order", "title", "intro", "steps", "ladder"}
 _SHARED_FILES = (COMMON_FILE, CHANNELS_FILE, LIFECYCLE_FILE)
 _FILE_NAME = re.compile(r"^(?P<id>[a-z][a-z0-9_]*)(?:@(?P<version>\d+))?\.yaml$")
 
 
-class Checker:
+class Checker(Problems):
     """Read a folder of flow files, collecting every problem instead of stopping at the first."""
 
     def __init__(self) -> None:
-        self.problems: list[Problem] = []
-        self.file = ""
-        self.languages: tuple[str, ...] = ("zh", "en")
+        super().__init__()
         self.channels: dict[str, Channel] = {}
         self.after_ladder: tuple[str, ...] = ()
         self._after_ladder_line = 1
         self.describing = Describing()
-
-    def report(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.file, line, message))
 
     def load(self, directory: Path) -> FlowSet:
         if not directory.is_dir():
@@ -71,26 +67,8 @@ class Checker:
             self.describing,
         )
 
-    def _read(self, path: Path) -> Mapping_ | None:
-        self.file = path.name
-        if not path.exists():
-            self.report(1, "file is missing")
-            return None
-        try:
-            data = load(path)
-        except YamlSyntaxError as exc:
-            self.report(exc.line, f"not valid YAML: {exc}")
-            return None
-        except (OSError, UnicodeDecodeError) as exc:
-            self.report(1, f"cannot read: {exc}")
-            return None
-        if not isinstance(data, Mapping_):
-            self.report(1, "expected a mapping at the top of the file")
-            return None
-        return data
-
     def _common(self, path: Path) -> tuple[Catalog, dict[str, Mapping_]]:
-        data = self._read(path)
+        data = self.read_file(path)
         if data is None:
             return Catalog({}, self.languages), {}
         languages = data.get("languages")
@@ -105,7 +83,7 @@ class Checker:
             raw_texts = Mapping_()
             raw_texts.key_lines = {}
         for key, value in raw_texts.items():
-            text = self._texts(value, raw_texts.line_of(key), f"texts.{key}")
+            text = self.texts(value, raw_texts.line_of(key), f"texts.{key}")
             if text is not None:
                 texts[key] = text
         for key in ENGINE_TEXTS:
@@ -137,27 +115,9 @@ class Checker:
             if channel not in self.channels:
                 self.report(self._after_ladder_line, f"after_ladder: unknown channel '{channel}'")
 
-    def _texts(self, value: Any, line: int, where: str) -> Texts | None:
-        if isinstance(value, Mapping_):
-            line = value.line
-        if not isinstance(value, dict):
-            self.report(line, f"{where}: expected a text per language {list(self.languages)}")
-            return None
-        ok = True
-        for language in self.languages:
-            text = value.get(language)
-            if not isinstance(text, str) or not text.strip():
-                self.report(line, f"{where}: missing translation '{language}'")
-                ok = False
-        for language in value:
-            if language not in self.languages:
-                self.report(line, f"{where}: unknown language '{language}'")
-                ok = False
-        return {k: str(v) for k, v in value.items()} if ok else None
-
     def _flow(self, path: Path, templates: dict[str, Mapping_]) -> Flow | None:
         name = _FILE_NAME.match(path.name)
-        data = self._read(path)
+        data = self.read_file(path)
         if data is None:
             return None
         if name is None:
@@ -182,9 +142,9 @@ class Checker:
         if not isinstance(order, int):
             self.report(data.line_of("order"), f"order: expected a number, got {order!r}")
             order = 100
-        title = self._texts(data.get("title"), data.line_of("title"), "title")
+        title = self.texts(data.get("title"), data.line_of("title"), "title")
         intro = data.get("intro")
-        intro_texts = self._texts(intro, data.line_of("intro"), "intro") if intro else None
+        intro_texts = self.texts(intro, data.line_of("intro"), "intro") if intro else None
         raw_steps = data.get("steps")
         if not isinstance(raw_steps, list) or not raw_steps:
             self.report(data.line_of("steps"), "steps: expected a list of steps")

@@ -12,12 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from flows.definition.problems import Problems
 from flows.definition.yamlfile import Mapping_
-
-if TYPE_CHECKING:
-    from flows.definition.checker import Checker
 
 # A sender signature in brackets at the start or the end, as Chinese SMS carry one.
 _SIGNATURE = re.compile(r"^\s*[【\[][^】\]\n]{1,24}[】\]]|[【\[][^】\]\n]{1,24}[】\]]\s*$")
@@ -105,7 +103,7 @@ class Describing:
 
 
 def read_describing(
-    checker: Checker, raw: Any, line: int, languages: tuple[str, ...]
+    checker: Problems, raw: Any, line: int, languages: tuple[str, ...]
 ) -> Describing:
     """Read common.yaml's `describing:` section; report what is wrong as file:LINE."""
     if raw is None:
@@ -134,7 +132,7 @@ def read_describing(
     return Describing(**groups, categories=categories)
 
 
-def _words(checker: Checker, raw: Any, line: int, where: str, languages: tuple[str, ...]) -> Words:
+def _words(checker: Problems, raw: Any, line: int, where: str, languages: tuple[str, ...]) -> Words:
     if not isinstance(raw, dict):
         checker.report(line, f"{where}: expected a list of words per language {list(languages)}")
         return Words()

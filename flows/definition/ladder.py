@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from flows.definition.schema import Conditions, conditions_hold
+from flows.definition.conditions import Conditions, conditions_hold
 from flows.definition.texts import Texts
 from flows.ports import DeadlinePolicy
 from flows.records import Due

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from flows.definition.conditions import conditions_of
+from flows.definition.flow import Step
 from flows.definition.ladder import (
     IDENTITY_FIELDS,
     LETTER_KINDS,
@@ -17,12 +19,8 @@ from flows.definition.ladder import (
     ShortForm,
 )
 from flows.definition.lifecycle import CONDITIONS, TRIGGERS, Lifecycle, Move
-from flows.definition.schema import Step
-from flows.definition.step_reader import ID_PATTERN, conditions_of
+from flows.definition.problems import ID_PATTERN, Problems
 from flows.definition.yamlfile import Mapping_
-
-if TYPE_CHECKING:
-    from flows.definition.checker import Checker
 
 _CHANNEL_KEYS = {
     "name",
@@ -47,9 +45,9 @@ _RUNG_KEYS = {"channel", "deadline", "when", "binding", "respondent", "note", "a
 _MOVE_KEYS = {"trigger", "source", "dest", "conditions"}
 
 
-def read_channels(checker: Checker, path: Path) -> tuple[dict[str, Channel], dict[str, Law]]:
+def read_channels(checker: Problems, path: Path) -> tuple[dict[str, Channel], dict[str, Law]]:
     """Read the channels file (channels and laws); a bad entry is reported and left out."""
-    data = checker._read(path)
+    data = checker.read_file(path)
     if data is None:
         return {}, {}
     raw = data.get("channels")
@@ -74,7 +72,7 @@ def read_channels(checker: Checker, path: Path) -> tuple[dict[str, Channel], dic
 
 
 def _law(
-    checker: Checker, law_id: str, body: Any, line: int, channels: Mapping[str, Channel]
+    checker: Problems, law_id: str, body: Any, line: int, channels: Mapping[str, Channel]
 ) -> Law | None:
     where = f"law '{law_id}'"
     if not ID_PATTERN.match(law_id) or not isinstance(body, Mapping_):
@@ -83,8 +81,8 @@ def _law(
     for key in body:
         if key not in _LAW_KEYS:
             checker.report(body.line_of(key), f"{where}: unknown key '{key}'")
-    cite = checker._texts(body.get("cite"), body.line_of("cite"), f"{where}: cite")
-    says = checker._texts(body.get("says"), body.line_of("says"), f"{where}: says")
+    cite = checker.texts(body.get("cite"), body.line_of("cite"), f"{where}: cite")
+    says = checker.texts(body.get("says"), body.line_of("says"), f"{where}: says")
     source = body.get("source")
     if not isinstance(source, str) or not source.strip():
         checker.report(body.line_of("source"), f"{where}: source: say where the text comes from")
@@ -115,7 +113,7 @@ def _law(
     )
 
 
-def _channel(checker: Checker, channel_id: str, body: Any, line: int) -> Channel | None:
+def _channel(checker: Problems, channel_id: str, body: Any, line: int) -> Channel | None:
     where = f"channel '{channel_id}'"
     if not ID_PATTERN.match(channel_id):
         checker.report(line, f"{where}: expected a short lower_case id")
@@ -130,7 +128,7 @@ def _channel(checker: Checker, channel_id: str, body: Any, line: int) -> Channel
     required = ("name", "how", "include", "addressee")
     for key in (*required, "legal_basis", "deadline_rule", "unconfirmed"):
         if key in body:
-            texts[key] = checker._texts(body[key], body.line_of(key), f"{where}: {key}")
+            texts[key] = checker.texts(body[key], body.line_of(key), f"{where}: {key}")
         elif key in required:
             checker.report(body.line, f"{where}: {key} is missing")
     letter = body.get("letter", "complaint")
@@ -194,7 +192,7 @@ def _channel(checker: Checker, channel_id: str, body: Any, line: int) -> Channel
     )
 
 
-def _asks(checker: Checker, raw: Any, line: int, where: str) -> dict[str, tuple[str, ...]]:
+def _asks(checker: Problems, raw: Any, line: int, where: str) -> dict[str, tuple[str, ...]]:
     if raw is None:
         return {}
     expected = f"{where}: asks: expected a list of demands per language {list(checker.languages)}"
@@ -217,7 +215,7 @@ def _asks(checker: Checker, raw: Any, line: int, where: str) -> dict[str, tuple[
     return asks
 
 
-def _short(checker: Checker, raw: Any, line: int, where: str) -> ShortForm | None:
+def _short(checker: Problems, raw: Any, line: int, where: str) -> ShortForm | None:
     if raw is None:
         return None
     expected = f"{where}: short: expected {{to: NUMBER, text: '{{sender}}*{{content}}'}}"
@@ -240,7 +238,7 @@ def placeholders(text: str) -> list[str]:
 
 
 def read_ladder(
-    checker: Checker,
+    checker: Problems,
     raw: Any,
     line: int,
     steps: Mapping[str, Step],
@@ -262,7 +260,7 @@ def read_ladder(
 
 
 def _rung(
-    checker: Checker, item: Mapping_, steps: Mapping[str, Step], channels: Mapping[str, Channel]
+    checker: Problems, item: Mapping_, steps: Mapping[str, Step], channels: Mapping[str, Channel]
 ) -> Rung | None:
     for key in item:
         if key not in _RUNG_KEYS:
@@ -302,7 +300,7 @@ def _rung(
         ok = False
     note = None
     if "note" in item:
-        note = checker._texts(item["note"], item.line_of("note"), "ladder: note")
+        note = checker.texts(item["note"], item.line_of("note"), "ladder: note")
         ok = ok and note is not None
     also = item.get("also", [])
     if not isinstance(also, list) or not all(isinstance(a, str) for a in also):
@@ -319,7 +317,7 @@ def _rung(
     )
 
 
-def _deadline(checker: Checker, raw: Any, line: int) -> Deadline | None:
+def _deadline(checker: Problems, raw: Any, line: int) -> Deadline | None:
     expected = "deadline: expected {days: N} or {working_days: N} with N >= 1"
     if not isinstance(raw, dict) or len(raw) != 1:
         checker.report(line, f"ladder: {expected}, got {raw!r}")
@@ -334,9 +332,9 @@ def _deadline(checker: Checker, raw: Any, line: int) -> Deadline | None:
     return Deadline(**{unit: amount})
 
 
-def read_lifecycle(checker: Checker, path: Path) -> Lifecycle | None:
+def read_lifecycle(checker: Problems, path: Path) -> Lifecycle | None:
     """Read the lifecycle file: states with names, and the moves between them."""
-    data = checker._read(path)
+    data = checker.read_file(path)
     if data is None:
         return None
     states = {}
@@ -345,7 +343,7 @@ def read_lifecycle(checker: Checker, path: Path) -> Lifecycle | None:
         checker.report(data.line_of("states"), "states: expected a mapping of state names")
         return None
     for state, names in raw_states.items():
-        texts = checker._texts(names, raw_states.line_of(state), f"states.{state}")
+        texts = checker.texts(names, raw_states.line_of(state), f"states.{state}")
         if texts is not None:
             states[state] = texts
     initial = data.get("initial")
@@ -369,7 +367,7 @@ def read_lifecycle(checker: Checker, path: Path) -> Lifecycle | None:
     return Lifecycle(str(initial), states, tuple(moves), path.name)
 
 
-def _move(checker: Checker, item: Any, states: Mapping[str, Any], line: int) -> Move | None:
+def _move(checker: Problems, item: Any, states: Mapping[str, Any], line: int) -> Move | None:
     if not isinstance(item, Mapping_):
         checker.report(line, "moves: each move must be a mapping")
         return None

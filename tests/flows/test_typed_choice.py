@@ -10,7 +10,7 @@ from engine_chat import FLOWS, Person, open_engine, walk_sms_to_evidence
 
 from bot.explain import AnalysisExplainer
 from flows.conversation.engine import Engine
-from flows.conversation.typed_choice import typed_option
+from flows.definition.steps.options import typed_option
 from flows.model import Forward
 
 SCAM = "【某某银行】您的账户存在异常，请点击 http://abc-bank.example.com 验证身份"
