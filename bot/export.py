@@ -13,10 +13,9 @@ from typing import Any
 
 from bot.case_json import case_to_json
 from bot.letters import Templates, write_letter
-from flows.conversation.climb import reached_on, reached_rungs
+from flows.conversation.climb import reached_rungs
 from flows.conversation.filetype import detect, extension_of
 from flows.conversation.render import Renderer
-from flows.definition.ladder import place
 from flows.definition.schema import FlowSet
 from flows.model import Document
 from flows.records import CaseRecord, EvidenceRecord, Letter, Profile
@@ -163,11 +162,6 @@ class CasePaperwork:
     ) -> Letter:
         """Return the letter to the case's current rung (or `rung`), dated today."""
         today = self.clock().astimezone(self.tz).date()
-        if rung is not None and rung != case.rung:  # an earlier letter: dated when it was due
-            flow = self.flows.get(case.flow_id, case.flow_version)
-            earlier, _ = place(flow.ladder if flow else (), rung, self.flows.channels)
-            if earlier is not None:
-                today = reached_on(case.events, earlier.channel, self.tz) or today
         return write_letter(
             case,
             self.flows,

@@ -79,7 +79,10 @@ def gather(
     today: date,
     tz: tzinfo,
 ) -> LetterFacts:
-    """Return the facts of a letter about `case` to the channel of `rung_index`."""
+    """Return the facts of a letter about `case` to the channel of `rung_index`, dated `today`.
+
+    A letter to an earlier rung is dated the day the case reached it: the day it was due.
+    """
     flow = flows.get(case.flow_id, case.flow_version)
     rung, channel = place(flow.ladder if flow else (), rung_index, flows.channels)
     if flow is None or rung is None or channel is None:
@@ -99,6 +102,8 @@ def gather(
         if other.channel not in names:
             names[other.channel] = respondent(other, answers, flows.channels, lang)
     reply_by = climb.reply_by(case, rung_index, rung.channel, tz)
+    if rung_index != case.rung:
+        today = climb.reached_on(case.events, rung.channel, tz) or today
     return LetterFacts(
         lang=lang,
         kind=channel.letter,

@@ -170,6 +170,9 @@ def write_letter(
     tz: tzinfo,
     rung: int | None = None,
 ) -> Letter:
-    """Return the letter about `case` to its current rung (or `rung`), dated `today`."""
+    """Return the letter about `case` to its current rung (or `rung`), dated `today`.
+
+    A letter to an earlier rung is dated the day the case reached that rung.
+    """
     index = case.rung if rung is None else rung
     return letter_of(templates, gather(case, flows, index, lang, profile, today, tz))
