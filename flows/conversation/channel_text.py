@@ -7,7 +7,15 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-from flows.definition.ladder import Rung, alongside, applicable, last_day, respondent, span
+from flows.definition.ladder import (
+    Rung,
+    alongside,
+    applicable,
+    channel_name,
+    last_day,
+    respondent,
+    span,
+)
 from flows.definition.schema import Conditions, Flow, FlowSet
 from flows.definition.texts import Texts, pick
 from flows.records import CaseRecord, Due
@@ -101,7 +109,7 @@ class ChannelText:
                 continue
             seen.add(rung.channel)
             lines += ["", *self.card(rung.channel, lang, rung.note)]
-            also = [pick(self.flows.channels[c].name, lang) for c in rung.also]
+            also = [channel_name(c, self.flows.channels, lang) for c in rung.also]
             if also:
                 sep = "、" if lang == "zh" else ", "
                 lines.append(self.t("also_names", lang, names=sep.join(also)))
