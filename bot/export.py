@@ -160,7 +160,7 @@ class CasePaperwork:
     def letter(
         self, case: CaseRecord, lang: str, profile: Profile, rung: int | None = None
     ) -> Letter:
-        """Return the letter to the case's current rung (or `rung`), dated today."""
+        """Return the letter to the case's current rung (or `rung`, dated as it was due)."""
         today = self.clock().astimezone(self.tz).date()
         return write_letter(
             case,
