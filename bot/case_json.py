@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flows.definition.ladder import applicable, place
 from flows.definition.schema import FlowSet
 from flows.records import CaseRecord, Reminder
 
@@ -57,12 +58,13 @@ def case_to_json(
 def _ladder(case: CaseRecord, flows: FlowSet | None) -> dict[str, Any]:
     position: dict[str, Any] = {"rung": case.rung}
     flow = flows.get(case.flow_id, case.flow_version) if flows else None
-    if flow is not None and 0 <= case.rung < len(flow.ladder):
-        rung = flow.ladder[case.rung]
+    if flow is None or flows is None:
+        return position
+    rung, _ = place(flow.ladder, case.rung, flows.channels)
+    if rung is not None:
         position["channel"] = rung.channel
         position["binding"] = rung.binding
-        applicable = [i for i, r in enumerate(flow.ladder) if r.applies(case.answers)]
-        position["steps"] = [flow.ladder[i].channel for i in applicable]
+        position["steps"] = [flow.ladder[i].channel for i in applicable(flow.ladder, case.answers)]
     return position
 
 

@@ -12,8 +12,8 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from bot.case_json import case_to_json
-from bot.letter_facts import reached_on, reached_rungs
 from bot.letters import Templates, write_letter
+from flows.conversation.climb import reached_rungs
 from flows.conversation.filetype import detect, extension_of
 from flows.conversation.render import Renderer
 from flows.definition.schema import FlowSet
@@ -160,10 +160,8 @@ class CasePaperwork:
     def letter(
         self, case: CaseRecord, lang: str, profile: Profile, rung: int | None = None
     ) -> Letter:
-        """Return the letter to the case's current rung (or `rung`), dated today."""
+        """Return the letter to the case's current rung (or `rung`, dated as it was due)."""
         today = self.clock().astimezone(self.tz).date()
-        if rung is not None and rung != case.rung:  # an earlier letter: dated when it was due
-            today = reached_on(case, rung, self.flows, self.tz) or today
         return write_letter(
             case,
             self.flows,
@@ -178,7 +176,7 @@ class CasePaperwork:
     async def export(self, case: CaseRecord, lang: str, profile: Profile) -> Document:
         """Return `NUMBER.zip`: a letter per rung reached, evidence, answers, timeline."""
         flow = self.flows.get(case.flow_id, case.flow_version)
-        rungs = reached_rungs(case, flow) if flow else []
+        rungs = reached_rungs(flow.ladder, case) if flow else []
         letters = [self.letter(case, lang, profile, rung) for rung in rungs]
         files = []
         for index, record in enumerate(case.evidence, start=1):

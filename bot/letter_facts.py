@@ -1,4 +1,9 @@
-"""Gather what a letter says from a case: answers as text, history, demands, laws, evidence."""
+"""Gather what a letter says about a case into one record: the facts the templates read.
+
+Everything comes one way: the definition (ladder, channels, laws, texts) and the case's own
+facts (answers, timeline) from `flows`; this module turns them into a letter's plain data, and
+bot/letters.py renders it.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +14,15 @@ from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from typing import Any
 
-from flows.conversation.channel_text import ChannelText
+from flows.conversation import climb
 from flows.conversation.render import Renderer
 from flows.definition.actions import national
-from flows.definition.ladder import Channel, Rung
+from flows.definition.ladder import Channel, alongside, applicable, place, respondent, span
 from flows.definition.ladder_reader import placeholders
 from flows.definition.schema import REMEDIES, Flow, FlowSet
 from flows.definition.steps import in_letter
 from flows.definition.texts import pick
-from flows.records import CaseEvent, CaseRecord, EvidenceRecord, Profile, ShortReport
-
-# What the history of earlier rungs says, per timeline event (events about the current channel
-# are left out: the letter itself is the next thing that channel hears). Only what the person
-# told us is dated: "I sent it" is the day they complained; the day the bot pointed them to a
-# channel (`deadline_set`, `escalated`) is not, so such a complaint is told without a date.
-_HISTORY = {
-    "sent": "complained",
-    "no_answer": "no_answer",
-    "unsatisfied": "unsatisfied",
-}
-_REACHED = ("deadline_set", "escalated")
+from flows.records import CaseRecord, EvidenceRecord, Profile, ShortReport
 
 
 def long_date(day: date, lang: str) -> str:
@@ -70,6 +64,8 @@ class LetterFacts:
     span: str
     deadline_rule: str | None
     today: str
+    short: ShortReport | None = None  # the channel's one-line SMS report, filled in
+    also_short: tuple[ShortReport, ...] = ()  # those of the channels used at the same time
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -81,54 +77,70 @@ def gather(
     profile: Profile,
     today: date,
     tz: tzinfo,
-) -> tuple[LetterFacts, Channel, Rung]:
-    """Return the facts of a letter about `case` to the channel of `rung_index`."""
+) -> LetterFacts:
+    """Return the facts of a letter about `case` to the channel of `rung_index`, dated `today`.
+
+    A letter to an earlier rung is dated the day the case reached it: the day it was due.
+    """
     flow = flows.get(case.flow_id, case.flow_version)
-    if flow is None or not 0 <= rung_index < len(flow.ladder):
+    rung, channel = place(flow.ladder if flow else (), rung_index, flows.channels)
+    if flow is None or rung is None or channel is None:
         raise LookupError(f"case {case.number}: no rung {rung_index} in flow {case.flow}")
-    rung = flow.ladder[rung_index]
-    channel = flows.channels[rung.channel]
-    text = ChannelText(flows, tz)
+    answers = case.answers
     render = Renderer(flows, tz)
-    respondent = text.respondent(flow, rung, case.answers, lang)
-    v, opt = answer_texts(flow, case.answers, render, lang)
+    who = respondent(rung, answers, flows.channels, lang)
+    v, opt = answer_texts(flow, answers, render, lang)
+    climbed = applicable(flow.ladder, answers)
     against = None
     if channel.letter == "appeal":
-        below = [r for r in flow.ladder[:rung_index] if r.applies(case.answers)]
+        below = [i for i in climbed if i < rung_index]
         if below:
-            against = text.respondent(flow, below[-1], case.answers, lang)
-    facts = LetterFacts(
+            against = respondent(flow.ladder[below[-1]], answers, flows.channels, lang)
+    names: dict[str, str] = {}  # who each channel of the ladder is, as a letter names them
+    for other in (flow.ladder[i] for i in climbed):
+        if other.channel not in names:
+            names[other.channel] = respondent(other, answers, flows.channels, lang)
+    reply_by = climb.reply_by(case, rung_index, rung.channel, tz)
+    if rung_index != case.rung:
+        today = climb.reached_on(case.events, rung.channel, tz) or today
+    return LetterFacts(
         lang=lang,
         kind=channel.letter,
         flow=flow.id,
         channel=channel.id,
         number=case.number,
-        to=pick(channel.addressee, lang).replace("{respondent}", respondent),
+        to=pick(channel.addressee, lang).replace("{respondent}", who),
         direct=rung.respondent is not None,
         complainant=profile,
         v=v,
         opt=opt,
-        raw=dict(case.answers),
-        history=history(case.events, rung.channel, _names(flow, case, text, lang), lang, tz),
-        demands=demands(flow, case.answers, lang, channel.letter),
+        raw=dict(answers),
+        history=history(climb.told(case.events, rung.channel, tz), names, lang),
+        demands=demands(flow, answers, lang, channel.letter),
         asks=list(channel.asks.get(lang, ())),
         against=against,
         basis=pick(channel.legal_basis, lang) if channel.legal_basis else None,
         laws=[
             (pick(law.cite, lang), pick(law.says, lang))
             for law in flows.laws.values()
-            if law.fits(flow.id, channel.id, case.answers)
+            if law.fits(flow.id, channel.id, answers)
         ],
         evidence=[evidence_line(e, lang, tz) for e in case.evidence],
-        reply_by=_reply_by(case, rung_index, rung.channel, text, lang),
-        span=text.span(rung, lang),
+        reply_by=long_date(reply_by, lang) if reply_by else None,
+        span=span(rung.deadline, flows.catalog, lang),
         deadline_rule=pick(channel.deadline_rule, lang)
         if channel.deadline_rule and rung.binding
         else None,
         today=long_date(today, lang),
+        short=short_report(channel, answers, lang),
+        also_short=tuple(
+            report
+            for other in alongside(flow.ladder, rung_index, answers)
+            if (report := short_report(flows.channels[other], answers, lang)) is not None
+        ),
         extra={
             "title": pick(flow.title, lang),
-            "respondent": respondent,
+            "respondent": who,
             "answers": [
                 (render.label(step, lang), v[step.id])
                 for step in flow.steps.values()
@@ -136,7 +148,6 @@ def gather(
             ],
         },
     )
-    return facts, channel, rung
 
 
 def answer_texts(
@@ -185,51 +196,20 @@ def demands(
     return wanted
 
 
-def _names(flow: Flow, case: CaseRecord, text: ChannelText, lang: str) -> dict[str, str]:
-    """Return who each channel of the case's ladder is, as a letter names them."""
-    names: dict[str, str] = {}
-    for rung in flow.ladder:
-        if rung.applies(case.answers) and rung.channel not in names:
-            names[rung.channel] = text.respondent(flow, rung, case.answers, lang)
-    return names
-
-
 def history(
-    events: list[CaseEvent], current: str, names: Mapping[str, str], lang: str, tz: tzinfo
+    told: list[climb.Told], names: Mapping[str, str], lang: str
 ) -> list[tuple[str, str, str, str]]:
-    """Return what happened at the earlier rungs, as the person told it, oldest first.
+    """Return what happened at the earlier rungs as the letter tells it, oldest first.
 
     Each entry is (date, what, channel, detail): the detail is the ticket number they gave for
     a complaint, or the other side's answer they reported. A channel the case reached but that
     the person never said they complained to is told without a date.
     """
     lines: list[tuple[str, str, str, str]] = []
-    tickets = {  # the ticket number given after "I sent it", by channel (the last one given)
-        str(e.data.get("channel")): str(e.data.get("ticket"))
-        for e in events
-        if e.kind == "ticket" and e.data.get("ticket")
-    }
-    told: set[str] = {
-        str(e.data.get("channel")) for e in events if e.kind == "sent" and e.data.get("channel")
-    }
-    for event in events:
-        channel = event.data.get("channel")
-        if not isinstance(channel, str) or channel == current:
-            continue
-        name = names.get(channel, channel)
-        ticket = str(event.data.get("ticket") or "")
-        if event.kind in ("sent", *_REACHED):
-            ticket = ticket or tickets.get(channel, "")
-        if event.kind in _REACHED and channel not in told:
-            told.add(channel)
-            # the day the bot pointed them there is not the day they complained: no date
-            entry = ("", "complained", name, ticket)
-        elif (what := _HISTORY.get(event.kind)) is not None:
-            day = long_date(event.at.astimezone(tz).date(), lang)
-            detail = ticket if what != "unsatisfied" else str(event.data.get("answer") or "")
-            entry = (day, what, name, one_line(detail))
-        else:
-            continue
+    for item in told:
+        day = long_date(item.day, lang) if item.day is not None else ""
+        detail = one_line(item.detail) if item.day is not None else item.detail
+        entry = (day, item.what, names.get(item.channel, item.channel), detail)
         if entry not in lines:
             lines.append(entry)
     return lines
@@ -273,35 +253,3 @@ def short_report(channel: Channel, answers: Mapping[str, Any], lang: str) -> Sho
     if not channel.confirmed and channel.unconfirmed:
         unconfirmed = pick(channel.unconfirmed, lang)
     return ShortReport(channel.short.to, text, unconfirmed)
-
-
-def _reply_by(
-    case: CaseRecord, rung_index: int, channel: str, text: ChannelText, lang: str
-) -> str | None:
-    day: date | None = None
-    if rung_index == case.rung and case.due_at is not None:
-        day = text.last_day(case.due_at)
-    else:  # an earlier rung: the deadline it was given when the case reached it
-        for event in case.events:
-            if event.kind in ("deadline_set", "escalated") and event.data.get("channel") == channel:
-                with_day = event.data.get("day")
-                if isinstance(with_day, str):
-                    day = date.fromisoformat(with_day)
-    return long_date(day, lang) if day else None
-
-
-def reached_rungs(case: CaseRecord, flow: Flow) -> list[int]:
-    """Return the rungs the case has climbed so far, first to current."""
-    return [i for i, r in enumerate(flow.ladder) if i <= case.rung and r.applies(case.answers)]
-
-
-def reached_on(case: CaseRecord, rung: int, flows: FlowSet, tz: tzinfo) -> date | None:
-    """Return the day the case reached `rung` (filed there, or escalated to it)."""
-    flow = flows.get(case.flow_id, case.flow_version)
-    if flow is None or not 0 <= rung < len(flow.ladder):
-        return None
-    channel = flow.ladder[rung].channel
-    for event in case.events:
-        if event.kind in ("deadline_set", "escalated") and event.data.get("channel") == channel:
-            return event.at.astimezone(tz).date()
-    return None

@@ -18,8 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from bot.config import ConfigError
-from bot.letter_facts import LetterFacts, gather, short_report
-from flows.definition.ladder import alongside
+from bot.letter_facts import LetterFacts, gather
 from flows.definition.schema import FlowSet
 from flows.errors import LetterError
 from flows.records import CaseRecord, Letter, Profile
@@ -147,6 +146,19 @@ def _tidy(text: str) -> str:
     return "\n".join(tidy).strip() + "\n"
 
 
+def letter_of(templates: Templates, facts: LetterFacts) -> Letter:
+    """Return the letter its facts make: plain text, Markdown, files' stem, one-line reports."""
+    return Letter(
+        channel=facts.channel,
+        addressee=facts.to,
+        text=render_letter(templates, facts, markdown=False),
+        markdown=render_letter(templates, facts, markdown=True),
+        file_stem=f"{facts.number}-{facts.channel}-{facts.lang}",
+        short=facts.short,
+        also_short=facts.also_short,
+    )
+
+
 def write_letter(
     case: CaseRecord,
     flows: FlowSet,
@@ -158,22 +170,9 @@ def write_letter(
     tz: tzinfo,
     rung: int | None = None,
 ) -> Letter:
-    """Return the letter about `case` to its current rung (or `rung`), dated `today`."""
+    """Return the letter about `case` to its current rung (or `rung`), dated `today`.
+
+    A letter to an earlier rung is dated the day the case reached that rung.
+    """
     index = case.rung if rung is None else rung
-    facts, channel, _ = gather(case, flows, index, lang, profile, today, tz)
-    flow = flows.get(case.flow_id, case.flow_version)
-    beside = alongside(flow.ladder, index, case.answers) if flow is not None else []
-    also_short = tuple(
-        report
-        for other in beside
-        if (report := short_report(flows.channels[other], case.answers, lang)) is not None
-    )
-    return Letter(
-        channel=channel.id,
-        addressee=facts.to,
-        text=render_letter(templates, facts, markdown=False),
-        markdown=render_letter(templates, facts, markdown=True),
-        file_stem=f"{case.number}-{channel.id}-{lang}",
-        short=short_report(channel, case.answers, lang),
-        also_short=also_short,
-    )
+    return letter_of(templates, gather(case, flows, index, lang, profile, today, tz))

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-from flows.definition.ladder import Rung, alongside
+from flows.definition.ladder import (
+    Rung,
+    alongside,
+    applicable,
+    channel_name,
+    last_day,
+    respondent,
+    span,
+)
 from flows.definition.schema import Conditions, Flow, FlowSet
 from flows.definition.texts import Texts, pick
 from flows.records import CaseRecord, Due
@@ -21,42 +29,16 @@ class ChannelText:
         self.t = flows.catalog
         self.tz = tz
 
-    def name(self, channel_id: str, lang: str) -> str:
-        channel = self.flows.channels.get(channel_id)
-        return pick(channel.name, lang) if channel else channel_id
-
-    def respondent(
-        self, flow: Flow | None, rung: Rung, answers: Mapping[str, Any], lang: str
-    ) -> str:
-        """Return who must answer: the name the person typed for the rung, else the channel's."""
-        if rung.respondent and flow is not None:
-            answer = answers.get(rung.respondent)
-            text = answer.get("text") if isinstance(answer, Mapping) else answer
-            if isinstance(text, str) and text.strip():
-                return text.strip()[:60]
-        return self.name(rung.channel, lang)
-
     def day(self, day: date, lang: str) -> str:
         """Return a date as people say it: 12月8日, 8 December."""
         return self.t(
             "date_short", lang, m=day.month, d=day.day, month=calendar.month_name[day.month]
         )
 
-    def last_day(self, due_at: datetime) -> date:
-        """Return the respondent's last day for a stored deadline moment.
-
-        A deadline in days passes at the midnight after its last day, so that midnight belongs
-        to the day before; a deadline set in hours or seconds (`deadline_override`) is its day.
-        """
-        local = due_at.astimezone(self.tz)
-        if local.time() == time(0):
-            return (local - timedelta(days=1)).date()
-        return local.date()
-
     def due(self, due_at: datetime, lang: str) -> str:
         """Return a stored deadline as people say it: 12月7日, or 12月7日 15:30 when not a day."""
         local = due_at.astimezone(self.tz)
-        text = self.day(self.last_day(due_at), lang)
+        text = self.day(last_day(due_at, self.tz), lang)
         if local.time() != time(0):
             text += local.strftime(" %H:%M")
         return text
@@ -83,28 +65,23 @@ class ChannelText:
             lines.append(self.t("channel_unconfirmed", lang, text=pick(channel.unconfirmed, lang)))
         return lines
 
-    def span(self, rung: Rung, lang: str) -> str:
-        if rung.deadline.working_days:
-            return self.t("span_working_days", lang, n=rung.deadline.working_days)
-        return self.t("span_days", lang, n=rung.deadline.days)
-
-    def deadline(self, rung: Rung, respondent: str, due: Due, lang: str) -> str:
+    def deadline(self, rung: Rung, who: str, due: Due, lang: str) -> str:
         """Return "X must answer within 15 days: by 8 December" (or when we check back)."""
         if rung.binding:
             key, date = "deadline_binding", self.day(due.day, lang)
         else:  # we ask once the span is over: the day its last day ends
             key, date = "deadline_checkin", self.day(due.at.astimezone(self.tz).date(), lang)
-        return self.t(key, lang, respondent=respondent, span=self.span(rung, lang), date=date)
+        return self.t(key, lang, respondent=who, span=span(rung.deadline, self.t, lang), date=date)
 
     def next_step(
         self, flow: Flow, rung: Rung, answers: Mapping[str, Any], due: Due, lang: str
     ) -> str:
         """Return the whole "where to go next, how, and by when" message."""
-        respondent = self.respondent(flow, rung, answers, lang)
-        lines = [self.t("next_channel", lang, channel=respondent)]
+        who = respondent(rung, answers, self.flows.channels, lang)
+        lines = [self.t("next_channel", lang, channel=who)]
         lines += self.card(rung.channel, lang, rung.note)
         lines += self.also(flow, rung, answers, lang)
-        lines += ["", self.deadline(rung, respondent, due, lang)]
+        lines += ["", self.deadline(rung, who, due, lang)]
         lines += ["", self.t("complaint_free", lang)]
         return "\n".join(lines)
 
@@ -132,7 +109,7 @@ class ChannelText:
                 continue
             seen.add(rung.channel)
             lines += ["", *self.card(rung.channel, lang, rung.note)]
-            also = [pick(self.flows.channels[c].name, lang) for c in rung.also]
+            also = [channel_name(c, self.flows.channels, lang) for c in rung.also]
             if also:
                 sep = "、" if lang == "zh" else ", "
                 lines.append(self.t("also_names", lang, names=sep.join(also)))
@@ -148,8 +125,8 @@ class ChannelText:
         lines = [self.t("channels_case_title", lang, number=case.number)]
         if flow is None:
             return lines[0]
-        rungs = [(i, r) for i, r in enumerate(flow.ladder) if r.applies(case.answers)]
-        for n, (index, rung) in enumerate(rungs, start=1):
+        for n, index in enumerate(applicable(flow.ladder, case.answers), start=1):
+            rung = flow.ladder[index]
             mark = "✅" if index < case.rung else "👉" if index == case.rung else "⬜"
             card = self.card(rung.channel, lang, rung.note)
             lines += ["", f"{mark} {n}. {card[0]}", *card[1:]]

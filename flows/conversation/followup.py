@@ -13,7 +13,7 @@ from datetime import datetime, tzinfo
 
 from flows.conversation.callbacks import GLOBAL, encode
 from flows.conversation.channel_text import ChannelText
-from flows.definition.ladder import Rung, due_for, next_rung
+from flows.definition.ladder import Rung, applicable, due_for, next_rung, place, respondent
 from flows.definition.lifecycle import CaseMachine, Lifecycle
 from flows.definition.schema import Flow, FlowSet
 from flows.model import Button, ConversationKey, Reply
@@ -108,11 +108,11 @@ class FollowUps:
         flow, rung = self._place(case)
         lines = []
         if flow is not None and rung is not None:
-            applicable = [i for i, r in enumerate(flow.ladder) if r.applies(case.answers)]
-            position = applicable.index(case.rung) + 1 if case.rung in applicable else 1
+            climbed = applicable(flow.ladder, case.answers)
+            position = climbed.index(case.rung) + 1 if case.rung in climbed else 1
             channel = self._respondent(case, flow, rung, lang)
             lines.append(
-                self.t("case_position", lang, channel=channel, n=position, total=len(applicable))
+                self.t("case_position", lang, channel=channel, n=position, total=len(climbed))
             )
         if case.due_at is not None:
             lines.append(self.t("case_due", lang, date=self.text.due(case.due_at, lang)))
@@ -315,14 +315,13 @@ class FollowUps:
 
     def _place(self, case: CaseRecord) -> tuple[Flow | None, Rung | None]:
         flow = self.flows.get(case.flow_id, case.flow_version)
-        if flow is None or not 0 <= case.rung < len(flow.ladder):
-            return flow, None
-        return flow, flow.ladder[case.rung]
+        rung, _ = place(flow.ladder if flow else (), case.rung, self.flows.channels)
+        return flow, rung
 
     def _respondent(self, case: CaseRecord, flow: Flow | None, rung: Rung | None, lang: str) -> str:
         if rung is None:
             return self.t("respondent_unknown", lang)
-        return self.text.respondent(flow, rung, case.answers, lang)
+        return respondent(rung, case.answers, self.flows.channels, lang)
 
     def _moved_on(self, case: CaseRecord, lang: str) -> Reply:
         names = self.lifecycle.states.get(case.state)

@@ -14,6 +14,8 @@ from dataclasses import replace
 from flows.conversation.callbacks import GLOBAL, Press, encode
 from flows.conversation.turn import Turn
 from flows.definition import actions
+from flows.definition.ladder import place
+from flows.definition.texts import pick
 from flows.definition.typed_text import normalised
 from flows.errors import LetterError
 from flows.model import Button, Reply
@@ -152,9 +154,7 @@ class PaperworkTurn(Turn):
 
     async def _letter_after_details(self, case: CaseRecord, *, first: bool) -> None:
         flow = self.e.flows.get(case.flow_id, case.flow_version)
-        channel = None
-        if flow is not None and 0 <= case.rung < len(flow.ladder):
-            channel = self.e.flows.channels.get(flow.ladder[case.rung].channel)
+        _, channel = place(flow.ladder if flow else (), case.rung, self.e.flows.channels)
         required = channel.identity if channel is not None else ()
         missing = self.conv.profile.missing(required)
         queue = [f for f in FIRST_ASK if first]
@@ -168,7 +168,7 @@ class PaperworkTurn(Turn):
             self.say(
                 self.t(
                     "identity_needed",
-                    channel=self.e.followups.text.name(channel.id, self.lang),
+                    channel=pick(channel.name, self.lang),
                     fields=sep.join(names),
                 )
             )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from flows.definition.conditions import Conditions, conditions_hold
-from flows.definition.texts import Texts
+from flows.definition.texts import Catalog, Texts, pick
 from flows.ports import DeadlinePolicy
 from flows.records import Due
 
@@ -120,6 +120,61 @@ def alongside(ladder: Sequence[Rung], index: int, answers: Mapping[str, Any]) ->
 def next_rung(ladder: Sequence[Rung], answers: Mapping[str, Any], after: int = -1) -> int | None:
     """Return the index of the first rung after `after` that applies, or None at the top."""
     return next((i for i in range(after + 1, len(ladder)) if ladder[i].applies(answers)), None)
+
+
+def applicable(ladder: Sequence[Rung], answers: Mapping[str, Any]) -> list[int]:
+    """Return the indexes of the rungs these answers climb, in order."""
+    return [i for i, rung in enumerate(ladder) if rung.applies(answers)]
+
+
+def place(
+    ladder: Sequence[Rung], index: int, channels: Mapping[str, Channel]
+) -> tuple[Rung | None, Channel | None]:
+    """Return the rung a case stands on and its channel; None for what the ladder lacks.
+
+    A case keeps its rung index when its flow changes: an index past the end is no rung.
+    """
+    if not 0 <= index < len(ladder):
+        return None, None
+    rung = ladder[index]
+    return rung, channels.get(rung.channel)
+
+
+def channel_name(channel_id: str, channels: Mapping[str, Channel], lang: str) -> str:
+    """Return a channel's name in `lang`, or its id when no such channel is defined."""
+    channel = channels.get(channel_id)
+    return pick(channel.name, lang) if channel else channel_id
+
+
+def respondent(
+    rung: Rung, answers: Mapping[str, Any], channels: Mapping[str, Channel], lang: str
+) -> str:
+    """Return who must answer at `rung`: the name the person typed for it, else the channel's."""
+    if rung.respondent:
+        answer = answers.get(rung.respondent)
+        text = answer.get("text") if isinstance(answer, Mapping) else answer
+        if isinstance(text, str) and text.strip():
+            return text.strip()[:60]
+    return channel_name(rung.channel, channels, lang)
+
+
+def span(deadline: Deadline, catalog: Catalog, lang: str) -> str:
+    """Return how long a deadline gives, in words: "15 天", "5 working days"."""
+    if deadline.working_days:
+        return catalog("span_working_days", lang, n=deadline.working_days)
+    return catalog("span_days", lang, n=deadline.days)
+
+
+def last_day(due_at: datetime, tz: tzinfo) -> date:
+    """Return the respondent's last day for a stored deadline moment (the inverse of `Due`).
+
+    A deadline in days passes at the midnight after its last day, so that midnight belongs
+    to the day before; a deadline set in hours or seconds (`deadline_override`) is its day.
+    """
+    local = due_at.astimezone(tz)
+    if local.time() == time(0):
+        return (local - timedelta(days=1)).date()
+    return local.date()
 
 
 class WeekdayDeadlines:

@@ -311,6 +311,27 @@ def test_an_escalated_letter_is_an_appeal_that_tells_the_history(
     assert "请于2026年12月7日前答复。" in earlier.text  # its own deadline
 
 
+def test_a_letter_to_an_earlier_rung_is_dated_the_day_the_case_reached_it(
+    flows: FlowSet, templates: Templates
+) -> None:
+    escalated = datetime(2026, 12, 9, 1, 0, tzinfo=UTC)
+    events = [
+        CaseEvent("filed", FILED),
+        CaseEvent("deadline_set", FILED, {"channel": "china_mobile", "day": "2026-12-07"}),
+        CaseEvent("escalated", escalated, {"channel": "miit_12300", "day": "2027-01-08"}),
+    ]
+    appeal = rung_of(flows, "sms", "miit_12300")
+    case = a_case("sms", "zh", rung=appeal, events=events)
+    later = date(2027, 1, 20)
+    earlier = write_letter(
+        case, flows, templates, lang="zh", profile=PROFILE, today=later, tz=TZ, rung=appeal - 5
+    )
+    assert earlier.channel == "china_mobile"
+    assert earlier.text.rstrip().endswith("2026年11月22日")  # filed there, not re-dated today
+    current = write_letter(case, flows, templates, lang="zh", profile=PROFILE, today=later, tz=TZ)
+    assert current.text.rstrip().endswith("2027年1月20日")
+
+
 def test_a_short_report_is_the_exact_text_ready_to_send(
     flows: FlowSet, templates: Templates
 ) -> None:

@@ -8,11 +8,23 @@ to 12315; a 12300 appeal comes only after a complaint to the company it names.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from flows.definition.ladder import next_rung
+from flows.definition.ladder import (
+    Deadline,
+    Rung,
+    WeekdayDeadlines,
+    applicable,
+    last_day,
+    next_rung,
+    place,
+    respondent,
+    span,
+)
 from flows.definition.schema import REMEDIES, Flow, load_flows
 
 FLOWS = load_flows()
@@ -133,3 +145,104 @@ def test_a_police_letter_never_carries_a_demand_meant_for_the_company() -> None:
     for remedy in ("return_assets", "complete_withdrawal"):
         option = crypto.steps[REMEDIES].option(remedy)
         assert option is not None and "police" not in option.letters
+
+
+# ------------------------------------------------ a case's place on its ladder, and who answers
+
+CALLS = FLOWS.get("calls")
+
+
+def test_a_case_stands_on_the_rung_of_its_index_with_that_rungs_channel() -> None:
+    assert CALLS is not None
+    index = next(i for i, r in enumerate(CALLS.ladder) if r.channel == "china_mobile")
+    rung, channel = place(CALLS.ladder, index, FLOWS.channels)
+    assert rung is CALLS.ladder[index]
+    assert channel is FLOWS.channels["china_mobile"]
+
+
+@pytest.mark.parametrize("index", [-1, len(CALLS.ladder) if CALLS else 0, 99])
+def test_a_case_off_its_ladder_stands_nowhere(index: int) -> None:
+    # A case keeps its rung index; a flow version with a shorter ladder must not crash on it.
+    assert CALLS is not None
+    assert place(CALLS.ladder, index, FLOWS.channels) == (None, None)
+
+
+def test_a_rung_whose_channel_is_gone_has_no_channel() -> None:
+    rung = Rung("no_such_channel", Deadline(days=3), line=1)
+    assert place([rung], 0, FLOWS.channels) == (rung, None)
+    assert respondent(rung, {}, FLOWS.channels, "zh") == "no_such_channel"
+
+
+def test_the_rungs_that_apply_are_the_ones_the_case_climbs_in_order() -> None:
+    assert CALLS is not None
+    answers = {"problem": "info_leak", "carrier": "unicom"}
+    indexes = applicable(CALLS.ladder, answers)
+    assert [CALLS.ladder[i].channel for i in indexes][:2] == ["platform", "china_unicom"]
+    at, walked = next_rung(CALLS.ladder, answers), []
+    while at is not None:
+        walked.append(at)
+        at = next_rung(CALLS.ladder, answers, at)
+    assert indexes == walked
+
+
+WHO = [
+    ({"company": "某某金融"}, "zh", "某某金融"),
+    ({"company": {"text": "  Acme Loans  "}}, "en", "Acme Loans"),
+    ({"company": "x" * 80}, "en", "x" * 60),
+    ({"company": "   "}, "zh", "对方平台或商家"),
+    ({}, "en", "the platform or company"),
+]
+
+
+@pytest.mark.parametrize(("answers", "lang", "who"), WHO)
+def test_who_must_answer_is_the_name_typed_else_the_channels_name(
+    answers: dict[str, Any], lang: str, who: str
+) -> None:
+    assert CALLS is not None
+    rung = next(r for r in CALLS.ladder if r.respondent == "company")
+    assert respondent(rung, answers, FLOWS.channels, lang) == who
+
+
+def test_a_rung_without_a_respondent_step_is_answered_by_its_channel() -> None:
+    assert CALLS is not None
+    rung = next(r for r in CALLS.ladder if r.channel == "china_mobile")
+    assert respondent(rung, {"company": "某某金融"}, FLOWS.channels, "en") == "China Mobile (10086)"
+
+
+@pytest.mark.parametrize(
+    ("deadline", "lang", "words"),
+    [
+        (Deadline(days=15), "zh", "15 天"),
+        (Deadline(days=15), "en", "15 days"),
+        (Deadline(working_days=5), "zh", "5 个工作日"),
+        (Deadline(working_days=5), "en", "5 working days"),
+    ],
+)
+def test_a_deadline_reads_in_calendar_or_working_days(
+    deadline: Deadline, lang: str, words: str
+) -> None:
+    assert span(deadline, FLOWS.catalog, lang) == words
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.mark.parametrize(
+    ("due_at", "day"),
+    [
+        # a deadline in days passes at the midnight after its last day (Shanghai time)
+        (datetime(2026, 12, 7, 16, 0, tzinfo=UTC), date(2026, 12, 7)),
+        # one set in hours (deadline_override) passes during its day
+        (datetime(2026, 12, 7, 7, 30, tzinfo=UTC), date(2026, 12, 7)),
+        (datetime(2026, 12, 7, 17, 0, tzinfo=UTC), date(2026, 12, 8)),
+    ],
+)
+def test_the_last_day_of_a_stored_deadline(due_at: datetime, day: date) -> None:
+    assert last_day(due_at, SHANGHAI) == day
+
+
+@pytest.mark.parametrize(("days", "working_days"), [(15, 0), (18, 0), (0, 5), (0, 1)])
+def test_the_last_day_of_a_deadline_is_the_day_it_was_set_to(days: int, working_days: int) -> None:
+    start = datetime(2026, 11, 19, 2, tzinfo=UTC)
+    due = WeekdayDeadlines(SHANGHAI).due(start, days=days, working_days=working_days)
+    assert last_day(due.at, SHANGHAI) == due.day
