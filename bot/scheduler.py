@@ -27,6 +27,9 @@ from flows.records import Reminder
 log = logging.getLogger(__name__)
 
 MAX_SLEEP = timedelta(minutes=5)  # look again at least this often, whatever was written
+# What is due after a pass was claimed by another sender: look again this long after, not at
+# once and over and over (a reminder written meanwhile wakes the loop through `notice`).
+RECHECK = timedelta(seconds=5)
 BATCH = 100
 MAX_ATTEMPTS = 8  # transient failures (network, Telegram errors) before giving up on one
 # Reminders on their way at once. The rate limiter sets the pace (under 30/s); sending one at a
@@ -198,5 +201,5 @@ class Scheduler:
         wake_at = now + MAX_SLEEP
         next_due = await self.store.next_due_at(audience=self._audience)
         if next_due is not None:
-            wake_at = min(wake_at, max(next_due, now))
+            wake_at = min(wake_at, max(next_due, now + RECHECK))
         return self._quiet_until(wake_at)
