@@ -109,3 +109,30 @@ async def test_two_schedulers_on_one_store_send_each_reminder_once(tmp_path: Pat
         await restarted.stop()
         await store.close()
     assert len(sent) == 5 and set(sent.values()) == {1}
+
+
+async def test_a_reminder_whose_pass_failed_goes_out_on_the_next_pass(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "bot.sqlite3", tmp_path / "data")
+    await file_cases(store, 1)
+    attempts: list[int] = []
+
+    async def deliver(reminder: Reminder, reply: Reply) -> Delivery:
+        attempts.append(reminder.id)
+        if len(attempts) == 1:
+            raise RuntimeError("the messenger fell over")
+        return Delivery.SENT
+
+    clock = ManualClock(DUE)
+    scheduler = Scheduler(store, Prompts(), clock, timezone=UTC)
+    try:
+        scheduler.start(deliver, "telegram")
+        await scheduler.settle()
+        assert len(attempts) == 1
+        # The loop tries again 30 s after a failed pass; the claim must not hold it back.
+        clock.advance(timedelta(seconds=31))
+        await scheduler.settle()
+        assert len(attempts) == 2
+        assert await store.pending_reminders() == []
+    finally:
+        await scheduler.stop()
+        await store.close()
