@@ -17,7 +17,7 @@ from flows.records import CaseRecord, Profile, Reminder
 from storage.errors import StorageError
 
 if TYPE_CHECKING:
-    from storage import SqliteStore
+    from flows.ports import Store
 
 # The bot's services, the store and the letters are imported by the commands that use them, so
 # that `complaint-bot check` starts in a fraction of a second (issue 15: under 1 s).
@@ -191,9 +191,10 @@ async def _cases(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import load_flow_set
     from bot.case_json import case_to_json
     from flows.conversation.render import Renderer
-    from storage import SqliteStore, case_numbers
+    from storage import case_numbers
+    from storage.factory import open_store
 
-    store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
+    store = await open_store(settings.storage_db_path, settings.storage_data_dir)
     try:
         if args.cases_command == "list":
             records = await store.list_all_cases(args.user)
@@ -236,7 +237,7 @@ async def _cases(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _export(
     settings: Settings,
-    store: SqliteStore,
+    store: Store,
     flow_set: FlowSet,
     case: CaseRecord,
     args: argparse.Namespace,

@@ -17,7 +17,8 @@ from bot.ocr import load_reader
 from bot.scheduler import Scheduler
 from flows.conversation.engine import Engine
 from flows.definition.schema import DEFINITIONS, FlowSet, load_flows
-from storage import SqliteStore
+from flows.ports import Store
+from storage.factory import open_store
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,7 @@ def load_explainer() -> AnalysisExplainer:
         raise ConfigError(str(e)) from e
 
 
-def load_paperwork(
-    flows: FlowSet, settings: Settings, clock: Clock, store: SqliteStore
-) -> CasePaperwork:
+def load_paperwork(flows: FlowSet, settings: Settings, clock: Clock, store: Store) -> CasePaperwork:
     """Load the letter templates (a broken one stops start-up with its name and line)."""
     templates = Templates()
     templates.check(flows)
@@ -50,7 +49,7 @@ class Services:
 
     settings: Settings
     flows: FlowSet
-    store: SqliteStore
+    store: Store
     engine: Engine
     scheduler: Scheduler
 
@@ -67,7 +66,7 @@ class Services:
         clock = clock or SystemClock()
         calendar = WorkCalendar(settings.extra_holidays)
         policy = DeadlinePolicy(calendar, settings.tz, settings.deadline_override_delta)
-        store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
+        store = await open_store(settings.storage_db_path, settings.storage_data_dir)
         try:
             # Found now rather than when the first person sends a file and is told "try later".
             await store.check_writable()

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.config import ConfigError, Settings
 from flows.model import ConversationKey
 from flows.records import Forgotten
-from storage import SqliteStore
+from storage.factory import open_store
 
 
 def parse_user(text: str) -> ConversationKey:
@@ -39,7 +39,7 @@ def forget_user(settings: Settings, user: str, *, assume_yes: bool) -> int:
 
 
 async def _forget(settings: Settings, key: ConversationKey, assume_yes: bool) -> int:
-    store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
+    store = await open_store(settings.storage_db_path, settings.storage_data_dir)
     try:
         preview = await store.forget_preview(key)
         if preview is None:

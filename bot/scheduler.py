@@ -1,8 +1,11 @@
 """The reminder loop: sleep until the next due row, send what is due, survive restarts.
 
-Reminders are rows in SQLite, not jobs in memory, so a restart loses none: what fell due while
-the bot was down is sent when it starts. A reminder is marked sent right after it went out; a
-crash between the two sends it again (the only way a reminder is repeated).
+Reminders are rows in the store, not jobs in memory, so a restart loses none: what fell due
+while the bot was down is sent when it starts. The scheduler claims what is due, and alone ends
+each reminder it claimed (sent, undeliverable, failed, cancelled) or puts it off; the engine
+schedules and cancels them with the case's own writes (see `flows.ports.ReminderStore`). A
+reminder is marked sent right after it went out and the case recorded it; a crash in between
+sends it again (the only way a reminder is repeated).
 """
 
 from __future__ import annotations
@@ -18,18 +21,23 @@ from bot.clock import Clock
 from bot.deadlines import QuietHours
 from flows.conversation.engine import Engine
 from flows.model import ConversationKey, Reply
+from flows.ports import Audience, ReminderStore
 from flows.records import Reminder
-from storage import SqliteStore
-from storage.store import Audience
 
 log = logging.getLogger(__name__)
 
 MAX_SLEEP = timedelta(minutes=5)  # look again at least this often, whatever was written
+# What is due after a pass was claimed by another sender: look again this long after, not at
+# once and over and over (a reminder written meanwhile wakes the loop through `notice`).
+RECHECK = timedelta(seconds=5)
 BATCH = 100
 MAX_ATTEMPTS = 8  # transient failures (network, Telegram errors) before giving up on one
 # Reminders on their way at once. The rate limiter sets the pace (under 30/s); sending one at a
 # time would instead be paced by the round trip to Telegram: 50-200 ms, so 5-20 a second.
 IN_FLIGHT = 16
+# How long a claim keeps other senders off a reminder; far longer than a send, short enough
+# that a reminder claimed by a process that died goes out soon after.
+LEASE = timedelta(minutes=5)
 
 
 class Delivery(enum.Enum):
@@ -48,7 +56,7 @@ class Scheduler:
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: ReminderStore,
         engine: Engine,
         clock: Clock,
         *,
@@ -108,7 +116,7 @@ class Scheduler:
             now = self.clock.now()
             if self._quiet_until(now) > now:
                 return sent
-            due = await self.store.due_reminders(now, BATCH, audience=self._audience)
+            due = await self.store.claim_reminders(now, BATCH, audience=self._audience, lease=LEASE)
             sent += await self._send_all(due, deliver)
             if len(due) < BATCH:
                 return sent
@@ -124,13 +132,21 @@ class Scheduler:
             async with slots:
                 return sum([await self._send(reminder, deliver) for reminder in theirs])
 
-        results = await asyncio.gather(
-            *(send_theirs(theirs) for theirs in people.values()), return_exceptions=True
-        )
-        # The others went out and were recorded; a failure ends the pass as it always did.
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        try:
+            results = await asyncio.gather(
+                *(send_theirs(theirs) for theirs in people.values()), return_exceptions=True
+            )
+            # The others went out and were recorded; a failure ends the pass as it always did.
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+        except BaseException:
+            # Stopped, or the pass failed: what was claimed and not ended is due again now, not
+            # when the claim runs out (releasing one that ended changes nothing).
+            for reminder in due:
+                with contextlib.suppress(Exception):
+                    await self.store.release_reminder(reminder.id)
+            raise
         return sum(result for result in results if isinstance(result, int))
 
     async def _send(self, reminder: Reminder, deliver: Deliver) -> int:
@@ -144,6 +160,7 @@ class Scheduler:
         result = await deliver(reminder, reply)
         if result is Delivery.SENT:
             await self.engine.reminder_delivered(reminder)
+            await self.store.finish_reminder(reminder.id, "sent")
             return 1
         if result is Delivery.UNREACHABLE:
             log.info("reminder %s: the person blocked the bot; not retried", reminder.id)
@@ -184,5 +201,5 @@ class Scheduler:
         wake_at = now + MAX_SLEEP
         next_due = await self.store.next_due_at(audience=self._audience)
         if next_due is not None:
-            wake_at = min(wake_at, max(next_due, now))
+            wake_at = min(wake_at, max(next_due, now + RECHECK))
         return self._quiet_until(wake_at)

@@ -1,6 +1,7 @@
 """The ports: what the engine needs from outside, as Protocols that `storage/` and `bot/` implement.
 
-Storage (`Store`), the message check (`Explainer`, `TextReader`), letters and exports
+Storage (`Store`, the union of `ConversationStore`, `CaseStore`, `ReminderStore` and
+`OperatorStore`), the message check (`Explainer`, `TextReader`), letters and exports
 (`Paperwork`) and deadline arithmetic (`DeadlinePolicy`). The records they exchange are in
 `flows.records`; nothing here imports a wing of `flows`, so both wings may import it.
 """
@@ -8,7 +9,8 @@ Storage (`Store`), the message check (`Explainer`, `TextReader`), letters and ex
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 from flows.model import ConversationKey, Document
@@ -24,12 +26,20 @@ from flows.records import (
     Forgotten,
     Letter,
     Profile,
+    Reminder,
     StepCommit,
 )
 
+# Whose reminders: everyone's (None), a messenger's people ("telegram"), or one person.
+Audience = str | ConversationKey | None
 
-class Store(Protocol):
-    """The storage the engine talks to; `storage.SqliteStore` is the implementation."""
+
+class ConversationStore(Protocol):
+    """A person's conversation, the steps that change it, and the files they sent.
+
+    Written by the engine alone: `commit` writes a whole step (the conversation, its evidence,
+    its events, and a filed case with its first reminder) in one transaction.
+    """
 
     async def load_conversation(self, key: ConversationKey) -> Conversation | None:
         """Return the saved conversation of this person, or None if they never wrote."""
@@ -52,8 +62,22 @@ class Store(Protocol):
         ...
 
     async def put_blob(self, data: bytes) -> BlobRef:
-        """Store bytes content-addressed (idempotent) and return where they are."""
+        """Store bytes content-addressed (idempotent) and return where they are.
+
+        A blob no committed step refers to may be deleted by a later step or by `forget`.
+        """
         ...
+
+    async def forget(self, key: ConversationKey) -> Forgotten | None:
+        """Delete everything about this person and their files; None if they never wrote.
+
+        Files another person's evidence also refers to stay.
+        """
+        ...
+
+
+class CaseStore(Protocol):
+    """Filed cases as their owner sees them: every read and write checks the owner."""
 
     async def list_cases(self, key: ConversationKey) -> list[CaseSummary]:
         """Return this person's cases, newest first."""
@@ -64,11 +88,122 @@ class Store(Protocol):
         ...
 
     async def change_case(self, change: CaseChange) -> bool:
-        """Apply a lifecycle step; False when the case is missing, not theirs, or moved on."""
+        """Apply a lifecycle step; False when the case is missing, not theirs, or moved on.
+
+        A step that does not apply writes nothing, its deliveries included. Its reminder
+        (`change.reminder`) is scheduled and the case's pending ones cancelled
+        (`change.cancel_reminders`) in the same transaction.
+        """
         ...
 
-    async def forget(self, key: ConversationKey) -> Forgotten | None:
-        """Delete everything about this person and their files; None if they never wrote."""
+
+class ReminderStore(Protocol):
+    """The delivery of reminders: what falls due, who sends it, how it ended.
+
+    One owner per row and per moment of its life. A reminder is scheduled, and cancelled when
+    its case moves on, only inside the case's own writes (`ConversationStore.commit` of a
+    filed case, `CaseStore.change_case`): the engine's. Once due, the scheduler alone takes it
+    (`claim_reminders`) and ends it (`finish_reminder`) or puts it off (`retry_reminder`,
+    `release_reminder`); the engine only records on the case what the delivery means.
+    """
+
+    async def due_reminders(
+        self, now: datetime, limit: int = 100, *, audience: Audience = None
+    ) -> list[Reminder]:
+        """Return pending reminders due at or before `now`, earliest first (claimed or not).
+
+        `audience` keeps to the reminders of people on one messenger, or of one person: a
+        console session and a Telegram bot sharing one database each send only their own.
+        """
+        ...
+
+    async def claim_reminders(
+        self,
+        now: datetime,
+        limit: int = 100,
+        *,
+        audience: Audience = None,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> list[Reminder]:
+        """Take up to `limit` due reminders of `audience` to send, earliest first.
+
+        A claimed reminder is not given to another claim until it is finished, retried or
+        released, or until `lease` after `now` has passed (its sender died).
+        """
+        ...
+
+    async def next_due_at(self, *, audience: Audience = None) -> datetime | None:
+        """Return the earliest due_at of any pending reminder (of `audience`)."""
+        ...
+
+    async def finish_reminder(self, reminder_id: int, status: str) -> bool:
+        """End a reminder as sent, undeliverable, failed or cancelled; False if it had ended.
+
+        Only a pending reminder ends, except as `sent`: one the case cancelled while it was on
+        its way went out all the same.
+        """
+        ...
+
+    async def retry_reminder(self, reminder_id: int, due_at: datetime) -> bool:
+        """Count a failed attempt and make a pending reminder due again at `due_at`."""
+        ...
+
+    async def release_reminder(self, reminder_id: int) -> None:
+        """Give back a claimed reminder whose sending was interrupted: due again as it was.
+
+        Nothing happens to a reminder that is not claimed or has ended.
+        """
+        ...
+
+    async def set_unreachable(self, key: ConversationKey, unreachable: bool) -> None:
+        """Mark the person as having blocked the bot, or as reachable again."""
+        ...
+
+
+class OperatorStore(Protocol):
+    """What an operator reads and does from the command line, whoever owns the data."""
+
+    async def find_case(self, number: str) -> CaseRecord | None:
+        """Return the case with this number whoever owns it."""
+        ...
+
+    async def list_all_cases(self, user: str | None = None) -> list[CaseRecord]:
+        """Return every case, or those of `user` ("messenger:user_id"), newest first.
+
+        Raise ValueError when `user` is not of that form.
+        """
+        ...
+
+    async def pending_reminders(self, limit: int | None = None) -> list[Reminder]:
+        """Return pending reminders (all, or the first `limit`), earliest first."""
+        ...
+
+    async def forget_preview(self, key: ConversationKey) -> Forgotten | None:
+        """Return what `forget` would delete, or None if this person never wrote."""
+        ...
+
+    async def read_blob(self, path: str) -> bytes:
+        """Return the bytes of a stored evidence file (OSError when it is gone)."""
+        ...
+
+
+class Store(ConversationStore, CaseStore, ReminderStore, OperatorStore, Protocol):
+    """Everything kept between messages; each backend implements all of it.
+
+    `storage.open_store` opens one; the contract suite (tests/storage/contract/) is what a
+    backend must pass.
+    """
+
+    def documents_dir(self, key: ConversationKey) -> Path:
+        """Return where documents saved for this person go (`forget` removes it)."""
+        ...
+
+    async def check_writable(self) -> None:
+        """Raise StorageError now, at start-up, if evidence cannot be written."""
+        ...
+
+    async def close(self) -> None:
+        """Close the store after the write in progress, if any; closing twice is fine."""
         ...
 
 

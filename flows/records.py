@@ -187,7 +187,6 @@ class CaseChange:
     events: list[CaseEvent] = field(default_factory=list)
     cancel_reminders: bool = False  # drop the case's pending reminders first
     reminder: NewReminder | None = None  # then add this one
-    sent_reminder: int | None = None  # mark this reminder id as sent
     deliveries: Deliveries | None = None  # recorded as handled if (and when) the change applies
 
 

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import storage.case_numbers as case_numbers
+import storage.events as events
+import storage.evidence as evidence
+import storage.reminders as reminders
 from flows.model import ConversationKey
 from flows.records import CaseChange, CaseRecord, CaseSummary, NewCase
-from storage import case_numbers, events, evidence, reminders
 from storage.db import from_iso, from_json, to_iso, to_json, to_utc_iso
 from storage.errors import StorageError
 from storage.reminders import ReminderRow
@@ -35,7 +38,6 @@ class ChangeRow:
     events: list[events.Row]
     done_at: str  # when reminders this step ends were done with
     cancel_reminders: bool
-    sent_reminder: int | None
     reminder: ReminderRow | None
 
 
@@ -138,7 +140,6 @@ def encode_change(change: CaseChange, now: datetime) -> ChangeRow:
         events=timeline,
         done_at=to_utc_iso(at, f"{what}: done_at"),
         cancel_reminders=change.cancel_reminders,
-        sent_reminder=change.sent_reminder,
         reminder=reminder,
     )
 
@@ -160,9 +161,6 @@ def apply_change(conn: sqlite3.Connection, row: ChangeRow) -> bool:
     events.insert(conn, found["user_id"], None, row.events, case_id=case_id)
     if row.cancel_reminders:
         reminders.cancel_pending(conn, case_id, row.done_at)
-    # After the cancelling: the reminder that just went out ends `sent`, not `cancelled`.
-    if row.sent_reminder is not None:
-        reminders.mark_sent(conn, case_id, row.sent_reminder, row.done_at)
     if row.reminder is not None:
         reminders.insert(conn, case_id, row.reminder)
     return True

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
+import storage.conversations as conversations
+import storage.screenshots as screenshots
 from flows.model import ConversationKey
 from flows.records import Forgotten
-from storage import conversations, screenshots
 
 # What one person owns, counted the same way for the preview and for the deletion.
 _COUNTS = {

@@ -62,21 +62,15 @@ def cancel_pending(conn: sqlite3.Connection, case_id: int, done_at: str) -> None
     )
 
 
-def mark_sent(conn: sqlite3.Connection, case_id: int, reminder_id: int, done_at: str) -> bool:
-    """Record that a reminder of the case went out; False if it is not one of the case's."""
-    # A step may have cancelled it while it was on its way; it went out all the same.
-    cursor = conn.execute(
-        "UPDATE reminders SET status = 'sent', done_at = ?"
-        " WHERE id = ? AND case_id = ? AND status IN ('pending', 'cancelled')",
-        (done_at, reminder_id, case_id),
-    )
-    return cursor.rowcount == 1
-
-
 def finish(conn: sqlite3.Connection, reminder_id: int, status: str, done_at: str) -> bool:
-    """End a pending reminder with `status`; False if it is not pending (or does not exist)."""
+    """End a pending reminder with `status`; False if it had ended (or does not exist).
+
+    A `sent` one may also have been cancelled: its case moved on while it was on its way, and
+    it went out all the same.
+    """
+    ended = "('pending', 'cancelled')" if status == "sent" else "('pending')"
     cursor = conn.execute(
-        "UPDATE reminders SET status = ?, done_at = ? WHERE id = ? AND status = 'pending'",
+        f"UPDATE reminders SET status = ?, done_at = ? WHERE id = ? AND status IN {ended}",
         (status, done_at, reminder_id),
     )
     return cursor.rowcount == 1

@@ -8,13 +8,23 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
 import aiosqlite
 
+import storage.cases as cases
+import storage.conversations as conversations
+import storage.deliveries as deliveries
+import storage.documents as documents
+import storage.events as events
+import storage.evidence as evidence
+import storage.forget as forget
+import storage.reminders as reminders
+import storage.screenshots as screenshots
 from flows.model import ConversationKey
+from flows.ports import Audience
 from flows.records import (
     BlobRef,
     CaseChange,
@@ -25,17 +35,6 @@ from flows.records import (
     Forgotten,
     Reminder,
     StepCommit,
-)
-from storage import (
-    cases,
-    conversations,
-    deliveries,
-    documents,
-    events,
-    evidence,
-    forget,
-    reminders,
-    screenshots,
 )
 from storage.blobs import BlobStore
 from storage.db import FileIdentity, connect, run_sync, to_utc_iso, write_transaction
@@ -55,9 +54,6 @@ _UNCLAIMED_TTL = 3600.0
 # Every this many writes that record deliveries, records past their keeping time are dropped.
 _PRUNE_EVERY = 1000
 
-# Whose reminders: everyone's (None), a messenger's people ("telegram"), or one person.
-Audience = str | ConversationKey | None
-
 
 def _audience(audience: Audience) -> tuple[str | None, str | None]:
     if isinstance(audience, ConversationKey):
@@ -66,7 +62,11 @@ def _audience(audience: Audience) -> tuple[str | None, str | None]:
 
 
 class SqliteStore:
-    """Keep conversations, cases, evidence and timelines in SQLite and files on disk."""
+    """Keep conversations, cases, evidence and timelines in SQLite and files on disk.
+
+    One process per database: claims on reminders are kept in memory, so that a restart after
+    a crash sends at once what the dead process had claimed.
+    """
 
     def __init__(
         self, conn: aiosqlite.Connection, data_dir: str | Path, db_file: FileIdentity | None = None
@@ -84,6 +84,8 @@ class SqliteStore:
         self._unclaimed: dict[str, tuple[int, float]] = {}  # path -> (puts not committed, when)
         self._closed = False
         self._recorded = 0  # writes that recorded deliveries, to prune now and then
+        self._claims: dict[int, datetime] = {}  # claimed reminder id -> end of its lease
+        self._claim_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, db_path: str | Path, data_dir: str | Path) -> SqliteStore:
@@ -322,20 +324,60 @@ class SqliteStore:
         messenger, user_id = _audience(audience)
         return await self._run(lambda conn: reminders.next_due_at(conn, messenger, user_id))
 
+    async def claim_reminders(
+        self,
+        now: datetime,
+        limit: int = 100,
+        *,
+        audience: Audience = None,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> list[Reminder]:
+        """Take up to `limit` due reminders of `audience` to send, earliest first.
+
+        A claimed reminder is not given to another claim until it is finished, retried or
+        released, or until `lease` after `now` has passed.
+        """
+        at = to_utc_iso(now, "now")
+        messenger, user_id = _audience(audience)
+        async with self._claim_lock:
+            self._claims = {rid: until for rid, until in self._claims.items() if until > now}
+            # Claimed rows are still pending and due: ask for enough to skip over them.
+            wanted = limit + len(self._claims)
+            due = await self._run(lambda conn: reminders.due(conn, at, wanted, messenger, user_id))
+            taken = [reminder for reminder in due if reminder.id not in self._claims][:limit]
+            for reminder in taken:
+                self._claims[reminder.id] = now + lease
+        return taken
+
     async def pending_reminders(self, limit: int | None = None) -> list[Reminder]:
         """Return pending reminders (all, or the first `limit`), earliest first."""
         return await self._run(lambda conn: reminders.pending(conn, limit))
 
     async def finish_reminder(self, reminder_id: int, status: str) -> bool:
-        """End a pending reminder as sent, undeliverable, failed or cancelled."""
+        """End a reminder as sent, undeliverable, failed or cancelled; False if it had ended.
+
+        Only a pending reminder ends, except as `sent`: one the case cancelled while it was on
+        its way went out all the same.
+        """
         reminders.check_ending(status)
         done_at = to_utc_iso(datetime.now(UTC), "done_at")
-        return await self._write(lambda conn: reminders.finish(conn, reminder_id, status, done_at))
+        ended = await self._write(lambda conn: reminders.finish(conn, reminder_id, status, done_at))
+        self._claims.pop(reminder_id, None)
+        return ended
 
     async def retry_reminder(self, reminder_id: int, due_at: datetime) -> bool:
-        """Count a failed attempt and make the reminder due again at `due_at`."""
+        """Count a failed attempt and make a pending reminder due again at `due_at`."""
         at = to_utc_iso(due_at, "due_at")
-        return await self._write(lambda conn: reminders.retry(conn, reminder_id, at))
+        retried = await self._write(lambda conn: reminders.retry(conn, reminder_id, at))
+        self._claims.pop(reminder_id, None)
+        return retried
+
+    async def release_reminder(self, reminder_id: int) -> None:
+        """Give back a claimed reminder whose sending was interrupted: due again as it was.
+
+        Nothing happens to a reminder that is not claimed or has ended.
+        """
+        self._claims.pop(reminder_id, None)
 
     async def set_unreachable(self, key: ConversationKey, unreachable: bool) -> None:
         """Mark the person as having blocked the bot, or as reachable again."""

@@ -171,18 +171,13 @@ def test_no_circle_in_the_conversation() -> None:
     assert circles("flows.conversation") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="storage/__init__ <-> storage.store (issue 16, the `store` helper removes it)",
-)
 def test_no_circle_in_storage() -> None:
     assert circles("storage") == []
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the turn/engine circle in flows.conversation and storage/__init__ <-> storage.store "
-    "(issue 16, the `turns` and `store` helpers remove them)",
+    reason="the turn/engine circle in flows.conversation (issue 16, the `turns` helper removes it)",
 )
 def test_no_circle_anywhere() -> None:
     assert circles() == []

@@ -11,7 +11,7 @@ from typing import Any
 
 from flows.conversation.filetype import EXTENSIONS, MAX_EVIDENCE_PIXELS, FileType, detect
 from flows.model import Attachment, Incoming
-from flows.ports import Store
+from flows.ports import ConversationStore
 from flows.records import EvidenceRecord
 
 _SIDE = math.isqrt(MAX_EVIDENCE_PIXELS)  # the limit said as a square: 10000×10000 px
@@ -46,7 +46,7 @@ class Intake:
 class EvidenceTaker:
     """Check and store the files and forwards of one message."""
 
-    def __init__(self, store: Store, max_file_size: int) -> None:
+    def __init__(self, store: ConversationStore, max_file_size: int) -> None:
         self.store = store
         self.max_file_size = max_file_size
 

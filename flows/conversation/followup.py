@@ -17,7 +17,7 @@ from flows.definition.ladder import Rung, applicable, due_for, next_rung, place,
 from flows.definition.lifecycle import CaseMachine, Lifecycle
 from flows.definition.schema import Flow, FlowSet
 from flows.model import Button, ConversationKey, Reply
-from flows.ports import DeadlinePolicy, Store
+from flows.ports import CaseStore, DeadlinePolicy
 from flows.records import CaseChange, CaseEvent, CaseRecord, Due, NewReminder, Reminder
 
 OUTCOMES = ("resolved", "unsatisfied", "no_answer", "close")
@@ -39,7 +39,7 @@ class FollowUps:
     def __init__(
         self,
         flows: FlowSet,
-        store: Store,
+        store: CaseStore,
         policy: DeadlinePolicy,
         clock: Callable[[], datetime],
         timezone: tzinfo,
@@ -261,7 +261,10 @@ class FollowUps:
         return self.question(case, reminder.language, key=key)
 
     async def delivered(self, reminder: Reminder) -> None:
-        """Record that the reminder went out: past its deadline, the case awaits an update."""
+        """Record on the case that the reminder went out: past its deadline, it awaits an update.
+
+        The reminder itself is the scheduler's to mark sent (see `flows.ports.ReminderStore`).
+        """
         events = [CaseEvent("reminded", self.clock())]
         case = await self.store.get_case(reminder.key, reminder.case_number)
         if case is not None and reminder.kind == "deadline":
@@ -274,14 +277,11 @@ class FollowUps:
                 expect_states=frozenset({case.state}),
                 state=dest,
                 events=events,
-                sent_reminder=reminder.id,
             )
             if dest is not None and await self.store.change_case(change):
                 return
-        # A snooze, or a case that moved on meanwhile: only mark the reminder as sent.
-        await self.store.change_case(
-            CaseChange(reminder.case_number, None, events=events, sent_reminder=reminder.id)
-        )
+        # A snooze, or a case that moved on meanwhile: only the event.
+        await self.store.change_case(CaseChange(reminder.case_number, None, events=events))
 
     # --------------------------------------------------------------------------- helpers
 

@@ -144,16 +144,16 @@ async def test_resolving_clears_the_deadline_and_keeps_the_rating(
     [reminder] = await store.due_reminders(DUE)
     resolved = CaseChange(
         number=number,
-        owner=None,  # the scheduler's own step
+        owner=None,  # the engine's step for the reminder that went out
         state="resolved",
         clear_due=True,
         rating=4,
         comment="客服三天后回电，已停止发送",
         cancel_reminders=True,
-        sent_reminder=reminder.id,
         events=[CaseEvent("resolved", DUE)],
     )
     assert await store.change_case(resolved)
+    assert await store.finish_reminder(reminder.id, "sent")  # the scheduler, once it went out
 
     case = await store.get_case(KEY, number)
     assert case is not None
