@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, tzinfo
 
 from bot.clock import Clock
 from bot.deadlines import QuietHours
+from bot.messengers.base import Delivery
 from flows.conversation.engine import Engine
 from flows.model import ConversationKey, Reply
 from flows.records import Reminder
@@ -30,14 +30,6 @@ MAX_ATTEMPTS = 8  # transient failures (network, Telegram errors) before giving 
 # Reminders on their way at once. The rate limiter sets the pace (under 30/s); sending one at a
 # time would instead be paced by the round trip to Telegram: 50-200 ms, so 5-20 a second.
 IN_FLIGHT = 16
-
-
-class Delivery(enum.Enum):
-    """What happened when a reminder was sent."""
-
-    SENT = "sent"
-    UNREACHABLE = "unreachable"  # the person blocked the bot
-    RETRY = "retry"  # a transient failure
 
 
 Deliver = Callable[[Reminder, Reply], Awaitable[Delivery]]
