@@ -34,9 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("run", help="start the Telegram bot (long polling)")
+    run = commands.add_parser("run", help="start the Telegram bot (long polling)")
+    _config_option(run)
 
     chat = commands.add_parser("chat", help="talk to the bot in this terminal; no account needed")
+    _config_option(chat)
     chat.add_argument("--db", help="SQLite database file (overrides storage.db_path)")
     chat.add_argument("--data-dir", help="evidence folder (overrides storage.data_dir)")
     chat.add_argument("--user", default="local", help="who you are in the console (default: local)")
@@ -87,6 +89,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print JSON")
     check.add_argument("--eval", type=Path, metavar="FILE.tsv", help="measure the rules on a file")
     return parser
+
+
+def _config_option(command: argparse.ArgumentParser) -> None:
+    # Also after the command, as `complaint-bot run --config FILE`; SUPPRESS keeps one given
+    # before the command when none is given after it.
+    command.add_argument(
+        "--config", type=Path, default=argparse.SUPPRESS, help="YAML settings file"
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
