@@ -66,8 +66,37 @@ def fit(replies: Sequence[Reply], limits: Limits) -> list[Reply]:
 
     A long text becomes several messages, the buttons under the last; buttons beyond the cap
     follow in messages of their own; an edit becomes a new message where edits are impossible.
-    The document of a reply stays with its last message.
+    The document of a reply stays with its last message. Where a turn may hold only so many
+    messages, texts are joined as long as they fit (what still exceeds it is the messenger's
+    to budget: WeChat keeps the rest for "继续").
     """
+    fitted = _split(replies, limits)
+    if limits.messages_per_turn is not None and sent_count(fitted) > limits.messages_per_turn:
+        fitted = _joined(fitted, limits)
+    return fitted
+
+
+def sent_count(replies: Sequence[Reply]) -> int:
+    """Return how many messages these replies take: a text is one, a document another."""
+    return sum(bool(r.text) + (r.document is not None) for r in replies)
+
+
+def _joined(replies: list[Reply], limits: Limits) -> list[Reply]:
+    """Join each plain text (no buttons, file or edit) to the message after it where it fits."""
+    joined: list[Reply] = []
+    for reply in replies:
+        before = joined[-1] if joined else None
+        plain = before is not None and not (before.buttons or before.document or before.edit)
+        if before is not None and plain and reply.text and not reply.edit:
+            text = f"{before.text}\n\n{reply.text}"
+            if limits.measure.length(text) <= limits.max_text:
+                joined[-1] = replace(reply, text=text)
+                continue
+        joined.append(reply)
+    return joined
+
+
+def _split(replies: Sequence[Reply], limits: Limits) -> list[Reply]:
     fitted: list[Reply] = []
     for reply in replies:
         edit = reply.edit and limits.can_edit

@@ -80,3 +80,24 @@ def test_short_replies_pass_unchanged() -> None:
 
 def replace_edit(reply: Reply, edit: bool) -> Reply:
     return Reply(reply.text, reply.buttons, reply.document, edit, reply.expects_text)
+
+
+def test_where_a_turn_holds_few_messages_texts_are_joined_while_they_fit() -> None:
+    limits = Limits(max_text=30, messages_per_turn=2)
+    replies = [Reply("saved."), Reply("noted."), Reply("next question?", buttons(2))]
+    fitted = fit(replies, limits)
+    assert fitted == [Reply("saved.\n\nnoted.\n\nnext question?", buttons(2))]
+
+
+def test_texts_too_long_together_stay_apart() -> None:
+    limits = Limits(max_text=12, messages_per_turn=1)
+    letter = Document("letter.txt", b"...")
+    replies = [Reply("first part"), Reply("second part"), Reply("the letter", document=letter)]
+    fitted = fit(replies, limits)
+    assert [r.text for r in fitted] == ["first part", "second part", "the letter"]
+    assert fitted[-1].document == letter
+
+
+def test_without_a_cap_on_messages_nothing_is_joined() -> None:
+    replies = [Reply("saved."), Reply("noted.")]
+    assert fit(replies, Limits(max_text=100)) == replies
