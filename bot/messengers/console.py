@@ -19,7 +19,7 @@ from typing import TextIO
 
 from bot.messengers.base import ButtonStyle, Delivery, Host, Limits, Measure, Receiver
 from bot.messengers.fitting import fit
-from bot.messengers.numbered import NumberedButtons
+from bot.messengers.numbered import OnScreen, lines
 from flows.model import Attachment, ConversationKey, Document, Forward, Incoming, Reply
 from flows.records import Reminder
 
@@ -52,7 +52,7 @@ class Console:
         self.stdin = stdin
         self.stdout = stdout
         self.documents = documents  # where letters and exports are saved (None: not saved)
-        self.buttons = NumberedButtons()
+        self.screen = OnScreen()  # the buttons a typed number or label presses
         self.interactive = stdin.isatty()
 
     def write(self, text: str) -> None:
@@ -96,14 +96,17 @@ class Console:
     ) -> None:
         """Print one answer (this session has one person): the last question's buttons numbered."""
         fitted = fit(replies, LIMITS)
-        for reply, lines in zip(fitted, self.buttons.turn(fitted), strict=True):
-            self.show(reply, lines)
+        shown, self.screen = self.screen.show(fitted)
+        for reply, buttons in zip(fitted, shown, strict=True):
+            self.show(reply, buttons)
 
     async def deliver_reminder(self, reminder: Reminder, reply: Reply) -> Delivery:
         """Print a due reminder into the session; its buttons become the ones to press."""
         self.write("")
         for message in fit([reply], LIMITS):
-            self.show(message, self.buttons.lines(message, active=True))
+            self.screen = self.screen.asking(message)
+            buttons = [b for row in message.buttons for b in row]
+            self.show(message, lines(buttons, numbered=self.screen.numbered))
         if self.interactive:
             self.stdout.write("> ")
             self.stdout.flush()
@@ -112,7 +115,7 @@ class Console:
     def incoming(self, line: str) -> Incoming | None:
         key, chat = self.key, self.key.user_id
         stripped = line.strip()
-        button = self.buttons.press(stripped)
+        button = self.screen.press(stripped)
         if button is not None:
             return Incoming(key, chat, button=button.data)
         if stripped.startswith("/file"):
