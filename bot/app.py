@@ -29,6 +29,7 @@ from flows.errors import StorageError
 from flows.model import ConversationKey, Incoming, Reply
 from flows.records import Reminder
 from storage import SqliteStore
+from storage.store import Audience
 
 if TYPE_CHECKING:
     from telegram.ext import Application
@@ -141,10 +142,13 @@ class Services:
         """Return the bot's text `name` in `language`."""
         return self.flows.catalog(name, language)
 
-    def start_reminders(self, messengers: Sequence[Messenger], audience: Any = None) -> None:
+    def start_reminders(self, messengers: Sequence[Messenger], audience: Audience = None) -> None:
         """Start the scheduler, sending each reminder through its person's messenger.
 
         `audience` defaults to the one messenger given; a console session passes its person.
+        With several messengers it is everyone's (None): the store cannot yet narrow it to a
+        few messengers, so reminders of a console session on the same database would be taken
+        here and retried until they fail.
         """
         if audience is None and len(messengers) == 1:
             audience = messengers[0].name
