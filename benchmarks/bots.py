@@ -17,8 +17,9 @@ from telegram.ext import (
     filters,
 )
 
+from bot.app import telegram_application
 from bot.config import Settings
-from bot.messengers.telegram import MAX_CONCURRENT_UPDATES, build_application, keyboard
+from bot.messengers.telegram import MAX_CONCURRENT_UPDATES, keyboard
 from flows.model import ConversationKey, Incoming, Reply
 
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -62,7 +63,7 @@ def settings_for(folder: Path, **changes: Any) -> Settings:
 def our_bot(api: BenchAPI, settings: Settings, **options: Any) -> App:
     """Our Application on the fake; without the rate limiter unless `rate_limited=True`."""
     options.setdefault("rate_limited", False)
-    return build_application(
+    return telegram_application(
         settings, request=api.make_request(), get_updates_request=api.make_request(), **options
     )
 

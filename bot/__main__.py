@@ -126,12 +126,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(args)
         setup_logging(settings.log_level)
         if args.command == "run":
-            from bot.messengers.telegram import run_polling  # PTB loads only when needed
+            from bot.app import run_telegram
 
-            run_polling(settings)
+            run_telegram(settings)
             return 0
         if args.command == "chat":
-            return asyncio.run(_chat(settings, args.user))
+            from bot.app import chat
+
+            return asyncio.run(chat(settings, args.user))
         if args.command == "users":
             from bot.forget_command import forget_user
 
@@ -161,23 +163,6 @@ def _flows(args: argparse.Namespace) -> int:
     from flows.definition.diagram import mermaid
 
     print(mermaid(chosen))
-    return 0
-
-
-async def _chat(settings: Settings, user: str) -> int:
-    from bot.app import Services
-    from bot.messengers.console import MESSENGER, Console
-    from flows.model import ConversationKey
-
-    services = await Services.open(settings)
-    documents = services.store.documents_dir(ConversationKey(MESSENGER, user))
-    console = Console(services.engine, user_id=user, documents=documents)
-    services.scheduler.start(console.deliver, console.key)  # reminders print into the chat
-    try:
-        await console.run()
-    finally:
-        await services.scheduler.stop()
-        await services.close()
     return 0
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, tzinfo
 
 from bot.clock import Clock
 from bot.deadlines import QuietHours
+from bot.messengers.base import Delivery
 from flows.conversation.engine import Engine
 from flows.model import ConversationKey, Reply
 from flows.ports import Audience, ReminderStore
@@ -38,14 +38,6 @@ IN_FLIGHT = 16
 # How long a claim keeps other senders off a reminder; far longer than a send, short enough
 # that a reminder claimed by a process that died goes out soon after.
 LEASE = timedelta(minutes=5)
-
-
-class Delivery(enum.Enum):
-    """What happened when a reminder was sent."""
-
-    SENT = "sent"
-    UNREACHABLE = "unreachable"  # the person blocked the bot
-    RETRY = "retry"  # a transient failure
 
 
 Deliver = Callable[[Reminder, Reply], Awaitable[Delivery]]

@@ -9,8 +9,8 @@ from typing import Any
 
 from fake_telegram import DEFAULT_TOKEN, FakeBotAPI, FakeUser, SentMessage, running_application
 
+from bot.app import telegram_application
 from bot.config import Settings
-from bot.messengers.telegram import build_application
 from flows.model import ConversationKey
 from flows.records import CaseRecord, Conversation
 from storage import SqliteStore
@@ -55,7 +55,7 @@ async def conversation(settings: Settings, user: FakeUser) -> Conversation:
 
 @asynccontextmanager
 async def running_bot(fake: FakeBotAPI, settings: Settings, **options: Any) -> AsyncIterator[App]:
-    app = build_application(
+    app = telegram_application(
         settings, request=fake.make_request(), get_updates_request=fake.make_request(), **options
     )
     async with running_application(app, allowed_updates=["message", "callback_query"]):

@@ -10,25 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
-import re
 import shlex
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from bot.scheduler import Delivery
-from flows.conversation.engine import Engine
-from flows.model import Attachment, Button, ConversationKey, Document, Forward, Incoming, Reply
+from bot.messengers.base import ButtonStyle, Delivery, Host, Limits, Measure, Receiver
+from bot.messengers.fitting import fit
+from bot.messengers.numbered import OnScreen, lines
+from flows.model import Attachment, ConversationKey, Document, Forward, Incoming, Reply
 from flows.records import Reminder
 
 MESSENGER = "console"
-_NOT_WORD = re.compile(r"[^\w]+")
-
-
-def _normalise(label: str) -> str:
-    return _NOT_WORD.sub("", label).casefold()
+# A terminal shows any length; edits are impossible in a printed transcript.
+LIMITS = Limits(max_text=1_000_000, measure=Measure.CHARS, buttons=ButtonStyle.NUMBERED)
 
 
 def _file_reader(path: Path) -> Callable[[], Awaitable[bytes]]:
@@ -36,11 +33,14 @@ def _file_reader(path: Path) -> Callable[[], Awaitable[bytes]]:
 
 
 class Console:
-    """Chat with the engine in a terminal or through a pipe."""
+    """Chat with the engine in a terminal or through a pipe (one person: `user_id`)."""
+
+    name = MESSENGER
+    limits = LIMITS
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Receiver,
         *,
         user_id: str = "local",
         stdin: TextIO = sys.stdin,
@@ -52,14 +52,19 @@ class Console:
         self.stdin = stdin
         self.stdout = stdout
         self.documents = documents  # where letters and exports are saved (None: not saved)
-        self.buttons: list[Button] = []
-        self.labels: list[Button] = []  # every button of the last answer, the newest first
-        self.numbered = True
+        self.screen = OnScreen()  # the buttons a typed number or label presses
         self.interactive = stdin.isatty()
 
     def write(self, text: str) -> None:
         self.stdout.write(text + "\n")
         self.stdout.flush()
+
+    async def start(self, host: Host) -> None:
+        """Answer with `host` from now on (the console reads its input in `run`)."""
+        self.engine = host
+
+    async def stop(self) -> None:
+        """Nothing to stop: `run` returns at the end of input."""
 
     async def run(self) -> None:
         """Read lines until end of input, answering each."""
@@ -84,20 +89,24 @@ class Console:
         incoming = self.incoming(line)
         if incoming is None:
             return
-        replies = await self.engine.handle(incoming)
-        active = max((i for i, r in enumerate(replies) if r.buttons), default=None)
-        for index, reply in enumerate(replies):
-            self.show(reply, active=index == active)
-        # As in a messenger, any button still on screen can be pressed by typing its label;
-        # a number picks from the last set.
-        labels = [b for r in reversed(replies) for row in r.buttons for b in row]
-        if labels:
-            self.labels = labels
+        await self.send_replies(self.key, self.key.user_id, await self.engine.handle(incoming))
 
-    async def deliver(self, reminder: Reminder, reply: Reply) -> Delivery:
+    async def send_replies(
+        self, key: ConversationKey, chat_id: str, replies: Sequence[Reply]
+    ) -> None:
+        """Print one answer (this session has one person): the last question's buttons numbered."""
+        fitted = fit(replies, LIMITS)
+        shown, self.screen = self.screen.show(fitted)
+        for reply, buttons in zip(fitted, shown, strict=True):
+            self.show(reply, buttons)
+
+    async def deliver_reminder(self, reminder: Reminder, reply: Reply) -> Delivery:
         """Print a due reminder into the session; its buttons become the ones to press."""
         self.write("")
-        self.show(reply, active=True)
+        for message in fit([reply], LIMITS):
+            self.screen = self.screen.asking(message)
+            buttons = [b for row in message.buttons for b in row]
+            self.show(message, lines(buttons, numbered=self.screen.numbered))
         if self.interactive:
             self.stdout.write("> ")
             self.stdout.flush()
@@ -106,7 +115,7 @@ class Console:
     def incoming(self, line: str) -> Incoming | None:
         key, chat = self.key, self.key.user_id
         stripped = line.strip()
-        button = self.match_button(stripped)
+        button = self.screen.press(stripped)
         if button is not None:
             return Incoming(key, chat, button=button.data)
         if stripped.startswith("/file"):
@@ -124,18 +133,6 @@ class Console:
         path = self.documents / Path(document.file_name).name
         path.write_bytes(document.content)
         return str(path)
-
-    def match_button(self, text: str) -> Button | None:
-        if self.numbered and text.isdigit() and 1 <= int(text) <= len(self.buttons):
-            return self.buttons[int(text) - 1]
-        on_screen = [*self.buttons, *self.labels]
-        exact = next((b for b in on_screen if b.label.strip() == text), None)
-        if exact is not None:  # labels of emoji only (the rating stars) normalise to nothing
-            return exact
-        wanted = _normalise(text)
-        if not wanted:
-            return None
-        return next((b for b in on_screen if _normalise(b.label) == wanted), None)
 
     def attachments(self, args: str) -> list[Attachment]:
         try:
@@ -164,16 +161,12 @@ class Console:
             )
         return found
 
-    def show(self, reply: Reply, *, active: bool) -> None:
-        """Print a reply: its text, then its buttons (numbered if they are the ones to press)."""
+    def show(self, reply: Reply, buttons: list[str]) -> None:
+        """Print a reply: its text, its button lines, and where its document was saved."""
         if reply.text:
             self.write(reply.text)
-        buttons = [button for row in reply.buttons for button in row]
-        numbered = active and not reply.expects_text
-        if active:
-            self.buttons, self.numbered = buttons, numbered
-        for index, button in enumerate(buttons, start=1):
-            self.write(f"  {index}. {button.label}" if numbered else f"  · {button.label}")
+        for line in buttons:
+            self.write(line)
         if reply.document is not None:
             self.write(f"  [document: {self.save(reply.document)}]")
         self.write("")

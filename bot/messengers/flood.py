@@ -1,4 +1,4 @@
-"""Flood control where updates enter: each person at most N messages per period, others unaffected.
+"""Flood control where messages enter: each person at most N messages per period, others unaffected.
 
 A leaky bucket per person (aiolimiter, which PTB's rate limiter already brings): N messages may
 arrive at once, then one per period/N. The first message over the limit gets one polite "slow
@@ -8,6 +8,7 @@ handled normally (and re-arms the warning).
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -18,7 +19,7 @@ _SWEEP_EVERY = 1000
 
 
 class Verdict(Enum):
-    """What to do with one incoming update."""
+    """What to do with one incoming message."""
 
     ADMIT = "admit"
     WARN = "warn"  # over the limit for the first time in this flood: say "slow down"
@@ -32,16 +33,16 @@ class _Person:
 
 
 class FloodGate:
-    """Admit each person's updates at up to `limit` per `period` seconds."""
+    """Admit each person's messages at up to `limit` per `period` seconds, on any messenger."""
 
     def __init__(self, limit: int, period: float) -> None:
         self.limit = limit
         self.period = period
-        self._people: dict[int, _Person] = {}
+        self._people: dict[Hashable, _Person] = {}
         self._seen = 0
 
-    async def admit(self, who: int) -> Verdict:
-        """Return whether an update from `who` is handled, answered with a warning, or dropped."""
+    async def admit(self, who: Hashable) -> Verdict:
+        """Return whether a message from `who` is handled, answered with a warning, or dropped."""
         self._seen += 1
         if self._seen % _SWEEP_EVERY == 0:
             self._sweep()

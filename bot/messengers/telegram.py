@@ -1,9 +1,15 @@
-"""Telegram through python-telegram-bot: translate updates into Incoming, render Replies back."""
+"""Telegram through python-telegram-bot: updates into Incoming, replies back within its limits.
+
+The app (bot/app.py) builds it with `TelegramOptions` and hands it the `Host` when the bot
+starts; it reads no settings and opens no storage. PTB's Application runs the polling (with
+`run_polling`, or a test's runner); its update processor is the shared intake.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -15,7 +21,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -27,20 +33,32 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.app import Services
-from bot.clock import Clock
-from bot.config import ConfigError, Settings
+from bot.messengers import fitting
+from bot.messengers.base import ButtonStyle, Delivery, Host, Limits, Measure
+from bot.messengers.bursts import Kind
 from bot.messengers.flood import FloodGate
-from bot.messengers.ordering import AlbumCollector, ChatOrderedProcessor, stop_spinner
+from bot.messengers.telegram_processor import (
+    ChatOrderedProcessor,
+    group_of,
+    stop_spinner,
+    telegram_intake,
+)
 from bot.messengers.telegram_updates import MESSENGER, burst, to_incoming
-from bot.scheduler import Delivery
-from flows.errors import StorageError
-from flows.model import ConversationKey, Incoming, Reply
+from flows.model import ConversationKey, Reply
 from flows.records import Reminder
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096
+# Telegram allows 100 buttons under a message; more are refused with "reply markup is too long".
+MAX_BUTTONS = 100
+LIMITS = Limits(
+    max_text=MAX_TEXT,
+    measure=Measure.UTF16,
+    buttons_per_message=MAX_BUTTONS,
+    can_edit=True,
+    buttons=ButtonStyle.INLINE,
+)
 MAX_CONCURRENT_UPDATES = 256
 COMMANDS = (
     "new",
@@ -57,6 +75,7 @@ COMMANDS = (
     "help",
 )
 Context = ContextTypes.DEFAULT_TYPE
+App = Application[Any, Any, Any, Any, Any, Any]
 
 # Telegram allows about 30 messages/s overall and answers more with 429, after which PTB pauses
 # every send. AIORateLimiter's default is a leaky bucket holding 30 that also drains 30/s: after a
@@ -74,40 +93,17 @@ _UNSENT = {
 
 def utf16_length(text: str) -> int:
     """Return the length of `text` as Telegram counts it: in UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _fitting(text: str, limit: int) -> int:
-    """Return how many characters of `text` fit in `limit` UTF-16 code units."""
-    used = 0
-    for index, char in enumerate(text):
-        used += 2 if ord(char) > 0xFFFF else 1  # outside the BMP: a surrogate pair
-        if used > limit:
-            return index
-    return len(text)
+    return Measure.UTF16.length(text)
 
 
 def clip(text: str, limit: int = MAX_TEXT) -> str:
     """Return the start of `text` that Telegram accepts as one message."""
-    return text[: _fitting(text, limit)]
+    return fitting.clip(text, limit, Measure.UTF16)
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split text into messages Telegram accepts, at line breaks where possible.
-
-    Telegram counts UTF-16 code units, not characters: an emoji outside the BMP counts twice,
-    so 2,100 emoji are one 2,100-character string and too long for one message.
-    """
-    chunks: list[str] = []
-    while utf16_length(text) > limit:
-        fits = _fitting(text, limit)
-        cut = text.rfind("\n", 0, fits)
-        if cut <= 0:
-            cut = fits
-        chunks.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    chunks.append(text)
-    return chunks
+    """Split text into messages Telegram accepts (UTF-16 code units), at line breaks if possible."""
+    return fitting.split_text(text, limit, Measure.UTF16)
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -122,25 +118,90 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     )
 
 
-class TelegramMessenger:
-    """The handlers PTB calls; each hands one Incoming to the engine and sends its replies."""
+@dataclass(frozen=True, slots=True)
+class TelegramOptions:
+    """What the Telegram messenger needs to know, given by the app from its settings."""
 
-    def __init__(self, services: Services, albums: AlbumCollector) -> None:
-        self.services = services
-        self.albums = albums
+    token: str
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    album_wait: float = 0.8  # seconds to wait for the rest of an album
+    forward_wait: float | None = None  # for more forwards of a burst (None: album_wait)
+    flood_rate: tuple[int, float] | None = None  # (messages, seconds) per person; None: off
+
+
+class TelegramMessenger:
+    """The Telegram messenger: PTB's handlers hand each Incoming to the host and send its replies.
+
+    `application` is the PTB Application to run; `start(host)` is called once it is initialised
+    (from its post_init) and registers the bot's commands.
+    """
+
+    name = MESSENGER
+    limits = LIMITS
+
+    def __init__(
+        self,
+        options: TelegramOptions,
+        *,
+        request: BaseRequest | None = None,
+        get_updates_request: BaseRequest | None = None,
+        rate_limited: bool = True,
+    ) -> None:
+        """Build the PTB Application (`rate_limited=False`: no rate limiter, for benchmarks)."""
+        rate = options.flood_rate
+        self.intake = telegram_intake(
+            options.album_wait, options.forward_wait, FloodGate(*rate) if rate else None
+        )
+        self._host: Host | None = None
+        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder()
+            .token(options.token)
+            .base_url(options.base_url)
+            .base_file_url(options.base_file_url)
+            .concurrent_updates(ChatOrderedProcessor(MAX_CONCURRENT_UPDATES, self.intake))
+        )
+        if rate_limited:
+            builder = builder.rate_limiter(rate_limiter())
+        if request is not None:
+            builder = builder.request(request).get_updates_request(get_updates_request or request)
+        self.application: App = builder.build()
+        private = filters.ChatType.PRIVATE
+        app = self.application
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(MessageHandler(private & ~filters.UpdateType.EDITED, self.on_message))
+        app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, self.on_group))
+        app.add_error_handler(_error_handler)
+
+    @property
+    def host(self) -> Host:
+        """Return the app this messenger answers for (set by `start`)."""
+        if self._host is None:
+            raise RuntimeError("the Telegram messenger was not started")
+        return self._host
+
+    async def start(self, host: Host) -> None:
+        """Answer for `host` from now on, and show the bot's commands in Telegram's menu."""
+        self._host = host
+        self.intake.warn = self.slow_down
+        await self._set_commands(host)
+
+    async def stop(self) -> None:
+        """Nothing to stop: PTB's Application stops polling and finishes the updates in hand."""
 
     async def on_message(self, update: Update, context: Context) -> None:
         """Handle a message (text, files, album, forward) from a private chat."""
         updates = [update]
-        group = self.albums.group_of(update)
+        group = group_of(update)
         if group is not None:
-            updates = await self.albums.collect(group) or updates
-        if group is not None and group.startswith("forwards:"):
+            updates = await self.intake.bursts.collect(group) or updates
+        if group is not None and group.kind is Kind.BURST:
             incoming = burst(updates, context.bot)
         else:
             incoming = to_incoming(updates, context.bot)
         if incoming is not None:
-            await self.deliver(context.bot, incoming, await self.services.engine.handle(incoming))
+            replies = await self.host.handle(incoming)
+            await self.send_replies(incoming.key, incoming.chat_id, replies)
 
     async def on_button(self, update: Update, context: Context) -> None:
         """Handle a button press: acknowledge it, then answer like a message."""
@@ -153,12 +214,13 @@ class TelegramMessenger:
         incoming = to_incoming([update], context.bot)
         if incoming is None:
             return
-        replies = await self.services.engine.handle(incoming)
+        replies = await self.host.handle(incoming)
         if not replies:  # a press delivered again: it was answered the first time
             return
         if isinstance(query.message, Message) and not any(r.edit for r in replies):
             await self.mark_pressed(query.message, query.data or "")
-        await self.deliver(context.bot, incoming, replies, pressed=query.message)
+        pressed = query.message if isinstance(query.message, Message) else None
+        await self.send_replies(incoming.key, incoming.chat_id, replies, pressed=pressed)
 
     async def mark_pressed(self, message: Message, data: str) -> None:
         """Remove the buttons of an answered question, noting which one was pressed."""
@@ -179,8 +241,13 @@ class TelegramMessenger:
         except BadRequest:  # already edited, too old, or unchanged: nothing to fix
             log.debug("could not mark a pressed button", exc_info=True)
 
-    async def deliver(
-        self, bot: Any, incoming: Incoming, replies: list[Reply], pressed: Any = None
+    async def send_replies(
+        self,
+        key: ConversationKey,
+        chat_id: str,
+        replies: Sequence[Reply],
+        *,
+        pressed: Message | None = None,
     ) -> None:
         """Send the replies: edits in place where asked, long texts split, documents attached.
 
@@ -188,54 +255,47 @@ class TelegramMessenger:
         too long used to take its .txt and .md files with it): it is logged, the rest is sent,
         and the person is told that a part is missing.
         """
-        chat_id = int(incoming.chat_id)
+        bot = self.application.bot
+        chat = int(chat_id)
         sends: list[Callable[[], Awaitable[Any]]] = []
-        for reply in replies:
+        for reply in fitting.fit(replies, LIMITS):
             markup = keyboard(reply)
-            if reply.edit and isinstance(pressed, Message):
-                sends.append(partial(_edit, pressed, clip(reply.text), markup))
+            if reply.edit and pressed is not None:
+                sends.append(partial(_edit, pressed, reply.text, markup))
                 continue
-            chunks = split_text(reply.text) if reply.text else []
-            for index, chunk in enumerate(chunks):
-                last = index == len(chunks) - 1
-                sends.append(
-                    partial(bot.send_message, chat_id, chunk, reply_markup=markup if last else None)
-                )
+            if reply.text:
+                sends.append(partial(bot.send_message, chat, reply.text, reply_markup=markup))
             if reply.document is not None:
                 document = InputFile(reply.document.content, filename=reply.document.file_name)
-                sends.append(partial(bot.send_document, chat_id, document))
+                sends.append(partial(bot.send_document, chat, document))
         refused = 0
         for send in sends:
             try:
                 await send()
             except Forbidden:
-                log.info("chat %s blocked the bot; replies dropped", chat_id)
+                log.info("chat %s blocked the bot; replies dropped", chat)
                 return
             except TelegramError:
                 refused += 1
-                log.warning(
-                    "chat %s: a reply was not sent; sending the rest", chat_id, exc_info=True
-                )
+                log.warning("chat %s: a reply was not sent; sending the rest", chat, exc_info=True)
         if refused:
-            await self._say_unsent(bot, incoming)
+            await self._say_unsent(key, chat)
 
-    async def _say_unsent(self, bot: Any, incoming: Incoming) -> None:
+    async def _say_unsent(self, key: ConversationKey, chat: int) -> None:
+        language = await self.host.language(key)
         try:
-            conv = await self.services.store.load_conversation(incoming.key)
-        except StorageError:
-            conv = None
-        language = conv.language if conv else self.services.settings.default_language
-        try:
-            await bot.send_message(int(incoming.chat_id), _UNSENT.get(language, _UNSENT["en"]))
+            await self.application.bot.send_message(chat, _UNSENT.get(language, _UNSENT["en"]))
         except TelegramError:
-            log.warning("chat %s: could not say that a reply is missing", incoming.chat_id)
+            log.warning("chat %s: could not say that a reply is missing", chat)
 
-    async def deliver_reminder(self, bot: Any, reminder: Reminder, reply: Reply) -> Delivery:
-        """Send a due reminder (through the rate limiter, like every call of `bot`)."""
+    async def deliver_reminder(self, reminder: Reminder, reply: Reply) -> Delivery:
+        """Send a due reminder (through the rate limiter, like every call of the bot)."""
+        bot = self.application.bot
         try:
-            await bot.send_message(
-                int(reminder.chat_id), clip(reply.text), reply_markup=keyboard(reply)
-            )
+            for message in fitting.fit([reply], LIMITS):
+                await bot.send_message(
+                    int(reminder.chat_id), message.text, reply_markup=keyboard(message)
+                )
         except Forbidden:
             return Delivery.UNREACHABLE
         except BadRequest as exc:
@@ -248,19 +308,15 @@ class TelegramMessenger:
             return Delivery.RETRY
         return Delivery.SENT
 
-    async def slow_down(self, bot: Any, update: Update) -> None:
+    async def slow_down(self, update: Update) -> None:
         """Ask someone over the flood limit, once, to slow down (in their language)."""
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None:
             return
-        services = self.services
+        host = self.host
+        language = await host.language(ConversationKey(MESSENGER, str(user.id)))
         try:
-            conv = await services.store.load_conversation(ConversationKey(MESSENGER, str(user.id)))
-        except StorageError:
-            conv = None
-        language = conv.language if conv else services.settings.default_language
-        try:
-            await bot.send_message(chat.id, services.flows.catalog("slow_down", language))
+            await self.application.bot.send_message(chat.id, host.text("slow_down", language))
         except TelegramError:
             log.info("could not ask chat %s to slow down", chat.id, exc_info=True)
         await stop_spinner(update)
@@ -271,6 +327,16 @@ class TelegramMessenger:
             await update.effective_message.reply_text(
                 "请私聊我 / Please talk to me in a private chat: cases hold personal data."
             )
+
+    async def _set_commands(self, host: Host) -> None:
+        bot = self.application.bot
+        for index, language in enumerate(host.languages):
+            commands = [BotCommand(c, host.text(f"cmd_{c}", language)) for c in COMMANDS]
+            # The default language's list is also the list for clients in any other language.
+            code = None if language == host.default_language else language
+            await bot.set_my_commands(commands, language_code=code)
+            if index == 0 and code is not None:
+                await bot.set_my_commands(commands)
 
 
 async def _edit(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -288,92 +354,3 @@ def rate_limiter() -> AIORateLimiter:
 
 async def _error_handler(update: object, context: Context) -> None:
     log.error("error while handling an update", exc_info=context.error)
-
-
-def build_application(
-    settings: Settings,
-    *,
-    request: BaseRequest | None = None,
-    get_updates_request: BaseRequest | None = None,
-    clock: Clock | None = None,
-    rate_limited: bool = True,
-) -> Application[Any, Any, Any, Any, Any, Any]:
-    """Build the PTB Application: storage opens in post_init and closes in post_shutdown.
-
-    `rate_limited=False` leaves out the rate limiter, so that a benchmark measures the bot's own
-    cost rather than Telegram's ~30 messages/s ceiling.
-    """
-    albums = AlbumCollector(settings.telegram_album_wait, settings.telegram_forward_wait)
-    rate = settings.flood_rate
-    processor = ChatOrderedProcessor(
-        MAX_CONCURRENT_UPDATES, albums, FloodGate(*rate) if rate is not None else None
-    )
-    holder: dict[str, Any] = {}
-
-    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        services = await Services.open(settings, clock=clock)
-        messenger = TelegramMessenger(services, albums)
-        holder["services"] = services
-        processor.warn = partial(messenger.slow_down, app.bot)
-        private = filters.ChatType.PRIVATE
-        app.add_handler(CallbackQueryHandler(messenger.on_button))
-        app.add_handler(MessageHandler(private & ~filters.UpdateType.EDITED, messenger.on_message))
-        app.add_handler(
-            MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, messenger.on_group)
-        )
-        app.add_error_handler(_error_handler)
-        await _set_commands(app, services)
-        services.scheduler.start(partial(messenger.deliver_reminder, app.bot), MESSENGER)
-
-    async def post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        if "services" in holder:
-            await holder["services"].scheduler.stop()
-
-    async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        if "services" in holder:
-            services = holder.pop("services")
-            await services.scheduler.stop()
-            await services.close()
-
-    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
-        ApplicationBuilder()
-        .token(settings.require_token())
-        .base_url(settings.telegram_base_url)
-        .base_file_url(settings.telegram_base_file_url)
-        .concurrent_updates(processor)
-        .post_init(post_init)
-        .post_stop(post_stop)
-        .post_shutdown(post_shutdown)
-    )
-    if rate_limited:
-        builder = builder.rate_limiter(rate_limiter())
-    if request is not None:
-        builder = builder.request(request).get_updates_request(get_updates_request or request)
-    app = builder.build()
-    app.bot_data["services_holder"] = holder
-    return app
-
-
-async def _set_commands(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
-    catalog = services.flows.catalog
-    for index, language in enumerate(services.flows.languages):
-        commands = [BotCommand(c, catalog(f"cmd_{c}", language)) for c in COMMANDS]
-        # The default language's list is also the list for clients in any other language.
-        code = None if language == services.settings.default_language else language
-        await app.bot.set_my_commands(commands, language_code=code)
-        if index == 0 and code is not None:
-            await app.bot.set_my_commands(commands)
-
-
-def run_polling(settings: Settings) -> None:
-    """Start the bot with long polling until interrupted."""
-    app = build_application(settings)
-    log.info("starting the Telegram bot (long polling)")
-    try:
-        app.run_polling(allowed_updates=["message", "callback_query"])
-    except InvalidToken:
-        # PTB's message quotes the whole token; say what is wrong without it.
-        raise ConfigError(
-            "telegram.token: Telegram rejected the bot token (check TELEGRAM_BOT_TOKEN,"
-            " or get a new token from @BotFather)"
-        ) from None

@@ -24,8 +24,8 @@ from fake_telegram import FakeBotAPI, FakeUser, make_png, running_application
 from telegram.ext import AIORateLimiter
 from telegram_chat import SMS, Chat, bot_settings, conversation
 
+from bot.app import telegram_application
 from bot.config import Settings
-from bot.messengers.telegram import build_application
 
 MESSAGES = 50
 ANSWERS = ("垃圾 / 骚扰短信", "{sender}", "2026-11-0{day}", "每天都有", "{content}", "退订过，但还在发", "2026-11-0{day}", "共 3 条", "中国移动", "13800138000")  # fmt: skip
@@ -41,7 +41,7 @@ async def running_bot(fake: FakeBotAPI, settings: Settings) -> AsyncIterator[Any
     That limit is Telegram's, not ours, and the fake does not enforce it: kept, 1,000 replies
     would take 33 s of waiting and prove nothing more.
     """
-    app = build_application(
+    app = telegram_application(
         settings, request=fake.make_request(), get_updates_request=fake.make_request()
     )
     app.bot._rate_limiter = AIORateLimiter(overall_max_rate=0, max_retries=3)

@@ -197,6 +197,15 @@ def test_a_broken_config_file_is_one_line_with_its_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", ["run", "chat"])
+def test_config_may_follow_the_command(tmp_path: Path, command: str) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("storage:\n  db_path: x\n  colour: blue\n", encoding="utf-8")
+    result = run_cli(command, "--config", str(config))
+    assert result.returncode == 1
+    assert f"{config}:3: unknown setting 'storage.colour'" in result.stderr
+
+
 def test_cases_on_a_missing_database_says_so(tmp_path: Path) -> None:
     result = run_cli("cases", "list", "--db", str(tmp_path / "none.sqlite3"))
     assert result.returncode == 1 and "no database at" in result.stderr

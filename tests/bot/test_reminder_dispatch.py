@@ -9,8 +9,8 @@ from pathlib import Path
 from fake_telegram import FakeBotAPI, running_application
 from telegram_chat import Chat, bot_settings, file_sms, walk_sms_to_evidence
 
+from bot.app import telegram_application
 from bot.clock import ManualClock
-from bot.messengers.telegram import build_application
 from bot.scheduler import Delivery, Scheduler
 from flows.model import Reply
 from flows.records import Reminder
@@ -21,7 +21,7 @@ ASKED_AT = datetime(2026, 12, 9, 0, 0, tzinfo=UTC)  # both deadlines passed, 08:
 
 async def test_reminders_of_two_people_are_sent_at_the_same_time(tmp_path: Path) -> None:
     fake, clock = FakeBotAPI(), ManualClock(FILED_AT)
-    app = build_application(
+    app = telegram_application(
         bot_settings(tmp_path),
         request=fake.make_request(),
         get_updates_request=fake.make_request(),

@@ -17,9 +17,9 @@ import pytest
 from fake_telegram import FakeBotAPI, FakeUser, SentMessage, running_application
 from telegram_chat import Chat, bot_settings, file_sms, read_back, the_case, walk_sms_to_evidence
 
+from bot.app import telegram_application
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.messengers.telegram import build_application
 from bot.scheduler import Scheduler
 from flows.records import CaseRecord, Reminder
 
@@ -54,7 +54,7 @@ class Bot:
 
 @asynccontextmanager
 async def running(fake: FakeBotAPI, settings: Settings, clock: ManualClock) -> AsyncIterator[Bot]:
-    app = build_application(
+    app = telegram_application(
         settings, request=fake.make_request(), get_updates_request=fake.make_request(), clock=clock
     )
     async with running_application(app, allowed_updates=["message", "callback_query"]):

@@ -30,8 +30,9 @@ from telegram_chat import (
     walk_sms_to_evidence,
 )
 
+from bot.app import telegram_application
 from bot.config import Settings
-from bot.messengers.telegram import build_application, split_text
+from bot.messengers.telegram import split_text
 
 DATA = Path(__file__).parent.parent / "data"
 
@@ -294,7 +295,7 @@ async def test_over_http_with_a_configured_base_url(settings: Settings) -> None:
         over_http = settings.replace(
             telegram_base_url=f"{server.url}/bot", telegram_base_file_url=f"{server.url}/file/bot"
         )
-        app = build_application(over_http)
+        app = telegram_application(over_http)
         async with running_application(app, allowed_updates=["message", "callback_query"]):
             await walk_sms_to_evidence(chat)
             alice.send_photo(make_png(30, 30))  # downloaded through base_file_url
@@ -322,4 +323,4 @@ def test_long_texts_are_split_at_line_breaks() -> None:
 
 def test_settings_without_a_token_cannot_build_the_bot(settings: Settings) -> None:
     with pytest.raises(Exception, match="TELEGRAM_BOT_TOKEN"):
-        build_application(Settings.defaults())
+        telegram_application(Settings.defaults())

@@ -70,7 +70,7 @@ class Session:
         self.console = Console(
             self.services.engine, user_id="tester", stdout=self.out, documents=self.documents
         )
-        self.services.scheduler.start(self.console.deliver, self.console.key)
+        self.services.scheduler.start(self.console.deliver_reminder, self.console.key)
 
     async def stop(self) -> None:
         if self.services is not None:
