@@ -42,20 +42,6 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096
 MAX_CONCURRENT_UPDATES = 256
-COMMANDS = (
-    "new",
-    "cases",
-    "case",
-    "letter",
-    "channels",
-    "export",
-    "cancel",
-    "check",
-    "me",
-    "lang",
-    "forget",
-    "help",
-)
 Context = ContextTypes.DEFAULT_TYPE
 
 # Telegram allows about 30 messages/s overall and answers more with 429, after which PTB pauses
@@ -355,9 +341,9 @@ def build_application(
 
 
 async def _set_commands(app: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
-    catalog = services.flows.catalog
     for index, language in enumerate(services.flows.languages):
-        commands = [BotCommand(c, catalog(f"cmd_{c}", language)) for c in COMMANDS]
+        menu = services.engine.command_menu(language)  # the engine's registered commands
+        commands = [BotCommand(name, description) for name, description in menu]
         # The default language's list is also the list for clients in any other language.
         code = None if language == services.settings.default_language else language
         await app.bot.set_my_commands(commands, language_code=code)

@@ -17,7 +17,6 @@ from typing import Any
 
 VERDICT_ORDER = ("fraud", "marketing", "unknown", "legit")  # the worst first
 BATCH_MAX = 10  # messages explained from one burst; the rest are only counted
-SUSPECT_VERBS = frozenset({"sfile", "sok", "snext"})
 
 
 @dataclass(frozen=True, slots=True)
