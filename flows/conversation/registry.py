@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from flows.conversation import answers
 from flows.conversation.callbacks import Press, decode
 from flows.conversation.context import TurnContext
 from flows.conversation.handlers import (
-    answers,
     cancel,
     case,
     check,

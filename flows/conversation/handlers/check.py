@@ -10,10 +10,10 @@ import hashlib
 from datetime import datetime
 
 from flows.conversation.callbacks import Press, encode
+from flows.conversation.check_filing import file_from_check
 from flows.conversation.context import TurnContext
 from flows.conversation.evidence import acceptable
 from flows.conversation.filetype import detect, too_large_to_read
-from flows.conversation.handlers.check_filing import file_from_check
 from flows.conversation.suspect import BATCH_MAX, Suspect, is_worse, looks_like_a_message, worst
 from flows.model import Attachment, Button, Incoming, Reply
 from flows.records import Explanation

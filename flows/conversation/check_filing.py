@@ -12,9 +12,9 @@ import uuid
 from datetime import date
 from typing import Any
 
+from flows.conversation.answers import typed_answer
 from flows.conversation.context import TurnContext
 from flows.conversation.evidence import origin_meta, summary_of
-from flows.conversation.handlers.answers import typed_answer
 from flows.conversation.handlers.intake import enter
 from flows.conversation.suspect import Suspect
 from flows.definition import actions
