@@ -85,6 +85,7 @@ async def on_step_button(ctx: TurnContext, press: Press) -> None:
 
 
 async def redraw(ctx: TurnContext) -> None:
+    """Save the step's scratch and show the question again (in place when a button was pressed)."""
     assert ctx.machine is not None
     ctx.dirty = True
     await ctx.save()
@@ -120,6 +121,7 @@ async def on_input(ctx: TurnContext) -> None:
 
 
 def match_option(ctx: TurnContext, text: str) -> str | None:
+    """Return the option typed text names among those the step offers, if one."""
     return typed_option(ctx.step.shown(ctx.conv.answers), text, ctx.lang)
 
 
@@ -151,6 +153,7 @@ async def take_other(ctx: TurnContext, text: str) -> None:
 
 
 async def answer_text(ctx: TurnContext, text: str) -> None:
+    """Check and take a typed answer to a text step, or ask again saying why not."""
     step = ctx.step
     if problem := length_problem(ctx, text):
         await ctx.ask_current(prefix=problem)
@@ -190,6 +193,7 @@ def read_as(ctx: TurnContext, value: Any) -> str:
 
 
 async def finish_multi(ctx: TurnContext) -> None:
+    """Take the options ticked (and the typed "other") as the answer."""
     pending = ctx.conv.pending
     shown = ctx.step.shown(ctx.conv.answers)
     selected = [o.id for o in shown if o.id in pending.get("selected", [])]
@@ -201,6 +205,7 @@ async def finish_multi(ctx: TurnContext) -> None:
 
 
 async def take_files(ctx: TurnContext) -> None:
+    """Keep the files and forwards just sent as evidence for the step."""
     step, conv = ctx.step, ctx.conv
     assert conv.draft_id is not None
     kept = list(conv.answers.get(step.id) or [])
@@ -231,6 +236,7 @@ async def take_files(ctx: TurnContext) -> None:
 
 
 async def finish_files(ctx: TurnContext) -> None:
+    """Take the evidence sent so far as the answer, when there is enough."""
     kept = ctx.conv.answers.get(ctx.step.id) or []
     if len(kept) < ctx.step.min_files:
         await ctx.ask_current(prefix=ctx.t("files_need_more", min=ctx.step.min_files))

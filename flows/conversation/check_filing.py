@@ -81,6 +81,7 @@ async def file_from_check(ctx: TurnContext, check: dict[str, Any]) -> None:
 async def start_prefilled(
     ctx: TurnContext, flow_id: str, prefill: dict[str, str], suspects: list[Suspect]
 ) -> None:
+    """Start `flow_id` with `prefill` answered and the checked messages as evidence."""
     flow = ctx.services.flows.get(flow_id)
     machine = ctx.services.machines.get((flow.id, flow.version)) if flow else None
     if flow is None or machine is None:

@@ -62,6 +62,7 @@ class TurnContext:
 
     @property
     def lang(self) -> str:
+        """Return the language the person reads."""
         return self.conv.language
 
     def t(self, key: str, **values: Any) -> str:
@@ -97,6 +98,7 @@ class TurnContext:
 
     @property
     def step(self) -> Step:
+        """Return the step being asked (only during an intake)."""
         assert self.machine is not None and self.conv.state is not None
         return self.machine.flow.steps[self.conv.state]
 

@@ -5,6 +5,10 @@ then to exactly one handler: its command's, its button verb's, or the first text
 takes it. The command menu a messenger shows and the /help text are made from the commands
 registered here, each with its description (`cmd_NAME`) and help line (`help_NAME`) in the texts
 of common.yaml. `default_registry()` at the end is the one place where everything is registered.
+
+A new command is one handler `async def NAME(ctx: TurnContext, arg: str)` in the handler module
+of its concept, one `r.command(...)` line below, its `cmd_NAME` and `help_NAME` texts in zh and en
+(start-up and `flows check` stop without them), its line in the README, and its tests.
 """
 
 from __future__ import annotations

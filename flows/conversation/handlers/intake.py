@@ -123,6 +123,7 @@ def enter(ctx: TurnContext, state: str) -> None:
 
 
 def machine_confirm(ctx: TurnContext) -> str:
+    """Return the summary step of the intake in progress."""
     assert ctx.machine is not None
     return ctx.machine.flow.confirm_step
 
@@ -184,6 +185,7 @@ def drop_unoffered(ctx: TurnContext) -> None:
 
 
 async def back(ctx: TurnContext) -> None:
+    """Go back to the previous question (from the first one: to the menu)."""
     conv = ctx.conv
     if not conv.history:
         abandon(ctx)
@@ -213,6 +215,7 @@ async def retire_draft(ctx: TurnContext) -> None:
 
 
 async def edit(ctx: TurnContext, step_id: str) -> None:
+    """Ask `step_id` again from the summary; only what the change opens up is asked after it."""
     machine, conv = ctx.machine, ctx.conv
     assert machine is not None and conv.state is not None
     target = await machine.fire(f"edit_{step_id}", conv.state, conv.answers)
@@ -227,6 +230,7 @@ async def edit(ctx: TurnContext, step_id: str) -> None:
 
 
 async def file_case(ctx: TurnContext) -> None:
+    """File the case from the summary, set its deadline, then send its letter."""
     machine, conv = ctx.machine, ctx.conv
     assert machine is not None and conv.state is not None
     if await machine.fire("confirm", conv.state, conv.answers) != FILED:

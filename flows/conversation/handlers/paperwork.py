@@ -211,6 +211,7 @@ async def _letter_after_details(ctx: TurnContext, case: CaseRecord, *, first: bo
 
 
 def ask_profile(ctx: TurnContext, what: str) -> None:
+    """Ask for the name, phone, address or postcode, with a button to leave it out."""
     skip = Button(ctx.t(f"profile_{what}_skip"), encode(GLOBAL, "pskip"))
     asking = ctx.conv.pending.get("profile")
     # /me's change has its own wording: the first filing's ("I ask only once") would be false.
@@ -269,6 +270,7 @@ async def take_profile(ctx: TurnContext, text: str | None) -> None:
 
 
 def ask_profile_again(ctx: TurnContext, what: str) -> None:
+    """Say why the typed value was not taken, and ask again."""
     ctx.say(ctx.t(f"profile_{what}_bad"))
     ask_profile(ctx, what)
 
@@ -331,6 +333,7 @@ def _short_report(ctx: TurnContext, letter: Letter) -> None:
 
 
 def case_row(ctx: TurnContext, number: str) -> tuple[tuple[Button, ...], ...]:
+    """Return the buttons every view of a case ends with (letter, channels, export)."""
     if ctx.services.paperwork is None:
         return ()
     return (
