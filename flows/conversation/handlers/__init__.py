@@ -1,2 +1,1 @@
-"""What the engine does with a message, one module per concept; flows/conversation/registry.py
-says which handler takes which command, button and typed text."""
+"""Handlers of messages, one module per concept; flows/conversation/registry.py registers them."""

@@ -49,7 +49,7 @@ async def on_cancel_button(ctx: TurnContext, press: Press) -> None:
     """Cancel on "yes" to the latest question; on "no" show the summary again."""
     yes = press.arg == "yes"
     if ctx.withdrawn.get(_CANCEL_ASKED) != ctx.conv.turn or ctx.conv.state is None:
-        await ctx.ask_current(prefix=ctx.t("button_expired"))
+        await ctx.expired()
     elif yes:
         await cancel(ctx)
     else:

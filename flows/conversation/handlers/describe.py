@@ -42,6 +42,6 @@ async def check_described(ctx: TurnContext, press: Press) -> None:
     """Check the text the person typed, which they say is a message they got."""
     text = ctx.conv.pending.pop(_DESCRIBED, None)
     if not isinstance(text, str) or ctx.services.explainer is None:
-        await ctx.ask_current(prefix=ctx.t("button_expired"))
+        await ctx.expired()
         return
     await check.check(ctx, [Suspect(text, "pasted")], [])

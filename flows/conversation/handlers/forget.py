@@ -48,7 +48,7 @@ async def ask_forget(ctx: TurnContext, arg: str) -> None:
 async def on_forget_button(ctx: TurnContext, press: Press) -> None:
     """Delete on "yes"; on "no" keep everything and go on where the person was."""
     if ctx.withdrawn.get(_ASKED) != ctx.conv.turn:
-        await ctx.ask_current(prefix=ctx.t("button_expired"))
+        await ctx.expired()
         return
     if press.arg == "yes":
         await ctx.services.store.forget(ctx.conv.key)

@@ -220,7 +220,7 @@ async def edit(ctx: TurnContext, step_id: str) -> None:
     assert machine is not None and conv.state is not None
     target = await machine.fire(f"edit_{step_id}", conv.state, conv.answers)
     if target is None:
-        await ctx.ask_current(prefix=ctx.t("button_expired"))
+        await ctx.expired()
         return
     conv.history = conv.history[: conv.history.index(step_id)]
     conv.pending = {"editing": True}
@@ -234,7 +234,7 @@ async def file_case(ctx: TurnContext) -> None:
     machine, conv = ctx.machine, ctx.conv
     assert machine is not None and conv.state is not None
     if await machine.fire("confirm", conv.state, conv.answers) != FILED:
-        await ctx.ask_current(prefix=ctx.t("button_expired"))
+        await ctx.expired()
         return
     flow = machine.flow
     # Only the questions on the final path make the case; derived answers are derived again
