@@ -153,6 +153,9 @@ def _flows(args: argparse.Namespace) -> int:
     if args.flows_command == "check":
         directory = args.dir or DEFINITIONS
         flow_set = load_flows(directory)
+        from flows.conversation.registry import default_registry
+
+        default_registry().check(flow_set.catalog)  # every command has its menu and help texts
         for flow in flow_set.categories():
             print(f"ok  {flow.ref:<12} {len(flow.steps):>2} steps  {flow.file}")
         return 0

@@ -140,6 +140,10 @@ class Services:
         """Return the bot's text `name` in `language`."""
         return self.flows.catalog(name, language)
 
+    def command_menu(self, language: str) -> Sequence[tuple[str, str]]:
+        """Return the engine's registered menu commands, described in `language`."""
+        return self.engine.command_menu(language)
+
     def start_reminders(self, messengers: Sequence[Messenger], audience: Audience = None) -> None:
         """Start the scheduler, sending each reminder through its person's messenger.
 

@@ -15,11 +15,11 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, tzinfo
+from typing import Protocol
 
 from bot.clock import Clock
 from bot.deadlines import QuietHours
 from bot.messengers.base import Delivery
-from flows.conversation.engine import Engine
 from flows.model import ConversationKey, Reply
 from flows.ports import Audience, ReminderStore
 from flows.records import Reminder
@@ -43,13 +43,25 @@ LEASE = timedelta(minutes=5)
 Deliver = Callable[[Reminder, Reply], Awaitable[Delivery]]
 
 
+class Prompter(Protocol):
+    """What a due reminder says, and the record that it reached its person (the engine)."""
+
+    async def reminder_prompt(self, reminder: Reminder) -> Reply | None:
+        """Return what the reminder asks, or None when it no longer applies."""
+        ...
+
+    async def reminder_delivered(self, reminder: Reminder) -> None:
+        """Record on the case that the reminder reached its owner."""
+        ...
+
+
 class Scheduler:
     """Send due reminders through a messenger, outside quiet hours, one pass at a time."""
 
     def __init__(
         self,
         store: ReminderStore,
-        engine: Engine,
+        engine: Prompter,
         clock: Clock,
         *,
         timezone: tzinfo,

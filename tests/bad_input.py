@@ -202,9 +202,12 @@ class Judge:
 
 
 def _catalog_keys(flows: FlowSet) -> list[str]:
+    from flows.conversation.registry import default_registry
     from flows.definition.texts import ENGINE_TEXTS
 
-    return [k for k in ENGINE_TEXTS if flows.catalog.has(k)]
+    commands = default_registry().commands()
+    keys = [*ENGINE_TEXTS, "help_intro", "help_outro", *(k for c in commands for k in c.texts)]
+    return [k for k in keys if flows.catalog.has(k)]
 
 
 def reply_problems(

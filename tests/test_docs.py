@@ -12,8 +12,8 @@ import pytest
 
 from bot.__main__ import _parser as build_parser
 from bot.__main__ import main as cli_main
-from bot.messengers.telegram import COMMANDS
 from bot.settings_table import SETTINGS
+from flows.conversation.registry import default_registry
 from flows.definition.schema import load_flows
 from storage import SqliteStore
 
@@ -45,10 +45,13 @@ def test_every_cli_command_is_in_the_commands_table() -> None:
 
 def test_every_chat_command_is_in_the_readme_and_in_help_in_both_languages() -> None:
     catalog = load_flows().catalog
-    for command in COMMANDS:
+    registry = default_registry()
+    commands = [c.name for c in registry.commands()]
+    assert {"new", "case", "help", "forget"} <= set(commands)
+    for command in commands:
         assert f"`/{command}" in README, command
         for lang in ("zh", "en"):
-            assert f"/{command}" in catalog("help", lang), (command, lang)
+            assert f"/{command}" in registry.help_text(catalog, lang), (command, lang)
             assert catalog(f"cmd_{command}", lang).strip(), (command, lang)
 
 

@@ -162,11 +162,6 @@ def test_no_circle_inside(package: str) -> None:
     assert circles(package) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="flows.conversation.turn <-> engine: the turn imports Engine, the engine every turn "
-    "(issue 16, the `turns` helper removes it)",
-)
 def test_no_circle_in_the_conversation() -> None:
     assert circles("flows.conversation") == []
 
@@ -175,10 +170,6 @@ def test_no_circle_in_storage() -> None:
     assert circles("storage") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the turn/engine circle in flows.conversation (issue 16, the `turns` helper removes it)",
-)
 def test_no_circle_anywhere() -> None:
     assert circles() == []
 

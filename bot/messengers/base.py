@@ -106,6 +106,10 @@ class Host(Receiver, Protocol):
         """Return the bot's text `name` (e.g. "slow_down", "cmd_new") in `language`."""
         ...
 
+    def command_menu(self, language: str) -> Sequence[tuple[str, str]]:
+        """Return the commands to show in a menu, (name, description) in `language`."""
+        ...
+
 
 class Messenger(Protocol):
     """A place people chat with the bot; `name` is the messenger of their ConversationKey."""

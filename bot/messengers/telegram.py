@@ -60,20 +60,6 @@ LIMITS = Limits(
     buttons=ButtonStyle.INLINE,
 )
 MAX_CONCURRENT_UPDATES = 256
-COMMANDS = (
-    "new",
-    "cases",
-    "case",
-    "letter",
-    "channels",
-    "export",
-    "cancel",
-    "check",
-    "me",
-    "lang",
-    "forget",
-    "help",
-)
 Context = ContextTypes.DEFAULT_TYPE
 App = Application[Any, Any, Any, Any, Any, Any]
 
@@ -331,7 +317,8 @@ class TelegramMessenger:
     async def _set_commands(self, host: Host) -> None:
         bot = self.application.bot
         for index, language in enumerate(host.languages):
-            commands = [BotCommand(c, host.text(f"cmd_{c}", language)) for c in COMMANDS]
+            menu = host.command_menu(language)  # the engine's registered commands
+            commands = [BotCommand(name, description) for name, description in menu]
             # The default language's list is also the list for clients in any other language.
             code = None if language == host.default_language else language
             await bot.set_my_commands(commands, language_code=code)

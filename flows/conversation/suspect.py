@@ -5,8 +5,8 @@ turns a message into a verdict with reasons and advice in the person's language,
 `TextReader` (bot/ocr.py) reads the text off a screenshot. Both are injected, so `flows/` stays
 free of the analyser's rules and of the OCR package; without a reader, screenshots are refused
 with a clear message and everything else works. The turn that checks
-is in flows/conversation/check_turn.py, the one that files a case from a check in
-flows/conversation/check_filing.py.
+is in flows/conversation/handlers/check.py, the one that files a case from a check in
+flows/conversation/handlers/check_filing.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any
 
 VERDICT_ORDER = ("fraud", "marketing", "unknown", "legit")  # the worst first
 BATCH_MAX = 10  # messages explained from one burst; the rest are only counted
-SUSPECT_VERBS = frozenset({"sfile", "sok", "snext"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,8 +39,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from bot.explain import AnalysisExplainer
-from flows.conversation.answers import typed_answer
 from flows.conversation.engine import Engine
+from flows.conversation.handlers.answers import typed_answer
 from flows.definition.actions import Invalid
 from flows.model import Forward
 from storage import SqliteStore

@@ -24,7 +24,7 @@ from telegram_chat import walk_sms_to_evidence as walk_on_telegram
 from flows.model import Reply
 from storage import case_numbers
 
-# Every global button about a case, with the number in it (see flows/conversation/case_turn.py).
+# Every global button about a case, with the number in it (see flows/conversation/handlers/case.py).
 CASE_BUTTONS = [
     "g:case:{n}",
     "g:fu:{n}:resolved",

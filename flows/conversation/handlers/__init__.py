@@ -1,0 +1,1 @@
+"""Handlers of messages, one module per concept; flows/conversation/registry.py registers them."""
