@@ -108,7 +108,7 @@ class Scheduler:
             now = self.clock.now()
             if self._quiet_until(now) > now:
                 return sent
-            due = await self.store.due_reminders(now, BATCH, audience=self._audience)
+            due = await self.store.claim_reminders(now, BATCH, audience=self._audience)
             sent += await self._send_all(due, deliver)
             if len(due) < BATCH:
                 return sent

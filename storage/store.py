@@ -317,6 +317,13 @@ class SqliteStore:
         messenger, user_id = _audience(audience)
         return await self._run(lambda conn: reminders.due(conn, at, limit, messenger, user_id))
 
+    async def claim_reminders(
+        self, now: datetime, limit: int = 100, *, audience: Audience = None
+    ) -> list[Reminder]:
+        """Return the reminders due now for the caller to send (see PostgresStore's lease)."""
+        # One process per SQLite file: nobody else could be sending them.
+        return await self.due_reminders(now, limit, audience=audience)
+
     async def next_due_at(self, *, audience: Audience = None) -> datetime | None:
         """Return the earliest due_at of any pending reminder (of `audience`)."""
         messenger, user_id = _audience(audience)
