@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from pg_server import make_postgres_store
 
 from flows.errors import AlreadyHandled
 from flows.model import ConversationKey
@@ -29,7 +30,6 @@ from flows.records import (
     NewReminder,
     StepCommit,
 )
-from pg_server import make_postgres_store
 from storage import StorageError
 from storage.blobs import relative_path
 from storage.migrations import MIGRATIONS as SQLITE_MIGRATIONS
@@ -313,7 +313,7 @@ async def test_a_database_from_a_newer_version_is_refused(pg_url: str) -> None:
 async def test_an_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     url = "postgresql://bot:secret@127.0.0.1:1/none"
 
-    with pytest.raises(StorageError, match="storage.url: cannot use") as raised:
+    with pytest.raises(StorageError, match=r"storage\.url: cannot use") as raised:
         await PostgresStore.open(url, tmp_path)
 
     assert "secret" not in str(raised.value)
