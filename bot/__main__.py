@@ -17,7 +17,7 @@ from flows.records import CaseRecord, Profile, Reminder
 from storage.errors import StorageError
 
 if TYPE_CHECKING:
-    from storage import SqliteStore
+    from storage import AnyStore
 
 # The bot's services, the store and the letters are imported by the commands that use them, so
 # that `complaint-bot check` starts in a fraction of a second (issue 15: under 1 s).
@@ -80,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     forget.add_argument("--data-dir", help="evidence folder (overrides storage.data_dir)")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
+    from bot.db_command import add_parser as add_db_parser
+
+    add_db_parser(commands)
+
     check = commands.add_parser("check", help="judge a forwarded SMS: fraud, marketing, legit?")
     check.add_argument("text", nargs="?", help="the message text")
     check.add_argument("--sender", help="the sender number as shown, e.g. 10690123456789")
@@ -123,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             from bot.forget_command import forget_user
 
             return forget_user(settings, args.id, assume_yes=args.yes)
+        if args.command == "db":
+            from bot.db_command import run as db
+
+            return db(settings, args)
         return _cases_command(settings, args)
     except FlowError as exc:
         print(exc, file=sys.stderr)
@@ -169,7 +177,7 @@ async def _chat(settings: Settings, user: str) -> int:
 
 
 def _cases_command(settings: Settings, args: argparse.Namespace) -> int:
-    if not Path(settings.storage_db_path).exists():
+    if not settings.storage_url and not Path(settings.storage_db_path).exists():
         raise ConfigError(f"storage.db_path: no database at {settings.storage_db_path}")
     return asyncio.run(_cases(settings, args))
 
@@ -178,9 +186,11 @@ async def _cases(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import load_flow_set
     from bot.case_json import case_to_json
     from flows.conversation.render import Renderer
-    from storage import SqliteStore, case_numbers
+    from storage import case_numbers, open_store
 
-    store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
+    store = await open_store(
+        settings.storage_url, settings.storage_db_path, settings.storage_data_dir
+    )
     try:
         if args.cases_command == "list":
             records = await store.list_all_cases(args.user)
@@ -223,7 +233,7 @@ async def _cases(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _export(
     settings: Settings,
-    store: SqliteStore,
+    store: AnyStore,
     flow_set: FlowSet,
     case: CaseRecord,
     args: argparse.Namespace,

@@ -17,7 +17,7 @@ from bot.ocr import load_reader
 from bot.scheduler import Scheduler
 from flows.conversation.engine import Engine
 from flows.definition.schema import DEFINITIONS, FlowSet, load_flows
-from storage import SqliteStore
+from storage import AnyStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def load_explainer() -> AnalysisExplainer:
 
 
 def load_paperwork(
-    flows: FlowSet, settings: Settings, clock: Clock, store: SqliteStore
+    flows: FlowSet, settings: Settings, clock: Clock, store: AnyStore
 ) -> CasePaperwork:
     """Load the letter templates (a broken one stops start-up with its name and line)."""
     templates = Templates()
@@ -50,7 +50,7 @@ class Services:
 
     settings: Settings
     flows: FlowSet
-    store: SqliteStore
+    store: AnyStore
     engine: Engine
     scheduler: Scheduler
 
@@ -67,7 +67,9 @@ class Services:
         clock = clock or SystemClock()
         calendar = WorkCalendar(settings.extra_holidays)
         policy = DeadlinePolicy(calendar, settings.tz, settings.deadline_override_delta)
-        store = await SqliteStore.open(settings.storage_db_path, settings.storage_data_dir)
+        store = await open_store(
+            settings.storage_url, settings.storage_db_path, settings.storage_data_dir
+        )
         try:
             # Found now rather than when the first person sends a file and is told "try later".
             await store.check_writable()

@@ -19,7 +19,7 @@ from bot.deadlines import QuietHours
 from flows.conversation.engine import Engine
 from flows.model import ConversationKey, Reply
 from flows.records import Reminder
-from storage import SqliteStore
+from storage import AnyStore
 from storage.store import Audience
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class Scheduler:
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: AnyStore,
         engine: Engine,
         clock: Clock,
         *,
