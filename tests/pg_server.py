@@ -112,6 +112,11 @@ class PgServer:
         return self.url(name)
 
 
-async def make_postgres_store(url: str, data_dir: str | Path) -> PostgresStore:
-    """Open a PostgresStore on `url` with a small pool (tests open many)."""
-    return await PostgresStore.open(url, data_dir, pool_size=4)
+async def make_postgres_store(url: str, data_dir: str | Path | None = None) -> PostgresStore:
+    """Open a PostgresStore on `url` with a small pool (tests open many).
+
+    `data_dir` holds only documents saved for people (evidence is in the database); without
+    one, a new temp folder.
+    """
+    folder = data_dir if data_dir is not None else tempfile.mkdtemp(prefix="complaint-bot-docs-")
+    return await PostgresStore.open(url, folder, pool_size=4)
