@@ -24,6 +24,7 @@ BENCHMARKS = {
     "dispatch": "6. reminder dispatch under Telegram's limit",
     "startup": "7. start-up with 1M cases",
     "check_stall": "8. a crafted message does not stall others",
+    "postgres": "9. the intake on PostgreSQL vs SQLite",
 }
 
 

@@ -79,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     forget.add_argument("--data-dir", help="evidence folder (overrides storage.data_dir)")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
+    from bot.db_command import add_parser as add_db_parser
+
+    add_db_parser(commands)
+
     check = commands.add_parser("check", help="judge a forwarded SMS: fraud, marketing, legit?")
     check.add_argument("text", nargs="?", help="the message text")
     check.add_argument("--sender", help="the sender number as shown, e.g. 10690123456789")
@@ -138,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
             from bot.forget_command import forget_user
 
             return forget_user(settings, args.id, assume_yes=args.yes)
+        if args.command == "db":
+            from bot.db_command import run as db
+
+            return db(settings, args)
         return _cases_command(settings, args)
     except FlowError as exc:
         print(exc, file=sys.stderr)
@@ -170,7 +178,7 @@ def _flows(args: argparse.Namespace) -> int:
 
 
 def _cases_command(settings: Settings, args: argparse.Namespace) -> int:
-    if not Path(settings.storage_db_path).exists():
+    if not settings.storage_url and not Path(settings.storage_db_path).exists():
         raise ConfigError(f"storage.db_path: no database at {settings.storage_db_path}")
     return asyncio.run(_cases(settings, args))
 
@@ -182,7 +190,9 @@ async def _cases(settings: Settings, args: argparse.Namespace) -> int:
     from storage import case_numbers
     from storage.factory import open_store
 
-    store = await open_store(settings.storage_db_path, settings.storage_data_dir)
+    store = await open_store(
+        settings.storage_url, settings.storage_db_path, settings.storage_data_dir
+    )
     try:
         if args.cases_command == "list":
             records = await store.list_all_cases(args.user)

@@ -83,7 +83,9 @@ class Services:
         clock = clock or SystemClock()
         calendar = WorkCalendar(settings.extra_holidays)
         policy = DeadlinePolicy(calendar, settings.tz, settings.deadline_override_delta)
-        store = await open_store(settings.storage_db_path, settings.storage_data_dir)
+        store = await open_store(
+            settings.storage_url, settings.storage_db_path, settings.storage_data_dir
+        )
         try:
             # Found now rather than when the first person sends a file and is told "try later".
             await store.check_writable()

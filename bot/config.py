@@ -34,6 +34,7 @@ class Settings:
     telegram_flood_limit: str
     storage_db_path: str
     storage_data_dir: str
+    storage_url: str
     default_language: str
     timezone: str
     quiet_hours: str

@@ -33,13 +33,15 @@ def describe(forgotten: Forgotten) -> str:
 def forget_user(settings: Settings, user: str, *, assume_yes: bool) -> int:
     """Delete one person's data after showing what goes and asking (unless `assume_yes`)."""
     key = parse_user(user)
-    if not Path(settings.storage_db_path).exists():
+    if not settings.storage_url and not Path(settings.storage_db_path).exists():
         raise ConfigError(f"storage.db_path: no database at {settings.storage_db_path}")
     return asyncio.run(_forget(settings, key, assume_yes))
 
 
 async def _forget(settings: Settings, key: ConversationKey, assume_yes: bool) -> int:
-    store = await open_store(settings.storage_db_path, settings.storage_data_dir)
+    store = await open_store(
+        settings.storage_url, settings.storage_db_path, settings.storage_data_dir
+    )
     try:
         preview = await store.forget_preview(key)
         if preview is None:

@@ -29,6 +29,15 @@ def _optional_text(value: Any) -> str | None:
     return None if value in (None, "") else _text(value)
 
 
+def _storage_url(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    url = _text(value)
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ValueError
+    return url
+
+
 # What @BotFather hands out: the bot's id, a colon, a secret of URL-safe characters. Anything
 # else (a newline pasted in, quotes, a space) would pass until the first request, and crash it.
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
@@ -204,6 +213,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Folder for evidence files, stored by content hash.",
         _text,
         "a folder path",
+    ),
+    Setting(
+        "storage.url",
+        "",
+        "The database server to use instead of SQLite: postgresql://USER@HOST/DATABASE (evidence"
+        " is kept in it too). Empty: SQLite at storage.db_path.",
+        _storage_url,
+        "empty, or a URL starting with postgresql://",
+        "a password is better in the environment: COMPLAINT_BOT_STORAGE__URL or PGPASSWORD",
     ),
     Setting(
         "default_language",

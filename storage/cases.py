@@ -236,7 +236,7 @@ def _where(number: str | None, owner: ConversationKey | None) -> tuple[str, list
             where.append("c.number = ?")
             params.append(number)
         else:  # mistyped (its check character does not match): no case, not even looked up
-            where.append("0")
+            where.append("1 = 0")
     if owner is not None:
         where.append("u.messenger = ? AND u.external_id = ?")
         params += [owner.messenger, owner.user_id]

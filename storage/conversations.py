@@ -91,7 +91,7 @@ def set_unreachable(conn: sqlite3.Connection, key: ConversationKey, since: str |
     """Mark the person as having blocked the bot `since` then, or (None) as reachable again."""
     # The first time they were found unreachable is kept: it says how long it has lasted.
     conn.execute(
-        "UPDATE users SET unreachable_at = CASE WHEN ? IS NULL THEN NULL"
+        "UPDATE users SET unreachable_at = CASE WHEN CAST(? AS TEXT) IS NULL THEN NULL"
         " ELSE coalesce(unreachable_at, ?) END"
         " WHERE messenger = ? AND external_id = ?",
         (since, since, key.messenger, key.user_id),

@@ -38,7 +38,8 @@ def record(conn: sqlite3.Connection, deliveries: Deliveries, at: str) -> None:
     if handled(conn, deliveries):
         raise AlreadyHandled(f"{deliveries.messenger}: {', '.join(deliveries.ids)[:200]}")
     conn.executemany(
-        "INSERT OR IGNORE INTO deliveries (messenger, delivery_id, handled_at) VALUES (?, ?, ?)",
+        "INSERT INTO deliveries (messenger, delivery_id, handled_at) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         [(deliveries.messenger, delivery_id, at) for delivery_id in deliveries.ids],
     )
 

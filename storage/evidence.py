@@ -43,8 +43,8 @@ def encode(records: list[EvidenceRecord], now: str) -> list[Row]:
 def insert(conn: sqlite3.Connection, user_id: int, rows: list[Row]) -> None:
     """Add evidence rows; a file already in the same draft (same sha256) is kept once."""
     conn.executemany(
-        f"INSERT OR IGNORE INTO evidence (user_id, {_COLUMNS})"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO evidence (user_id, {_COLUMNS})"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [(user_id, *row) for row in rows],
     )
 

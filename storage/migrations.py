@@ -152,11 +152,21 @@ def m004_deliveries(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX deliveries_by_age ON deliveries (handled_at)")
 
 
+def m005_reminder_leases(conn: sqlite3.Connection) -> None:
+    """Let a sender claim due reminders for a while, so two senders never send one twice."""
+    # PostgreSQL claims with it (several processes may share a database); SQLite, one process
+    # per file, keeps the column for a database copied between the two.
+    conn.execute("ALTER TABLE reminders ADD COLUMN lease_until TEXT")
+
+
+# The same numbering holds for PostgreSQL: storage/postgres/migrations.py has one function of
+# the same name for each of these, in the same order (a test checks it).
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_deadlines_and_reminders,
     m003_letter_profile,
     m004_deliveries,
+    m005_reminder_leases,
 ]
 
 

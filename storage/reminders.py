@@ -86,7 +86,7 @@ def retry(conn: sqlite3.Connection, reminder_id: int, due_at: str) -> bool:
     return cursor.rowcount == 1
 
 
-_PENDING = (
+PENDING_SELECT = (
     "SELECT r.id, r.kind, r.due_at, r.attempts, c.number,"
     " u.messenger, u.external_id, u.chat_id, u.language, u.unreachable_at"
     " FROM reminders r"
@@ -94,16 +94,20 @@ _PENDING = (
     " JOIN users u ON u.id = c.user_id"
     " WHERE r.status = 'pending'"
 )
-# `? IS NULL OR ...` keeps one statement (and one plan) for "everyone" and "these people".
-_OF_MESSENGER = " AND (? IS NULL OR u.messenger = ?) AND (? IS NULL OR u.external_id = ?)"
-DUE_QUERY = f"{_PENDING} AND r.due_at <= ?{_OF_MESSENGER} ORDER BY r.due_at, r.id LIMIT ?"
-PENDING_QUERY = f"{_PENDING} ORDER BY r.due_at, r.id LIMIT ?"
+# `? IS NULL OR ...` keeps one statement (and one plan) for "everyone" and "these people";
+# the CAST lets PostgreSQL type a parameter that is compared with nothing.
+OF_AUDIENCE = (
+    " AND (CAST(? AS TEXT) IS NULL OR u.messenger = ?)"
+    " AND (CAST(? AS TEXT) IS NULL OR u.external_id = ?)"
+)
+DUE_QUERY = f"{PENDING_SELECT} AND r.due_at <= ?{OF_AUDIENCE} ORDER BY r.due_at, r.id LIMIT ?"
+PENDING_QUERY = f"{PENDING_SELECT} ORDER BY r.due_at, r.id"
 # Walks the index in due_at order and stops at the first row of the messenger.
 NEXT_DUE_QUERY = (
     "SELECT r.due_at FROM reminders r"
     " JOIN cases c ON c.id = r.case_id"
     " JOIN users u ON u.id = c.user_id"
-    f" WHERE r.status = 'pending'{_OF_MESSENGER} ORDER BY r.due_at LIMIT 1"
+    f" WHERE r.status = 'pending'{OF_AUDIENCE} ORDER BY r.due_at LIMIT 1"
 )
 
 
@@ -112,14 +116,17 @@ def due(
 ) -> list[Reminder]:
     """Return up to `limit` pending reminders due at or before `now`, earliest first."""
     rows = conn.execute(DUE_QUERY, (now, messenger, messenger, user_id, user_id, limit))
-    return [_reminder(row) for row in rows]
+    return [reminder_of(row) for row in rows]
 
 
 def pending(conn: sqlite3.Connection, limit: int | None) -> list[Reminder]:
     """Return pending reminders (all, or the first `limit`), earliest first."""
-    no_limit = -1  # SQLite reads a negative LIMIT as none
-    rows = conn.execute(PENDING_QUERY, (no_limit if limit is None else limit,))
-    return [_reminder(row) for row in rows]
+    # No LIMIT at all for "all": PostgreSQL refuses SQLite's negative one.
+    if limit is None:
+        rows = conn.execute(PENDING_QUERY)
+    else:
+        rows = conn.execute(f"{PENDING_QUERY} LIMIT ?", (limit,))
+    return [reminder_of(row) for row in rows]
 
 
 def next_due_at(
@@ -130,7 +137,8 @@ def next_due_at(
     return None if found is None else from_iso(found[0])
 
 
-def _reminder(row: sqlite3.Row) -> Reminder:
+def reminder_of(row: sqlite3.Row) -> Reminder:
+    """Return the reminder a row of PENDING_SELECT describes."""
     return Reminder(
         id=row["id"],
         case_number=row["number"],

@@ -60,7 +60,7 @@ def test_a_missing_token_names_the_variable() -> None:
         ("\nmax_file_mb: -3\n", "config.yaml:2: max_file_mb: expected a number of MB > 0, got -3"),
         (
             "storage:\n  db_pth: x\n",
-            "config.yaml:2: unknown setting 'storage.db_pth' (known here: storage.data_dir, storage.db_path)",
+            "config.yaml:2: unknown setting 'storage.db_pth' (known here: storage.data_dir, storage.db_path, storage.url)",
         ),
         ("telegram: [1, 2\n", "config.yaml:2: not valid YAML"),
         (

@@ -74,7 +74,7 @@ async def file_cases(store: Store, count: int) -> None:
 
 
 async def test_two_schedulers_on_one_store_send_each_reminder_once(tmp_path: Path) -> None:
-    store = await open_store(tmp_path / "bot.sqlite3", tmp_path / "data")
+    store = await open_store("", tmp_path / "bot.sqlite3", tmp_path / "data")
     await file_cases(store, 5)
     shared = BothLooking(store)
     sent: Counter[int] = Counter()
@@ -99,7 +99,7 @@ async def test_two_schedulers_on_one_store_send_each_reminder_once(tmp_path: Pat
 
     assert len(sent) == 5 and set(sent.values()) == {1}
     # Nor does a restart: what went out was recorded as sent.
-    store = await open_store(tmp_path / "bot.sqlite3", tmp_path / "data")
+    store = await open_store("", tmp_path / "bot.sqlite3", tmp_path / "data")
     restarted = Scheduler(store, Prompts(), clock, timezone=UTC)
     try:
         restarted.start(deliver, "telegram")
@@ -112,7 +112,7 @@ async def test_two_schedulers_on_one_store_send_each_reminder_once(tmp_path: Pat
 
 
 async def test_a_reminder_whose_pass_failed_goes_out_on_the_next_pass(tmp_path: Path) -> None:
-    store = await open_store(tmp_path / "bot.sqlite3", tmp_path / "data")
+    store = await open_store("", tmp_path / "bot.sqlite3", tmp_path / "data")
     await file_cases(store, 1)
     attempts: list[int] = []
 

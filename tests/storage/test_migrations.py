@@ -34,6 +34,7 @@ async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
             "m002_deadlines_and_reminders",
             "m003_letter_profile",
             "m004_deliveries",
+            "m005_reminder_leases",
         ]
         rows = await conn.execute_fetchall("SELECT id, name, applied_at FROM migrations")
         assert [(r["id"], r["name"]) for r in rows] == list(enumerate(ALL, 1))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from contract_data import Opener
+from pg_server import make_postgres_store
 
 from flows.ports import Store
 from storage.factory import open_store
@@ -22,13 +23,24 @@ def sqlite_backend(request: pytest.FixtureRequest, folder: Path) -> Opener:
     """Return how to open SQLite stores on one database file and evidence folder."""
 
     async def open_sqlite() -> Store:
-        return await open_store(folder / "db" / "bot.sqlite3", folder / "data")
+        return await open_store("", folder / "db" / "bot.sqlite3", folder / "data")
 
     return open_sqlite
 
 
+def postgres_backend(request: pytest.FixtureRequest, folder: Path) -> Opener:
+    """Return how to open PostgreSQL stores on one fresh database of the throwaway server."""
+    url = request.getfixturevalue("pg_url")  # skips the test where PostgreSQL is not installed
+
+    async def open_postgres() -> Store:
+        return await make_postgres_store(url, folder / "documents")
+
+    return open_postgres
+
+
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Opener]] = {
     "sqlite": sqlite_backend,
+    "postgres": postgres_backend,
 }
 
 
