@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 
 from flows.conversation.callbacks import GLOBAL, encode
 from flows.conversation.channel_text import ChannelText
+from flows.conversation.reminder_kinds import REMINDER_KINDS
 from flows.definition.ladder import Rung, applicable, due_for, next_rung, place, respondent
 from flows.definition.lifecycle import CaseMachine, Lifecycle
 from flows.definition.schema import Flow, FlowSet
@@ -257,8 +258,10 @@ class FollowUps:
         case = await self.store.get_case(reminder.key, reminder.case_number)
         if case is None or case.state not in self.lifecycle.sources("no_answer"):
             return None
-        key = "snooze_question" if reminder.kind == "snooze" else "followup_question"
-        return self.question(case, reminder.language, key=key)
+        kind = REMINDER_KINDS.get(reminder.kind)
+        if kind is None:  # written by a newer version of the bot: leave it, say nothing
+            return None
+        return self.question(case, reminder.language, key=kind.question)
 
     async def delivered(self, reminder: Reminder) -> None:
         """Record on the case that the reminder went out: past its deadline, it awaits an update.
@@ -267,9 +270,10 @@ class FollowUps:
         """
         events = [CaseEvent("reminded", self.clock())]
         case = await self.store.get_case(reminder.key, reminder.case_number)
-        if case is not None and reminder.kind == "deadline":
+        kind = REMINDER_KINDS.get(reminder.kind)
+        if case is not None and kind is not None and kind.on_delivery is not None:
             dest = self.machine.fire(
-                "deadline_passed", case.state, has_next_rung=False, at_first_rung=False
+                kind.on_delivery, case.state, has_next_rung=False, at_first_rung=False
             )
             change = CaseChange(
                 case.number,
@@ -280,7 +284,7 @@ class FollowUps:
             )
             if dest is not None and await self.store.change_case(change):
                 return
-        # A snooze, or a case that moved on meanwhile: only the event.
+        # A kind that changes nothing (a snooze), or a case that moved on: only the event.
         await self.store.change_case(CaseChange(reminder.case_number, None, events=events))
 
     # --------------------------------------------------------------------------- helpers
