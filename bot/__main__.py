@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -115,10 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from bot.channels.telegram import run_polling  # PTB loads only when needed
 
-            run_polling(settings)
+            with _one_bot_per_database(settings):
+                run_polling(settings)
             return 0
         if args.command == "chat":
-            return asyncio.run(_chat(settings, args.user))
+            with _one_bot_per_database(settings):
+                return asyncio.run(_chat(settings, args.user))
         if args.command == "users":
             from bot.forget_command import forget_user
 
@@ -132,6 +135,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _one_bot_per_database(settings: Settings) -> contextlib.AbstractContextManager[object]:
+    """Hold the database for this process's life; refuse to start when another bot holds it.
+
+    Only `run` and `chat` take it: they poll and send reminders. `cases` and `users forget` are
+    one-off operator commands that SQLite's own locking keeps safe beside a running bot.
+    """
+    if settings.storage_db_path == ":memory:":
+        return contextlib.nullcontext()
+    from storage.lock import DatabaseLock
+
+    return DatabaseLock(settings.storage_db_path)
 
 
 def _flows(args: argparse.Namespace) -> int:
