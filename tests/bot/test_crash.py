@@ -308,7 +308,7 @@ async def check_redelivery_at_rest(run: Run) -> int:
     # answered one of them; then quiet for longer than the album and forward windows.
     waited = 0.0
     while recognised() < known + len(run.people) and len(answers()) == said and waited < 10:
-        await asyncio.sleep(0.1)  # noqa: ASYNC110 - the log file is not an event
+        await asyncio.sleep(0.1)
         waited += 0.1
     await fake.settle(quiet=1.0)
     again = answers()[said:]
