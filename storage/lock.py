@@ -4,7 +4,7 @@ Two `complaint-bot run` on one database would both poll Telegram (each cutting t
 long poll with "Conflict") and both send every due reminder, since a reminder is read, sent and
 only then marked. The lock is `flock` on `DB_PATH.lock`: the kernel drops it when the process
 ends, however it ends (a SIGKILL included), so a restart after a crash is never refused and no
-stale file needs cleaning up. Read-only operator commands do not take it.
+stale file needs cleaning up. Operator commands (`cases`, `users forget`) do not take it.
 """
 
 from __future__ import annotations

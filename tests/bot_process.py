@@ -6,7 +6,8 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fake_telegram import FakeBotAPI, FakeBotAPIServer
@@ -110,3 +111,14 @@ class BotProcess:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+
+
+@asynccontextmanager
+async def bot_process(fake: FakeBotAPI, folder: Path) -> AsyncIterator[BotProcess]:
+    """Serve the fake Bot API over HTTP and give a bot process on `folder`, killed at the end."""
+    async with FakeBotAPIServer(fake) as server:
+        bot = BotProcess(fake, server, folder)
+        try:
+            yield bot
+        finally:
+            await bot.kill()
