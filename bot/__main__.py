@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -132,12 +133,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from bot.app import run_telegram
 
-            run_telegram(settings)
+            with _one_bot_per_database(settings):
+                run_telegram(settings)
             return 0
         if args.command == "chat":
             from bot.app import chat
 
-            return asyncio.run(chat(settings, args.user))
+            with _one_bot_per_database(settings):
+                return asyncio.run(chat(settings, args.user))
         if args.command == "users":
             from bot.forget_command import forget_user
 
@@ -155,6 +158,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _one_bot_per_database(settings: Settings) -> contextlib.AbstractContextManager[object]:
+    """Hold the database for this process's life; refuse to start when another bot holds it.
+
+    Only `run` and `chat` take it: they poll and send reminders. `cases` and `users forget` are
+    one-off operator commands that SQLite's own locking keeps safe beside a running bot. On
+    PostgreSQL (`storage.url`) several processes may share the database: reminders are claimed
+    with a lease there, and updates already handled are refused by their delivery ids.
+    """
+    if settings.storage_url or settings.storage_db_path == ":memory:":
+        return contextlib.nullcontext()
+    from storage.lock import DatabaseLock
+
+    return DatabaseLock(settings.storage_db_path)
 
 
 def _flows(args: argparse.Namespace) -> int:

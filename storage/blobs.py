@@ -12,6 +12,9 @@ from pathlib import Path
 from flows.records import BlobRef
 
 FOLDER = "evidence"
+# Files being written, renamed into place once whole. Kept apart, so that what a killed process
+# left half-written is found at the next start without walking every stored file.
+INCOMING = f"{FOLDER}/.incoming"
 
 
 class BlobStore:
@@ -32,6 +35,20 @@ class BlobStore:
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-check.", suffix=".tmp")
         os.close(fd)
         os.unlink(probe)
+
+    def sweep_incoming(self) -> int:
+        """Delete files a killed process left half-written; return how many.
+
+        Call only while no other process writes here (start-up, under the database lock).
+        """
+        folder = self.data_dir / INCOMING
+        if not folder.is_dir():
+            return 0
+        removed = 0
+        for leftover in folder.iterdir():
+            if leftover.is_file() and _unlink(leftover):
+                removed += 1
+        return removed
 
     def path_of(self, ref: BlobRef | str) -> Path:
         """Return the absolute path of a stored file, refusing paths outside the evidence folder."""
@@ -56,9 +73,11 @@ class BlobStore:
             if final.stat().st_size == len(data):
                 return ref
         final.parent.mkdir(parents=True, exist_ok=True)
-        # Write beside the target and rename over it, so a reader (or a crash) never sees a
-        # half-written file under the final name.
-        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{sha256[:16]}.", suffix=".tmp")
+        incoming = self.data_dir / INCOMING
+        incoming.mkdir(parents=True, exist_ok=True)
+        # Write aside and rename into place (one file system: atomic), so a reader (or a
+        # crash) never sees a half-written file under the final name.
+        fd, tmp = tempfile.mkstemp(dir=incoming, prefix=f".{sha256[:16]}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

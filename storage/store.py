@@ -100,8 +100,15 @@ class SqliteStore:
         return cls(conn, data_dir, None if in_memory else FileIdentity(Path(db_path)))
 
     async def check_writable(self) -> None:
-        """Raise StorageError now, at start-up, if evidence files cannot be written."""
+        """Raise StorageError now, at start-up, if evidence files cannot be written.
+
+        Files a killed process left half-written are deleted first: only one bot process runs
+        on a database (storage/lock.py), and this is its start.
+        """
         try:
+            swept = await asyncio.to_thread(self._blobs.sweep_incoming)
+            if swept:
+                log.info("deleted %s half-written evidence files left by a crash", swept)
             await asyncio.to_thread(self._blobs.check_writable)
         except OSError as e:
             raise StorageError(

@@ -71,6 +71,8 @@ PLACEHOLDERS = {
     "FILE.zip": "{data}/out.zip",
     "FILE.tsv": str(ROOT / "tests" / "data" / "sms_eval.tsv"),
     "TEXT": "【某银行】您的账户异常，请点击 http://x.cn 验证",
+    "SQLITE_FILE": "{db}",
+    "POSTGRESQL_URL": "postgresql://nobody@127.0.0.1:1/none",  # refused: nothing listens there
 }
 # What each command must end with when run on an empty database: 0 success, 1 a clear refusal.
 EXPECTED_EXIT = {
@@ -83,6 +85,8 @@ EXPECTED_EXIT = {
     "check": 0,
     "users forget": 1,  # nothing to delete
     "run": 1,  # no Telegram token configured
+    "db migrate": 0,  # the SQLite database is brought up to date (it already is)
+    "db copy": 1,  # the PostgreSQL server named cannot be reached
 }
 
 
@@ -137,7 +141,7 @@ def test_each_documented_command_runs_as_written(
     if command.startswith("complaint-bot flows check"):
         paths["data"] = str(ROOT / "flows" / "definitions")  # its DIR is a folder of flows
     argv = argv_of(command, paths)
-    name = " ".join(argv[:2]) if argv[0] in ("flows", "cases", "users") else argv[0]
+    name = " ".join(argv[:2]) if argv[0] in ("flows", "cases", "users", "db") else argv[0]
     if name == "chat":  # interactive: parsing is what can go wrong in the wording
         build_parser().parse_args(argv)
         return

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from bot_process import bot_process
 from fake_telegram import FakeBotAPI
 from telegram_chat import SMS, Chat
-from test_crash import bot_process
 
 from bot.logs import RedactingFilter, redact, setup_logging
 

@@ -10,9 +10,9 @@ import asyncio
 import stat
 from pathlib import Path
 
+from bot_process import bot_process
 from cli_run import run_cli
 from fake_telegram import FakeBotAPI
-from test_crash import bot_process
 
 from storage import SqliteStore
 

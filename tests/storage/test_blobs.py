@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from storage import SqliteStore
 from storage.blobs import BlobStore
 
 
@@ -77,3 +78,26 @@ async def test_delete_reports_whether_the_file_was_there(tmp_path: Path) -> None
 def test_paths_outside_the_evidence_folder_are_refused(tmp_path: Path, path: str) -> None:
     with pytest.raises(ValueError, match="expected a file under evidence/"):
         BlobStore(tmp_path).path_of(path)
+
+
+async def test_a_write_cut_short_by_a_kill_is_swept_at_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blobs = BlobStore(tmp_path)
+
+    def killed(*args: object) -> None:  # SIGKILL before the rename: no clean-up runs either
+        raise SystemExit
+
+    with monkeypatch.context() as patched:
+        patched.setattr("storage.blobs.os.replace", killed)
+        patched.setattr("storage.blobs.os.unlink", lambda path: None)
+        with pytest.raises(SystemExit):
+            await blobs.put(b"half a screenshot")
+    assert len(files_under(tmp_path)) == 1  # the half-written file
+
+    store = await SqliteStore.open(tmp_path / "bot.sqlite3", tmp_path)
+    try:
+        await store.check_writable()  # what the next start does
+    finally:
+        await store.close()
+    assert files_under(tmp_path / "evidence") == []

@@ -1,0 +1,84 @@
+"""`complaint-bot run` with one deliberate bug, so the crash test can show it would catch it.
+
+Run as `python crash_mutants.py run` with CRASH_MUTANT set to one of MUTANTS: the bug is
+patched in, then the ordinary command line runs. Only the crash test starts this file; the bot
+never imports it and reads no mutant switch itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+
+def forget_conversations() -> None:
+    """At every start, delete every conversation: complaints in progress are lost."""
+    db = Path(os.environ["COMPLAINT_BOT_STORAGE__DB_PATH"])
+    if db.exists():
+        conn = sqlite3.connect(db)
+        try:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'conversations'").fetchone():
+                conn.execute("DELETE FROM conversations")
+                conn.commit()
+        finally:
+            conn.close()
+
+
+def drop_evidence_rows() -> None:
+    """Leave out the first evidence row each process saves, and every other one after it."""
+    from storage import evidence
+
+    insert = evidence.insert
+    seen = 0
+
+    def insert_some(conn: sqlite3.Connection, user_id: int, rows: list[Any]) -> None:
+        nonlocal seen
+        kept = []
+        for row in rows:
+            seen += 1
+            if seen % 2 == 0:
+                kept.append(row)
+        insert(conn, user_id, kept)
+
+    evidence.insert = insert_some
+
+
+def send_reminders_twice() -> None:
+    """Send every due reminder twice before marking it sent."""
+    from bot.scheduler import Scheduler
+
+    start = Scheduler.start
+
+    def start_twice(self: Scheduler, deliver: Callable[..., Awaitable[Any]], audience: Any) -> None:
+        async def twice(*args: Any) -> Any:
+            await deliver(*args)
+            return await deliver(*args)
+
+        start(self, twice, audience)
+
+    Scheduler.start = start_twice  # type: ignore[method-assign]
+
+
+def ignore_deliveries() -> None:
+    """Forget which updates were handled: a redelivered update has its effect again."""
+    from storage import deliveries
+
+    deliveries.handled = lambda conn, found: False
+
+
+MUTANTS: dict[str, Callable[[], None]] = {
+    "forget_conversations": forget_conversations,
+    "drop_evidence_rows": drop_evidence_rows,
+    "send_reminders_twice": send_reminders_twice,
+    "ignore_deliveries": ignore_deliveries,
+}
+
+if __name__ == "__main__":
+    MUTANTS[os.environ["CRASH_MUTANT"]]()
+    from bot.__main__ import main
+
+    sys.exit(main(sys.argv[1:]))
