@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import storage.reminders as reminders
 from flows.records import Reminder
-from storage import reminders
 from storage.db import from_iso
 from storage.postgres.connection import Connection
 
