@@ -6,7 +6,7 @@ import sqlite3
 
 from flows.model import ConversationKey
 from flows.records import Forgotten
-from storage import conversations, screenshots
+from storage import conversations, screenshots, wecom
 
 # What one person owns, counted the same way for the preview and for the deletion.
 _COUNTS = {
@@ -44,6 +44,7 @@ def delete(conn: sqlite3.Connection, key: ConversationKey) -> tuple[Forgotten | 
     Runs inside the caller's transaction; the files are the caller's to delete after it commits.
     A file is content-addressed, so the same screenshot sent by someone else stays.
     """
+    wecom.forget(conn, key)  # the WeChat messenger's rows, kept even before a first step
     user_id = conversations.user_id_of(conn, key)
     if user_id is None:
         return None, []

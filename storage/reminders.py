@@ -102,14 +102,18 @@ _PENDING = (
 )
 # `? IS NULL OR ...` keeps one statement (and one plan) for "everyone" and "these people".
 _OF_MESSENGER = " AND (? IS NULL OR u.messenger = ?) AND (? IS NULL OR u.external_id = ?)"
-DUE_QUERY = f"{_PENDING} AND r.due_at <= ?{_OF_MESSENGER} ORDER BY r.due_at, r.id LIMIT ?"
+# A deferred reminder (WeChat's window closed) waits for its person's next message instead.
+_NOT_DEFERRED = " AND r.deferred_at IS NULL"
+DUE_QUERY = (
+    f"{_PENDING} AND r.due_at <= ?{_NOT_DEFERRED}{_OF_MESSENGER} ORDER BY r.due_at, r.id LIMIT ?"
+)
 PENDING_QUERY = f"{_PENDING} ORDER BY r.due_at, r.id LIMIT ?"
 # Walks the index in due_at order and stops at the first row of the messenger.
 NEXT_DUE_QUERY = (
     "SELECT r.due_at FROM reminders r"
     " JOIN cases c ON c.id = r.case_id"
     " JOIN users u ON u.id = c.user_id"
-    f" WHERE r.status = 'pending'{_OF_MESSENGER} ORDER BY r.due_at LIMIT 1"
+    f" WHERE r.status = 'pending'{_NOT_DEFERRED}{_OF_MESSENGER} ORDER BY r.due_at LIMIT 1"
 )
 
 
