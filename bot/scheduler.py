@@ -38,6 +38,9 @@ class Delivery(enum.Enum):
     SENT = "sent"
     UNREACHABLE = "unreachable"  # the person blocked the bot
     RETRY = "retry"  # a transient failure
+    # The person cannot be reached now (WeChat's 48-hour window is closed): the messenger
+    # holds it for their next message, and the scheduler leaves it alone meanwhile.
+    DEFERRED = "deferred"
 
 
 Deliver = Callable[[Reminder, Reply], Awaitable[Delivery]]
@@ -145,6 +148,9 @@ class Scheduler:
         if result is Delivery.SENT:
             await self.engine.reminder_delivered(reminder)
             return 1
+        if result is Delivery.DEFERRED:
+            log.info("reminder %s: deferred to the person's next message", reminder.id)
+            return 0
         if result is Delivery.UNREACHABLE:
             log.info("reminder %s: the person blocked the bot; not retried", reminder.id)
             await self.store.set_unreachable(reminder.key, True)

@@ -209,6 +209,10 @@ class WecomState:
             lambda c: [reminders._reminder(row) for row in c.execute(query, (MESSENGER, person))]
         )
 
+    async def forget(self, key: ConversationKey) -> None:
+        """Delete what is kept about a person who has no conversation (left, or forgotten)."""
+        await self.store._write(lambda c: forget(c, key))
+
 
 def forget(conn: sqlite3.Connection, key: ConversationKey) -> None:
     """Delete what the WeChat messenger keeps about a person (in the caller's transaction)."""

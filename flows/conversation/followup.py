@@ -14,8 +14,8 @@ from datetime import datetime, tzinfo
 from flows.conversation.callbacks import GLOBAL, encode
 from flows.conversation.channel_text import ChannelText
 from flows.definition.ladder import Rung, due_for, next_rung
-from flows.definition.schema import Flow, FlowSet
 from flows.definition.lifecycle import CaseMachine, Lifecycle
+from flows.definition.schema import Flow, FlowSet
 from flows.model import Button, ConversationKey, Reply
 from flows.ports import DeadlinePolicy, Store
 from flows.records import CaseChange, CaseEvent, CaseRecord, Due, NewReminder, Reminder
