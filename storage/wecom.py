@@ -58,7 +58,8 @@ def record_page(conn: sqlite3.Connection, open_kfid: str, items: list[Pulled], c
             (item.msgid, item.open_kfid, item.external_userid, json.dumps(item.body), now),
         )
         added += found.rowcount
-        if item.sent_at is not None:
+        # A message pulled twice (the same cursor read again) opens no new window.
+        if item.sent_at is not None and found.rowcount:
             _wrote(conn, item.external_userid, item.open_kfid, item.sent_at, now)
     conn.execute(
         "INSERT INTO wecom_cursors (open_kfid, cursor, updated_at) VALUES (?, ?, ?)"
@@ -72,15 +73,15 @@ def record_page(conn: sqlite3.Connection, open_kfid: str, items: list[Pulled], c
 def _wrote(
     conn: sqlite3.Connection, person: str, open_kfid: str, sent_at: datetime, now: str
 ) -> None:
-    """Open a new window for a message (an older message pulled again changes nothing)."""
+    """Open a new window (5 more messages) for a new message; an older one changes nothing."""
     at = to_utc_iso(sent_at, "sent_at")
     conn.execute(
         "INSERT INTO wecom_people (external_userid, open_kfid, window_at, sent, updated_at)"
         " VALUES (?, ?, ?, 0, ?)"
         " ON CONFLICT (external_userid) DO UPDATE SET"
-        " sent = CASE WHEN window_at IS NULL OR window_at < excluded.window_at"
+        " sent = CASE WHEN window_at IS NULL OR window_at <= excluded.window_at"
         "  THEN 0 ELSE sent END,"
-        " window_at = CASE WHEN window_at IS NULL OR window_at < excluded.window_at"
+        " window_at = CASE WHEN window_at IS NULL OR window_at <= excluded.window_at"
         "  THEN excluded.window_at ELSE window_at END,"
         " open_kfid = excluded.open_kfid, updated_at = excluded.updated_at",
         (person, open_kfid, at, now),
