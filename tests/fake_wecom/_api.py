@@ -318,16 +318,16 @@ class FakeWecom:
         if (error := self._token_error(request)) is not None:
             return error
         kind = request.query_params.get("type")
-        form = await request.form()
-        upload = form.get("media")
-        if upload is None or isinstance(upload, str):
-            return _error(41001, "missing media")
-        content = await upload.read()
+        async with request.form() as form:
+            upload = form.get("media")
+            if upload is None or isinstance(upload, str):
+                return _error(41001, "missing media")
+            content = await upload.read()
+            file_name, mime = upload.filename or "file", upload.content_type
         limit = MAX_IMAGE if kind == "image" else MAX_FILE
         if len(content) <= 5 or len(content) > limit:
             return _error(40006, f"invalid media size {len(content)}")
-        mime = upload.content_type or "application/octet-stream"
-        media_id = self.add_media(upload.filename or "file", mime, content)
+        media_id = self.add_media(file_name, mime or "application/octet-stream", content)
         return _ok(type=kind, media_id=media_id, created_at=str(int(self.clock().timestamp())))
 
     async def _media_get(self, request: Request) -> Response:

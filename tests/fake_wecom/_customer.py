@@ -127,16 +127,28 @@ class FakeCustomer:
         media_id = self.fake.add_media(name, mime, content)
         await self._write({"msgtype": "file", "file": {"media_id": media_id}})
 
+    async def send_files(self, files: list[tuple[str, bytes, str]]) -> None:
+        """Send several images or files at once: WeCom posts callbacks, one pull finds them all."""
+        for name, content, mime in files:
+            media_id = self.fake.add_media(name, mime, content)
+            kind = "image" if mime.startswith("image/") else "file"
+            self.fake.customer_wrote(
+                self.open_kfid, self.id, {"msgtype": kind, kind: {"media_id": media_id}}
+            )
+        await self.callbacks.notify(self.open_kfid)
+
     async def send_voice(self) -> None:
         media_id = self.fake.add_media("voice.amr", "voice/amr", b"#!AMR\n" + b"\0" * 64)
         await self._write({"msgtype": "voice", "voice": {"media_id": media_id}})
 
-    async def forward_chat(self, items: list[tuple[str, str]], title: str = "聊天记录") -> None:
-        """Forward chat records: (sender name, text) pairs."""
+    async def forward_chat(
+        self, items: list[tuple[str, str]], title: str = "聊天记录", *, dated: bool = True
+    ) -> None:
+        """Forward chat records: (sender name, text) pairs (dated: with their send times)."""
         now = int(self.fake.clock().timestamp())
         records = [
             {
-                "send_time": now - 60 * (len(items) - i),
+                "send_time": now - 60 * (len(items) - i) if dated else 0,
                 "msgtype": "text",
                 "sender_name": sender,
                 "msg_content": json.dumps({"text": {"content": text}}, ensure_ascii=False),

@@ -160,6 +160,7 @@ class WecomMessenger:
             self._add(turn, [reply], menu)
             turn.reminders.append(reminder)
         greet = self._room(state) > 0  # opening the chat allows no message by itself
+        incomings: list[Incoming] = []
         for pulled in items:
             if _enters(pulled) and not greet:
                 continue
@@ -167,16 +168,16 @@ class WecomMessenger:
             incoming = await to_incoming(
                 item, self.api.corp_id, self._download, self.limits.max_file_size
             )
-            if incoming is None:
-                continue
+            if incoming is not None:
+                incomings.append(incoming)
+        for incoming in _together(incomings):
             current = turn.menu or menu
             if pages and _asks_more(incoming):
                 turn.outs += pages
                 pages = []
                 await self.store.mark_handled(Deliveries(MESSENGER, incoming.deliveries))
                 continue
-            incoming = _pressed(incoming, current)
-            replies = await self.engine.handle(incoming)
+            replies = await self.engine.handle(_pressed(incoming, current))
             pages = []  # a new answer replaces what waited for "继续"
             replies = await self._with_invite(key, replies)
             self._add(turn, replies, current)
@@ -310,6 +311,26 @@ def _pulled(message: dict[str, Any], open_kfid: str) -> Pulled | None:
     if _wrote(message):
         sent_at = datetime.fromtimestamp(int(message.get("send_time") or 0), UTC)
     return Pulled(item.msgid, item.open_kfid or open_kfid, item.external_userid, message, sent_at)
+
+
+def _together(incomings: list[Incoming]) -> list[Incoming]:
+    """Join files sent one after another into one message, as an album is on Telegram."""
+    joined: list[Incoming] = []
+    for incoming in incomings:
+        last = joined[-1] if joined else None
+        if last is not None and _only_files(last) and _only_files(incoming):
+            joined[-1] = replace(
+                last,
+                attachments=last.attachments + incoming.attachments,
+                deliveries=last.deliveries + incoming.deliveries,
+            )
+        else:
+            joined.append(incoming)
+    return joined
+
+
+def _only_files(incoming: Incoming) -> bool:
+    return bool(incoming.attachments) and incoming.text is None and incoming.button is None
 
 
 def _wrote(message: dict[str, Any]) -> bool:

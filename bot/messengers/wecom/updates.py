@@ -113,7 +113,10 @@ def _photo(media_id: str, download: Download, max_bytes: int) -> Attachment:
     async def fetch() -> bytes:
         return (await download(media_id, max_bytes)).content
 
-    return Attachment(kind="photo", mime_type="image/jpeg", file_unique_id=media_id, fetch=fetch)
+    # WeChat gives an image no name; the engine names it by its content once it is kept.
+    return Attachment(
+        kind="photo", mime_type="image/jpeg", file_unique_id=media_id[-8:], fetch=fetch
+    )
 
 
 async def _file(media_id: str, download: Download, max_bytes: int) -> Attachment:
