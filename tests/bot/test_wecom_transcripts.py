@@ -134,6 +134,7 @@ async def run(path: Path, session: WecomSession) -> None:
     output = ""
     last_sent = "(start)"
     waiting: list[tuple[str, str]] = []  # checks after a `~ time` the window deferred
+    deferred_cases: list[tuple[str, str]] = []  # and `case:` lines after it
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.strip()
         where = f"{path.name}:{number}"
@@ -142,9 +143,11 @@ async def run(path: Path, session: WecomSession) -> None:
         if "{case " in line:
             filed = [case["number"] for case in reversed(await session.cases())]
             line = _CASE.sub(partial(_typed, filed), line)
-        if waiting and not line.startswith(("<", "[")):
-            if not line.startswith("> "):
-                raise AssertionError(f"{where}: a deferred reminder needs a message to arrive")
+        if waiting and line.startswith("case:"):
+            deferred_cases.append((where, line))
+            continue
+        if waiting and not line.startswith(("<", "[", "> ")):
+            raise AssertionError(f"{where}: a deferred reminder needs a message to arrive")
         if line.startswith("> "):
             last_sent = line[2:]
             output = await session.send(last_sent)
@@ -153,6 +156,9 @@ async def run(path: Path, session: WecomSession) -> None:
                     f"{check_where}: the deferred reminder lacks {check!r}:\n{output}"
                 )
             waiting = []
+            for check_where, check in deferred_cases:
+                await check_case(session, check_where, check)
+            deferred_cases = []
         elif line.startswith("<! "):
             assert not session.matches(line[3:], output), (
                 f"{where}: after '> {last_sent}' did not expect {line[3:]!r}:\n{output}"
@@ -196,16 +202,21 @@ async def run(path: Path, session: WecomSession) -> None:
             found = len(await session.cases())
             assert found == int(line.split(":", 1)[1]), f"{where}: {found} cases"
         elif line.startswith("case:"):
-            key, _, wanted = line[5:].partition("=")
-            cases = await session.cases()
-            assert cases, f"{where}: no case filed"
-            value = _dig(cases[0], key.strip())
-            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            if wanted.strip() in session.images:  # stored under a name made from its content
-                wanted = "photo-" if text.startswith("photo-") else wanted
-                text = text[: len("photo-")]
-            assert text == wanted.strip() or (value == ABSENT and wanted.strip() == ABSENT), (
-                f"{where}: case {key.strip()} is {text!r}"
-            )
+            await check_case(session, where, line)
         else:
             raise AssertionError(f"{where}: cannot read this transcript line: {raw!r}")
+
+
+async def check_case(session: WecomSession, where: str, line: str) -> None:
+    """Check a `case: KEY = V` line against the newest filed case."""
+    key, _, wanted = line[5:].partition("=")
+    cases = await session.cases()
+    assert cases, f"{where}: no case filed"
+    value = _dig(cases[0], key.strip())
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if wanted.strip() in session.images:  # stored under a name made from its content
+        wanted = "photo-" if text.startswith("photo-") else wanted
+        text = text[: len("photo-")]
+    assert text == wanted.strip() or (value == ABSENT and wanted.strip() == ABSENT), (
+        f"{where}: case {key.strip()} is {text!r}"
+    )
