@@ -80,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     forget.add_argument("--data-dir", help="evidence folder (overrides storage.data_dir)")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
+    commands.add_parser("serve", help="start the HTTP server with the WeChat (WeCom) messenger")
+    wecom = commands.add_parser("wecom", help="WeChat through WeCom customer service")
+    wecom_commands = wecom.add_subparsers(dest="wecom_command", required=True, metavar="ACTION")
+    wecom_link = wecom_commands.add_parser("link", help="print the chat link for a poster or QR")
+    wecom_link.add_argument("--scene", help="a tag for where the link is shown, e.g. poster1")
+    wecom_commands.add_parser("check", help="try the WeCom credentials and list the accounts")
+
     check = commands.add_parser("check", help="judge a forwarded SMS: fraud, marketing, legit?")
     check.add_argument("text", nargs="?", help="the message text")
     check.add_argument("--sender", help="the sender number as shown, e.g. 10690123456789")
@@ -117,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
 
             run_polling(settings)
             return 0
+        if args.command in ("serve", "wecom"):
+            from bot.wecom_command import run as wecom
+
+            return wecom(settings, args)
         if args.command == "chat":
             return asyncio.run(_chat(settings, args.user))
         if args.command == "users":

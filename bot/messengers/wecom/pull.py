@@ -58,9 +58,9 @@ class PullLoop:
     async def settle(self) -> None:
         """Wait until a pull has run after this call and nothing more is asked (for tests)."""
         async with self._done:
+            # A pass under way may have read the cursor before this call: wait for the next.
             target = self._passes + (2 if self._busy else 1)
-            if not self._wake.is_set() and not self._busy:
-                self._wake.set()
+            self._wake.set()
             await self._done.wait_for(
                 lambda: self._passes >= target and not self._wake.is_set() and not self._busy
             )
