@@ -168,3 +168,16 @@ async def test_forget_deletes_what_the_wechat_messenger_keeps(tmp_path: Path) ->
         assert rows(db, "SELECT count(*) FROM users") == [(0,)]
         assert rows(db, "SELECT count(*) FROM wecom_people") == [(0,)]
         assert rows(db, "SELECT count(*) FROM wecom_inbox") == [(0,)]
+
+
+async def test_a_send_failure_event_closes_the_window(tmp_path: Path) -> None:
+    async with wecom_bot(tmp_path) as bot:
+        alice = bot.customer()
+        await bot.say(alice, "/start")
+        assert bot.messenger is not None
+        assert (await bot.messenger.state.person(alice.id)).window_at is not None
+        # WeChat reports later that a message did not arrive (past 48 h, as it judged).
+        bot.fake.event(alice.open_kfid, alice.id, {"event_type": "msg_send_fail", "fail_type": 4})
+        await bot.callbacks.notify(alice.open_kfid)  # type: ignore[union-attr]
+        await bot.settle()
+        assert (await bot.messenger.state.person(alice.id)).window_at is None
