@@ -83,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
 
     add_db_parser(commands)
 
+    commands.add_parser("serve", help="start the HTTP server with the WeChat (WeCom) messenger")
+    wecom = commands.add_parser("wecom", help="WeChat through WeCom customer service")
+    wecom_commands = wecom.add_subparsers(dest="wecom_command", required=True, metavar="ACTION")
+    wecom_link = wecom_commands.add_parser("link", help="print the chat link for a poster or QR")
+    wecom_link.add_argument("--scene", help="a tag for where the link is shown, e.g. poster1")
+    wecom_commands.add_parser("check", help="try the WeCom credentials and list the accounts")
+
     check = commands.add_parser("check", help="judge a forwarded SMS: fraud, marketing, legit?")
     check.add_argument("text", nargs="?", help="the message text")
     check.add_argument("--sender", help="the sender number as shown, e.g. 10690123456789")
@@ -134,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
 
             run_telegram(settings)
             return 0
+        if args.command in ("serve", "wecom"):
+            from bot.wecom_command import run as wecom
+
+            return wecom(settings, args)
         if args.command == "chat":
             from bot.app import chat
 

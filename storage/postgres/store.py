@@ -27,6 +27,17 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg_pool import ConnectionPool
 
+import storage.cases as cases
+import storage.conversations as conversations
+import storage.deliveries as deliveries
+import storage.documents as documents
+import storage.events as events
+import storage.evidence as evidence
+import storage.forget as forget
+import storage.postgres.blobs as blobs
+import storage.postgres.reminders as claims
+import storage.reminders as reminders
+import storage.screenshots as screenshots
 from flows.errors import AlreadyHandled
 from flows.model import ConversationKey
 from flows.records import (
@@ -40,21 +51,8 @@ from flows.records import (
     Reminder,
     StepCommit,
 )
-from storage import (
-    cases,
-    conversations,
-    deliveries,
-    documents,
-    events,
-    evidence,
-    forget,
-    reminders,
-    screenshots,
-)
 from storage.db import to_utc_iso
 from storage.errors import StorageError
-from storage.postgres import blobs
-from storage.postgres import reminders as claims
 from storage.postgres.connection import Connection, row_factory
 from storage.postgres.migrations import MIGRATIONS, apply_migrations
 
