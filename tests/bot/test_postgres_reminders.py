@@ -10,9 +10,8 @@ from pathlib import Path
 from fake_telegram import FakeBotAPI, running_application
 from telegram_chat import Chat, bot_settings, file_sms, walk_sms_to_evidence
 
-from bot.app import Services
+from bot.app import Services, telegram_application
 from bot.clock import ManualClock
-from bot.messengers.telegram import build_application
 from bot.scheduler import Delivery, Scheduler
 from flows.model import Reply
 from flows.records import Reminder
@@ -24,7 +23,7 @@ ASKED_AT = datetime(2026, 12, 9, 0, 0, tzinfo=UTC)  # every deadline passed, 08:
 async def test_two_processes_send_each_due_reminder_once(tmp_path: Path, pg_url: str) -> None:
     settings = bot_settings(tmp_path, storage_url=pg_url)
     fake, clock = FakeBotAPI(), ManualClock(FILED_AT)
-    app = build_application(
+    app = telegram_application(
         settings, request=fake.make_request(), get_updates_request=fake.make_request(), clock=clock
     )
     sent: Counter[str] = Counter()

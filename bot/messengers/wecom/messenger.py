@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.messengers import base
@@ -26,7 +26,6 @@ from bot.messengers.wecom.outbox import Out
 from bot.messengers.wecom.pull import PullLoop
 from bot.messengers.wecom.state import Person, Pulled, WecomState
 from bot.messengers.wecom.updates import MESSENGER, Item, split_chat_id, to_incoming
-from flows.conversation.engine import Engine
 from flows.errors import StorageError
 from flows.model import ConversationKey, Incoming, Reply
 from flows.ports import Store
@@ -37,6 +36,18 @@ log = logging.getLogger(__name__)
 HUMAN_AGENT = 95018  # the session is with a person at the company: the API may not send
 _FAIL_WINDOW = frozenset({4, 6})  # msg_send_fail: past 48 hours, over 5 messages
 _FAIL_REFUSED = 10  # the person refused messages
+
+
+class Answerer(base.Receiver, Protocol):
+    """What the messenger asks of the engine: answers, and the words of a due reminder."""
+
+    async def reminder_prompt(self, reminder: Reminder) -> Reply | None:
+        """Return what a due reminder asks its case's owner, or None if it no longer applies."""
+        ...
+
+    async def reminder_delivered(self, reminder: Reminder) -> None:
+        """Record that a reminder reached its case's owner."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +81,7 @@ class WecomMessenger:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Answerer,
         store: Store,
         state: WecomState,
         api: WecomApi,
