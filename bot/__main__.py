@@ -84,6 +84,13 @@ def _parser() -> argparse.ArgumentParser:
 
     add_db_parser(commands)
 
+    commands.add_parser("serve", help="start the HTTP server with the WeChat (WeCom) messenger")
+    wecom = commands.add_parser("wecom", help="WeChat through WeCom customer service")
+    wecom_commands = wecom.add_subparsers(dest="wecom_command", required=True, metavar="ACTION")
+    wecom_link = wecom_commands.add_parser("link", help="print the chat link for a poster or QR")
+    wecom_link.add_argument("--scene", help="a tag for where the link is shown, e.g. poster1")
+    wecom_commands.add_parser("check", help="try the WeCom credentials and list the accounts")
+
     check = commands.add_parser("check", help="judge a forwarded SMS: fraud, marketing, legit?")
     check.add_argument("text", nargs="?", help="the message text")
     check.add_argument("--sender", help="the sender number as shown, e.g. 10690123456789")
@@ -136,6 +143,15 @@ def main(argv: list[str] | None = None) -> int:
             with _one_bot_per_database(settings):
                 run_telegram(settings)
             return 0
+        if args.command == "serve":  # a bot process like `run`: one per SQLite database
+            from bot.wecom_command import run as wecom
+
+            with _one_bot_per_database(settings):
+                return wecom(settings, args)
+        if args.command == "wecom":
+            from bot.wecom_command import run as wecom
+
+            return wecom(settings, args)
         if args.command == "chat":
             from bot.app import chat
 
@@ -163,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
 def _one_bot_per_database(settings: Settings) -> contextlib.AbstractContextManager[object]:
     """Hold the database for this process's life; refuse to start when another bot holds it.
 
-    Only `run` and `chat` take it: they poll and send reminders. `cases` and `users forget` are
-    one-off operator commands that SQLite's own locking keeps safe beside a running bot. On
+    Only `run`, `serve` and `chat` take it: they poll and send reminders. `cases` and `users
+    forget` are one-off operator commands that SQLite's own locking keeps safe beside a running
+    bot. On
     PostgreSQL (`storage.url`) several processes may share the database: reminders are claimed
     with a lease there, and updates already handled are refused by their delivery ids.
     """

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.deadlines import QuietHours, parse_duration
-from bot.settings_table import SETTINGS, TOKEN_ENV
+from bot.settings_table import SECRET_ENVS, SECRETS, SETTINGS, TOKEN_ENV
 from flows.definition.yamlfile import Mapping_, YamlSyntaxError, load
 from flows.errors import ComplaintBotError
 
@@ -43,6 +43,18 @@ class Settings:
     max_file_mb: float
     flows_dir: str | None
     log_level: str
+    http_listen: str
+    wecom_corp_id: str | None
+    wecom_secret: str | None
+    wecom_token: str | None
+    wecom_encoding_aes_key: str | None
+    wecom_open_kfids: tuple[str, ...]
+    wecom_api_base: str
+    wecom_callback_path: str
+    wecom_menu: str
+    wecom_document_formats: tuple[str, ...]
+    wecom_calendar_invites: bool
+    wecom_poll_interval: float
     source: str = field(default="defaults", compare=False)
     # Warnings found while reading (a token in a file others can read), logged at start-up.
     notices: tuple[str, ...] = field(default=(), compare=False)
@@ -101,13 +113,16 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     if path is not None:
         raw.update(_read_yaml(path))
         source = str(path)
-        if "telegram.token" in raw:
+        if any(key in raw for key in SECRETS):
             notices += _exposed(path)
     for setting in SETTINGS:
         if setting.env in environ:
             raw[setting.key] = (environ[setting.env], f"environment {setting.env}")
     if environ.get(TOKEN_ENV):
         raw["telegram.token"] = (environ[TOKEN_ENV], f"environment {TOKEN_ENV}")
+    for key, variable in SECRET_ENVS.items():
+        if environ.get(variable):
+            raw[key] = (environ[variable], f"environment {variable}")
     values: dict[str, Any] = {s.attribute: s.default for s in SETTINGS}
     for setting in SETTINGS:
         if setting.key not in raw:
@@ -117,7 +132,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             values[setting.attribute] = setting.parse(value)
         except (ValueError, TypeError) as exc:
             hint = f" ({setting.hint})" if setting.hint else ""
-            shown = "(hidden)" if setting.key == "telegram.token" else repr(value)
+            shown = "(hidden)" if setting.key in SECRETS else repr(value)
             raise ConfigError(
                 f"{where}: {setting.key}: expected {setting.expected}, got {shown}{hint}"
             ) from exc
@@ -168,7 +183,7 @@ def _flatten(data: Mapping_, prefix: str) -> list[tuple[str, Any, int]]:
     items: list[tuple[str, Any, int]] = []
     for key, value in data.items():
         full = f"{prefix}{key}"
-        if isinstance(value, Mapping_) and full in ("telegram", "storage"):
+        if isinstance(value, Mapping_) and full in ("telegram", "storage", "http", "wecom"):
             items.extend(_flatten(value, f"{full}."))
         else:
             items.append((full, value, data.line_of(key)))
@@ -180,7 +195,8 @@ def example_yaml() -> str:
     lines = [
         "# complaint-bot settings. Copy to config.yaml (or pass --config FILE) and edit.",
         "# Every setting can also come from the environment: COMPLAINT_BOT_<KEY>, dots as __,",
-        f"# e.g. COMPLAINT_BOT_STORAGE__DB_PATH. The bot token is best given as {TOKEN_ENV}.",
+        f"# e.g. COMPLAINT_BOT_STORAGE__DB_PATH. The bot token is best given as {TOKEN_ENV},",
+        "# the WeChat secrets as " + ", ".join(SECRET_ENVS.values()) + ".",
         "# This file is generated from bot/config.py; a test checks they agree.",
     ]
     section = ""
@@ -200,6 +216,8 @@ def example_yaml() -> str:
 def _yaml_scalar(value: Any) -> str:
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_yaml_scalar(str(item)) for item in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str):
         return f'"{value}"' if value else '""'
     return str(value)

@@ -166,6 +166,9 @@ class Scheduler:
             await self.engine.reminder_delivered(reminder)
             await self.store.finish_reminder(reminder.id, "sent")
             return 1
+        if result is Delivery.DEFERRED:
+            log.info("reminder %s: deferred to the person's next message", reminder.id)
+            return 0
         if result is Delivery.UNREACHABLE:
             log.info("reminder %s: the person blocked the bot; not retried", reminder.id)
             await self.store.set_unreachable(reminder.key, True)

@@ -16,6 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.deadlines import QuietHours, parse_duration
 
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+# WeChat (WeCom customer service) secrets, like the bot token, are best given in the environment.
+SECRET_ENVS = {
+    "wecom.secret": "WECOM_SECRET",
+    "wecom.token": "WECOM_TOKEN",
+    "wecom.encoding_aes_key": "WECOM_AES_KEY",
+}
+SECRETS = frozenset({"telegram.token", *SECRET_ENVS})
 ENV_PREFIX = "COMPLAINT_BOT_"
 
 
@@ -129,6 +136,51 @@ def _log_level(value: Any) -> str:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ValueError
     return level
+
+
+def _words(value: Any) -> tuple[str, ...]:
+    if value in (None, ""):
+        return ()
+    if isinstance(value, str):  # from the environment: comma-separated
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise ValueError
+    return tuple(_text(str(item)) for item in value if str(item).strip())
+
+
+_LISTEN = re.compile(r"([\w.\-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})")
+
+
+def _listen(value: Any) -> str:
+    text = _text(value)
+    match = _LISTEN.fullmatch(text)
+    if match is None or not 0 < int(match[2]) < 65536:
+        raise ValueError
+    return text
+
+
+def _menu(value: Any) -> str:
+    if value not in ("msgmenu", "text"):
+        raise ValueError
+    return str(value)
+
+
+def _aes_key(value: Any) -> str | None:
+    key = _optional_text(value)
+    if key is not None and not re.fullmatch(r"[A-Za-z0-9+/]{43}", key):
+        raise ValueError
+    return key
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    raise ValueError
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,5 +334,91 @@ SETTINGS: tuple[Setting, ...] = (
         "DEBUG, INFO, WARNING or ERROR.",
         _log_level,
         "one of DEBUG, INFO, WARNING, ERROR",
+    ),
+    Setting(
+        "http.listen",
+        "127.0.0.1:8080",
+        "Where `complaint-bot serve` listens (HOST:PORT); put nginx with TLS in front of it.",
+        _listen,
+        "HOST:PORT like 127.0.0.1:8080",
+    ),
+    Setting(
+        "wecom.corp_id",
+        None,
+        "WeCom corp id (企业ID, starts with ww) of the company that owns the customer service.",
+        _optional_text,
+        "a corp id like ww0123456789abcdef",
+    ),
+    Setting(
+        "wecom.secret",
+        None,
+        "Secret of the self-built app allowed to call 微信客服. Prefer WECOM_SECRET, which wins.",
+        _optional_text,
+        "the app's secret",
+    ),
+    Setting(
+        "wecom.token",
+        None,
+        "Token of the app's 接收消息 callback (signs callbacks). Prefer WECOM_TOKEN, which wins.",
+        _optional_text,
+        "the callback token",
+    ),
+    Setting(
+        "wecom.encoding_aes_key",
+        None,
+        "EncodingAESKey of the callback (43 characters). Prefer WECOM_AES_KEY, which wins.",
+        _aes_key,
+        "43 letters, digits, + or /",
+        "copy it again from the app's 接收消息 page",
+    ),
+    Setting(
+        "wecom.open_kfids",
+        (),
+        "Customer-service accounts (open_kfid, starts with wk) the bot answers for.",
+        _words,
+        "a list of open_kfid",
+        "`complaint-bot wecom check` lists them; in the environment comma-separated",
+    ),
+    Setting(
+        "wecom.api_base",
+        "https://qyapi.weixin.qq.com/cgi-bin",
+        "WeCom API endpoint (changed only for tests or a proxy).",
+        _text,
+        "a URL ending in /cgi-bin",
+    ),
+    Setting(
+        "wecom.callback_path",
+        "/wecom/kf",
+        "Path of the callback URL registered in the app's 接收消息 settings.",
+        _text,
+        "a path like /wecom/kf",
+    ),
+    Setting(
+        "wecom.menu",
+        "msgmenu",
+        "Buttons as tappable msgmenu (up to 10) or as numbered lines only: msgmenu or text.",
+        _menu,
+        "msgmenu or text",
+    ),
+    Setting(
+        "wecom.document_formats",
+        ("txt", "zip", "ics"),
+        "File types sent on WeChat (letters as .txt; .md copies are left out).",
+        _words,
+        "a list of file extensions",
+    ),
+    Setting(
+        "wecom.calendar_invites",
+        True,
+        "Send the deadline as a calendar file (.ics) with the letter: WeChat cannot remind later.",
+        _flag,
+        "true or false",
+    ),
+    Setting(
+        "wecom.poll_interval",
+        300.0,
+        "Seconds between safety pulls of new messages (a lost callback is found then).",
+        _positive_number,
+        "a number of seconds > 0",
     ),
 )

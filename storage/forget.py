@@ -6,6 +6,7 @@ import sqlite3
 
 import storage.conversations as conversations
 import storage.screenshots as screenshots
+import storage.wecom as wecom
 from flows.model import ConversationKey
 from flows.records import Forgotten
 
@@ -45,6 +46,7 @@ def delete(conn: sqlite3.Connection, key: ConversationKey) -> tuple[Forgotten | 
     Runs inside the caller's transaction; the files are the caller's to delete after it commits.
     A file is content-addressed, so the same screenshot sent by someone else stays.
     """
+    wecom.forget(conn, key)  # the WeChat messenger's rows, kept even before a first step
     user_id = conversations.user_id_of(conn, key)
     if user_id is None:
         return None, []

@@ -159,6 +159,43 @@ def m005_reminder_leases(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE reminders ADD COLUMN lease_until TEXT")
 
 
+def m006_wecom(conn: sqlite3.Connection) -> None:
+    """Keep what the WeChat messenger needs: cursors, an inbox, each person's window; defer."""
+    statements = [
+        # Per customer-service account: where kf/sync_msg resumes.
+        """CREATE TABLE wecom_cursors (
+            open_kfid TEXT PRIMARY KEY,
+            cursor TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        # Messages pulled but not yet handled; written in the same transaction as the cursor
+        # that moves past them, deleted once handled.
+        """CREATE TABLE wecom_inbox (
+            msgid TEXT PRIMARY KEY,
+            open_kfid TEXT NOT NULL,
+            external_userid TEXT NOT NULL,
+            body TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX wecom_inbox_by_person ON wecom_inbox (external_userid)",
+        # Per person: when they last wrote (the 48-hour window), messages sent since (the
+        # quota of 5), the buttons on their screen, and pages waiting for "继续".
+        """CREATE TABLE wecom_people (
+            external_userid TEXT PRIMARY KEY,
+            open_kfid TEXT NOT NULL,
+            window_at TEXT,
+            sent INTEGER NOT NULL DEFAULT 0,
+            menu TEXT NOT NULL DEFAULT '{}',
+            pages TEXT NOT NULL DEFAULT '[]',
+            updated_at TEXT NOT NULL
+        )""",
+        # A reminder due while the person cannot be reached waits for their next message.
+        "ALTER TABLE reminders ADD COLUMN deferred_at TEXT",
+    ]
+    for statement in statements:
+        conn.execute(statement)
+
+
 # The same numbering holds for PostgreSQL: storage/postgres/migrations.py has one function of
 # the same name for each of these, in the same order (a test checks it).
 MIGRATIONS: list[Migration] = [
@@ -167,6 +204,7 @@ MIGRATIONS: list[Migration] = [
     m003_letter_profile,
     m004_deliveries,
     m005_reminder_leases,
+    m006_wecom,
 ]
 
 

@@ -100,14 +100,19 @@ OF_AUDIENCE = (
     " AND (CAST(? AS TEXT) IS NULL OR u.messenger = ?)"
     " AND (CAST(? AS TEXT) IS NULL OR u.external_id = ?)"
 )
-DUE_QUERY = f"{PENDING_SELECT} AND r.due_at <= ?{OF_AUDIENCE} ORDER BY r.due_at, r.id LIMIT ?"
+# A deferred reminder (WeChat's window closed) waits for its person's next message instead.
+_NOT_DEFERRED = " AND r.deferred_at IS NULL"
+DUE_QUERY = (
+    f"{PENDING_SELECT} AND r.due_at <= ?{_NOT_DEFERRED}{OF_AUDIENCE}"
+    " ORDER BY r.due_at, r.id LIMIT ?"
+)
 PENDING_QUERY = f"{PENDING_SELECT} ORDER BY r.due_at, r.id"
 # Walks the index in due_at order and stops at the first row of the messenger.
 NEXT_DUE_QUERY = (
     "SELECT r.due_at FROM reminders r"
     " JOIN cases c ON c.id = r.case_id"
     " JOIN users u ON u.id = c.user_id"
-    f" WHERE r.status = 'pending'{OF_AUDIENCE} ORDER BY r.due_at LIMIT 1"
+    f" WHERE r.status = 'pending'{_NOT_DEFERRED}{OF_AUDIENCE} ORDER BY r.due_at LIMIT 1"
 )
 
 

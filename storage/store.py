@@ -391,6 +391,14 @@ class SqliteStore:
         since = to_utc_iso(datetime.now(UTC), "since") if unreachable else None
         await self._write(lambda conn: conversations.set_unreachable(conn, key, since))
 
+    async def read_sql(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` on the connection, for a SQLite-only module's reads (the WeChat state)."""
+        return await self._run(fn)
+
+    async def write_sql(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` in one write transaction, for a SQLite-only module's writes."""
+        return await self._write(fn)
+
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         self._check_file()
         async with self._write_lock:

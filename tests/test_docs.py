@@ -87,6 +87,9 @@ EXPECTED_EXIT = {
     "run": 1,  # no Telegram token configured
     "db migrate": 0,  # the SQLite database is brought up to date (it already is)
     "db copy": 1,  # the PostgreSQL server named cannot be reached
+    "serve": 1,  # no WeCom corp configured
+    "wecom link": 1,  # no WeCom corp configured
+    "wecom check": 1,  # no WeCom corp configured
 }
 
 
@@ -141,7 +144,7 @@ def test_each_documented_command_runs_as_written(
     if command.startswith("complaint-bot flows check"):
         paths["data"] = str(ROOT / "flows" / "definitions")  # its DIR is a folder of flows
     argv = argv_of(command, paths)
-    name = " ".join(argv[:2]) if argv[0] in ("flows", "cases", "users", "db") else argv[0]
+    name = " ".join(argv[:2]) if argv[0] in ("flows", "cases", "users", "db", "wecom") else argv[0]
     if name == "chat":  # interactive: parsing is what can go wrong in the wording
         build_parser().parse_args(argv)
         return

@@ -75,6 +75,9 @@ class Delivery(enum.Enum):
     SENT = "sent"
     UNREACHABLE = "unreachable"  # the person blocked the bot, or is gone
     RETRY = "retry"  # a transient failure
+    # The person cannot be reached now (WeChat's 48-hour window is closed): the messenger
+    # holds it for their next message, and the scheduler leaves it alone meanwhile.
+    DEFERRED = "deferred"
 
 
 class Receiver(Protocol):

@@ -180,12 +180,46 @@ def m005_reminder_leases(conn: Connection) -> None:
     )
 
 
+def m006_wecom(conn: Connection) -> None:
+    """Keep what the WeChat messenger needs: cursors, an inbox, each person's window; defer."""
+    # The same tables as on SQLite, so a copy between the two keeps them; the messenger itself
+    # runs on SQLite only for now (`serve` refuses storage.url).
+    statements = [
+        """CREATE TABLE wecom_cursors (
+            open_kfid TEXT PRIMARY KEY,
+            cursor TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE wecom_inbox (
+            msgid TEXT PRIMARY KEY,
+            open_kfid TEXT NOT NULL,
+            external_userid TEXT NOT NULL,
+            body TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX wecom_inbox_by_person ON wecom_inbox (external_userid)",
+        """CREATE TABLE wecom_people (
+            external_userid TEXT PRIMARY KEY,
+            open_kfid TEXT NOT NULL,
+            window_at TEXT,
+            sent INTEGER NOT NULL DEFAULT 0,
+            menu TEXT NOT NULL DEFAULT '{}',
+            pages TEXT NOT NULL DEFAULT '[]',
+            updated_at TEXT NOT NULL
+        )""",
+        "ALTER TABLE reminders ADD COLUMN deferred_at TEXT",
+    ]
+    for statement in statements:
+        conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_deadlines_and_reminders,
     m003_letter_profile,
     m004_deliveries,
     m005_reminder_leases,
+    m006_wecom,
 ]
 
 

@@ -19,12 +19,14 @@ from storage.db import from_iso
 from storage.postgres.connection import Connection
 
 _AUDIENCE = reminders.OF_AUDIENCE
+# A deferred reminder (WeChat's window closed) waits for its person's next message instead.
+_NOT_DEFERRED = " AND r.deferred_at IS NULL"
 
 # A reminder under another sender's lease is in flight: not due for anyone else meanwhile.
 _FREE = " AND (r.lease_until IS NULL OR r.lease_until <= ?)"
 
 DUE_QUERY = (
-    f"{reminders.PENDING_SELECT} AND r.due_at <= ?{_FREE}{_AUDIENCE}"
+    f"{reminders.PENDING_SELECT} AND r.due_at <= ?{_NOT_DEFERRED}{_FREE}{_AUDIENCE}"
     " ORDER BY r.due_at, r.id LIMIT ?"
 )
 
@@ -34,7 +36,7 @@ CLAIM_QUERY = (
     "  SELECT r.id FROM reminders r"
     "  JOIN cases c ON c.id = r.case_id"
     "  JOIN users u ON u.id = c.user_id"
-    "  WHERE r.status = 'pending' AND r.due_at <= ?"
+    f"  WHERE r.status = 'pending' AND r.due_at <= ?{_NOT_DEFERRED}"
     f"  AND (r.lease_until IS NULL OR r.lease_until <= ?){_AUDIENCE}"
     "  ORDER BY r.due_at, r.id LIMIT ?"
     "  FOR UPDATE OF r SKIP LOCKED)"
@@ -48,12 +50,12 @@ NEXT_QUERY = (
     "SELECT min(at) FROM ("
     " (SELECT r.due_at AS at FROM reminders r"
     "  JOIN cases c ON c.id = r.case_id JOIN users u ON u.id = c.user_id"
-    f"  WHERE r.status = 'pending' AND r.lease_until IS NULL{_AUDIENCE}"
+    f"  WHERE r.status = 'pending' AND r.lease_until IS NULL{_NOT_DEFERRED}{_AUDIENCE}"
     "  ORDER BY r.due_at LIMIT 1)"
     " UNION ALL"
     " SELECT greatest(r.due_at, r.lease_until) FROM reminders r"
     "  JOIN cases c ON c.id = r.case_id JOIN users u ON u.id = c.user_id"
-    f"  WHERE r.status = 'pending' AND r.lease_until IS NOT NULL{_AUDIENCE}"
+    f"  WHERE r.status = 'pending' AND r.lease_until IS NOT NULL{_NOT_DEFERRED}{_AUDIENCE}"
     ") AS due"
 )
 

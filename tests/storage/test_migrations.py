@@ -22,6 +22,9 @@ TABLES = {
     "migrations",
     "reminders",
     "deliveries",
+    "wecom_cursors",
+    "wecom_inbox",
+    "wecom_people",
 }
 ALL = [m.__name__ for m in MIGRATIONS]
 
@@ -35,6 +38,7 @@ async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
             "m003_letter_profile",
             "m004_deliveries",
             "m005_reminder_leases",
+            "m006_wecom",
         ]
         rows = await conn.execute_fetchall("SELECT id, name, applied_at FROM migrations")
         assert [(r["id"], r["name"]) for r in rows] == list(enumerate(ALL, 1))

@@ -325,3 +325,18 @@ async def test_a_closed_store_says_so(store: PostgresStore) -> None:
 
     with pytest.raises(StorageError, match="closed"):
         await store.load_conversation(KEY)
+
+
+async def test_a_deferred_reminder_is_neither_due_nor_claimed(
+    store: PostgresStore, pg_url: str
+) -> None:
+    # WeChat defers a reminder whose person's window is closed: it waits for their next message.
+    await file_case(store)
+    later = DUE + timedelta(hours=1)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("UPDATE reminders SET deferred_at = '2026-01-01T00:00:00.000000Z'")
+
+    assert await store.due_reminders(later) == []
+    assert await store.claim_reminders(later) == []
+    assert await store.next_due_at() is None
+    assert len(await store.pending_reminders()) == 1  # still pending, not failed

@@ -1,0 +1,389 @@
+"""The WeChat messenger: pulled messages in, budgeted replies out, reminders across the window.
+
+Per person and pull: their deferred reminders go first, then the answers to what they wrote,
+all within the 5 messages WeChat allows per message of theirs; what does not fit waits for
+"继续". A reminder due while their 48-hour window is closed is deferred (not failed) until they
+write again. Every pulled message is in the inbox before its cursor moves; its msgid is its
+delivery id, so a message pulled twice has its effect once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from bot.clock import Clock
+from bot.messengers import base
+from bot.messengers.base import Delivery
+from bot.messengers.wecom import outbox
+from bot.messengers.wecom.api import Media, WecomApi, WecomError
+from bot.messengers.wecom.calendar import deadline_invite
+from bot.messengers.wecom.menus import MenuState
+from bot.messengers.wecom.outbox import Out
+from bot.messengers.wecom.pull import PullLoop
+from bot.messengers.wecom.state import Person, Pulled, WecomState
+from bot.messengers.wecom.updates import MESSENGER, Item, split_chat_id, to_incoming
+from flows.errors import StorageError
+from flows.model import ConversationKey, Incoming, Reply
+from flows.ports import Store
+from flows.records import Deliveries, Reminder
+
+log = logging.getLogger(__name__)
+
+HUMAN_AGENT = 95018  # the session is with a person at the company: the API may not send
+_FAIL_WINDOW = frozenset({4, 6})  # msg_send_fail: past 48 hours, over 5 messages
+_FAIL_REFUSED = 10  # the person refused messages
+
+
+class Answerer(base.Receiver, Protocol):
+    """What the messenger asks of the engine: answers, and the words of a due reminder."""
+
+    async def reminder_prompt(self, reminder: Reminder) -> Reply | None:
+        """Return what a due reminder asks its case's owner, or None if it no longer applies."""
+        ...
+
+    async def reminder_delivered(self, reminder: Reminder) -> None:
+        """Record that a reminder reached its case's owner."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What WeChat allows, and how the bot keeps to it."""
+
+    window: timedelta = timedelta(hours=48)
+    per_message: int = 5
+    text_bytes: int = outbox.MAX_TEXT
+    menu_items: int = 10
+    use_menus: bool = True
+    document_formats: frozenset[str] = frozenset({"txt", "zip", "ics"})
+    calendar_invites: bool = True
+    max_file_size: int = 20 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Turn:
+    """What one person's pulled messages produce before it is sent."""
+
+    outs: list[Out] = field(default_factory=list)
+    menu: MenuState | None = None
+    reminders: list[Reminder] = field(default_factory=list)
+    deliveries: list[str] = field(default_factory=list)
+
+
+class WecomMessenger:
+    """Pull, translate, hand to the engine, and send within the window for a WeCom corp."""
+
+    name = MESSENGER
+
+    def __init__(
+        self,
+        engine: Answerer,
+        store: Store,
+        state: WecomState,
+        api: WecomApi,
+        *,
+        open_kfids: Iterable[str],
+        clock: Clock,
+        limits: Limits | None = None,
+        poll_interval: timedelta = timedelta(minutes=5),
+        default_language: str = "zh",
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.api = api
+        self.state = state
+        self.clock = clock
+        self.rules = limits or Limits()
+        # The same rules as every messenger states them (bot.messengers.base.Limits).
+        self.limits = base.Limits(
+            max_text=self.rules.text_bytes,
+            measure=base.Measure.BYTES,
+            buttons_per_message=self.rules.menu_items,
+            messages_per_turn=self.rules.per_message,
+            buttons=base.ButtonStyle.MENU if self.rules.use_menus else base.ButtonStyle.NUMBERED,
+        )
+        self.default_language = default_language
+        self.loops = {k: PullLoop(k, self.pull, clock, poll_interval) for k in open_kfids}
+        self.refused = 0  # sends WeCom refused (an error code); for the logs and tests
+
+    # ------------------------------------------------------------------------- receiving
+
+    def start(self) -> None:
+        """Start one pull loop per account."""
+        for loop in self.loops.values():
+            loop.start()
+
+    async def stop(self) -> None:
+        """Stop the pull loops."""
+        for loop in self.loops.values():
+            await loop.stop()
+
+    def wake(self, open_kfid: str, token: str | None) -> bool:
+        """Wake an account's pull loop (a callback came); False for an account not ours."""
+        loop = self.loops.get(open_kfid)
+        if loop is None:
+            return False
+        loop.wake(token)
+        return True
+
+    async def settle(self) -> None:
+        """Wait until every account has pulled and handled what it was told of (for tests)."""
+        for loop in self.loops.values():
+            await loop.settle()
+
+    async def pull(self, open_kfid: str, token: str | None) -> None:
+        """Pull every page after the saved cursor into the inbox, then handle the inbox."""
+        cursor = await self.state.cursor(open_kfid)
+        while True:
+            page = await self.api.sync_msg(open_kfid, cursor, token)
+            items = [p for m in page.messages if (p := _pulled(m, open_kfid)) is not None]
+            await self.state.record_page(open_kfid, items, page.next_cursor)
+            cursor = page.next_cursor
+            # An empty page may still say has_more: the loop follows has_more, not the list.
+            if not page.has_more:
+                break
+        await self.handle_inbox(open_kfid)
+
+    async def handle_inbox(self, open_kfid: str) -> None:
+        """Handle the account's pulled messages, person by person, in the order they came."""
+        people: dict[str, list[Pulled]] = {}
+        for pulled in await self.state.inbox(open_kfid):
+            people.setdefault(pulled.external_userid, []).append(pulled)
+        for person, items in people.items():
+            try:
+                await self.handle_person(open_kfid, person, items)
+            except StorageError:
+                log.warning("wecom: could not store; the messages stay in the inbox", exc_info=True)
+                return
+            except Exception:
+                log.exception("wecom: handling a person's messages failed; dropped")
+            await self.state.handled([i.msgid for i in items])
+
+    async def handle_person(self, open_kfid: str, person: str, items: list[Pulled]) -> None:
+        """Answer one person's pulled messages: deferred reminders first, within the quota."""
+        key = ConversationKey(MESSENGER, person)
+        state = await self.state.person(person)
+        menu = MenuState.from_json(state.menu)
+        turn = Turn(menu=None)
+        pages = [Out.from_json(p) for p in state.pages]
+        for pulled in items:
+            if pulled.body.get("msgtype") == "event":
+                await self._event(key, pulled.body.get("event") or {})
+        if not any(_wrote(p.body) or _enters(p) for p in items):
+            return  # only events: nobody wrote, nothing to answer
+        for reminder in await self.state.deferred(person):
+            reply = await self.engine.reminder_prompt(reminder)
+            if reply is None:
+                await self.store.finish_reminder(reminder.id, "cancelled")
+                continue
+            self._add(turn, [reply], menu)
+            turn.reminders.append(reminder)
+        greet = self._room(state) > 0  # opening the chat allows no message by itself
+        incomings: list[Incoming] = []
+        for pulled in items:
+            if _enters(pulled) and not greet:
+                continue
+            item = Item(pulled.msgid, open_kfid, person, pulled.body)
+            incoming = await to_incoming(
+                item, self.api.corp_id, self._download, self.rules.max_file_size
+            )
+            if incoming is not None:
+                incomings.append(incoming)
+        for incoming in _together(incomings):
+            current = turn.menu or menu
+            if pages and _asks_more(incoming):
+                turn.outs += pages
+                pages = []
+                await self.store.mark_handled(Deliveries(MESSENGER, incoming.deliveries))
+                continue
+            replies = await self.engine.handle(_pressed(incoming, current))
+            pages = []  # a new answer replaces what waited for "继续"
+            replies = await self._with_invite(key, replies)
+            self._add(turn, replies, current)
+        await self._send_turn(open_kfid, key, state, turn, pages)
+
+    def _add(self, turn: Turn, replies: list[Reply], menu: MenuState) -> None:
+        rendered = outbox.render(
+            replies, use_menus=self.rules.use_menus, formats=self.rules.document_formats
+        )
+        turn.outs += rendered.outs
+        if rendered.state is not None:
+            turn.menu = rendered.state
+
+    async def _send_turn(
+        self, open_kfid: str, key: ConversationKey, state: Person, turn: Turn, pages: list[Out]
+    ) -> None:
+        room = self._room(state)
+        language = await self._language(key)
+        now_outs, rest = outbox.budget(outbox.merge(turn.outs), room, language)
+        sent = await self._send(open_kfid, key.user_id, now_outs)
+        if sent:
+            await self.state.count_sent(key.user_id, open_kfid, sent)
+        if await self.store.load_conversation(key) is None:
+            # Forgotten in this turn (or never started): keep nothing about them.
+            await self.state.forget(key)
+            return
+        for reminder in turn.reminders[: max(0, sent)]:
+            await self.engine.reminder_delivered(reminder)
+            # The sender marks a reminder sent (see `flows.ports.ReminderStore`): here, this.
+            await self.store.finish_reminder(reminder.id, "sent")
+        menu = None if turn.menu is None else turn.menu.to_json()
+        await self.state.save_screen(
+            key.user_id, open_kfid, menu, [o.to_json() for o in [*rest, *pages]]
+        )
+
+    def _room(self, state: Person) -> int:
+        if state.window_at is None or self.clock.now() - state.window_at >= self.rules.window:
+            return 0
+        return max(0, self.rules.per_message - state.sent)
+
+    async def _language(self, key: ConversationKey) -> str:
+        conv = await self.store.load_conversation(key)
+        return conv.language if conv else self.default_language
+
+    async def _event(self, key: ConversationKey, event: dict[str, Any]) -> None:
+        if event.get("event_type") != "msg_send_fail":
+            return
+        fail = int(event.get("fail_type") or 0)
+        log.warning("wecom: WeChat did not deliver a message (fail_type %s)", fail)
+        if fail in _FAIL_WINDOW:
+            await self.state.close_window(key.user_id)
+        elif fail == _FAIL_REFUSED:
+            await self.store.set_unreachable(key, True)
+
+    async def _with_invite(self, key: ConversationKey, replies: list[Reply]) -> list[Reply]:
+        """Add a calendar file for the deadline to a turn that hands out a case's letter."""
+        if not self.rules.calendar_invites:
+            return replies
+        letters = [
+            r.document for r in replies if r.document and r.document.file_name.endswith(".txt")
+        ]
+        if not letters:
+            return replies
+        conv = await self.store.load_conversation(key)
+        language = conv.language if conv else self.default_language
+        for case in await self.store.list_cases(key):
+            if case.due_at is not None and any(case.number in d.file_name for d in letters):
+                invite = deadline_invite(case.number, case.due_at, language, self.clock.now())
+                return [*replies, Reply("", document=invite)]
+        return replies
+
+    async def _download(self, media_id: str, max_bytes: int) -> Media:
+        return await self.api.media(media_id, max_bytes)
+
+    # ------------------------------------------------------------------------- sending
+
+    async def _send(self, open_kfid: str, person: str, outs: list[Out]) -> int:
+        """Send messages in order; return how many WeCom took (a refused one is skipped)."""
+        sent = 0
+        for out in outs:
+            try:
+                await self.api.send_msg(await self._message(open_kfid, person, out))
+            except WecomError as exc:
+                self.refused += 1
+                if exc.code == HUMAN_AGENT:
+                    log.warning("wecom: a human agent holds the session; replies not sent")
+                    return sent
+                log.warning("wecom: a reply was not sent (%s); sending the rest", exc)
+                continue
+            sent += 1
+        return sent
+
+    async def _message(self, open_kfid: str, person: str, out: Out) -> dict[str, Any]:
+        head = {"touser": person, "open_kfid": open_kfid}
+        if out.document is not None:
+            doc = out.document
+            media_id = await self.api.upload("file", doc.file_name, doc.content, doc.mime_type)
+            return {**head, "msgtype": "file", "file": {"media_id": media_id}}
+        if out.menu:
+            items = [
+                {"type": "click", "click": {"id": b.data, "content": b.label}} for b in out.menu
+            ]
+            menu = {"head_content": out.text, "list": items}
+            return {**head, "msgtype": "msgmenu", "msgmenu": menu}
+        return {**head, "msgtype": "text", "text": {"content": out.text}}
+
+    # ------------------------------------------------------------------------- reminders
+
+    async def deliver_reminder(self, reminder: Reminder, reply: Reply) -> Delivery:
+        """Send a due reminder inside the window; otherwise hold it for their next message."""
+        open_kfid, person = split_chat_id(reminder.chat_id)
+        state = await self.state.person(person)
+        rendered = outbox.render(
+            [reply], use_menus=self.rules.use_menus, formats=self.rules.document_formats
+        )
+        if not rendered.outs or len(rendered.outs) > self._room(state):
+            await self.state.defer(reminder.id, self.clock.now())
+            return Delivery.DEFERRED
+        sent = await self._send(open_kfid, person, rendered.outs)
+        if sent == 0:
+            return Delivery.RETRY
+        await self.state.count_sent(person, open_kfid, sent)
+        menu = None if rendered.state is None else rendered.state.to_json()
+        await self.state.save_screen(person, open_kfid, menu, state.pages)
+        return Delivery.SENT
+
+
+def _pulled(message: dict[str, Any], open_kfid: str) -> Pulled | None:
+    item = Item.of(message)
+    if item is None:
+        return None
+    sent_at = None
+    if _wrote(message):
+        sent_at = datetime.fromtimestamp(int(message.get("send_time") or 0), UTC)
+    return Pulled(item.msgid, item.open_kfid or open_kfid, item.external_userid, message, sent_at)
+
+
+def _together(incomings: list[Incoming]) -> list[Incoming]:
+    """Join files sent one after another into one message, as an album is on Telegram."""
+    joined: list[Incoming] = []
+    for incoming in incomings:
+        last = joined[-1] if joined else None
+        if last is not None and _only_files(last) and _only_files(incoming):
+            joined[-1] = replace(
+                last,
+                attachments=last.attachments + incoming.attachments,
+                deliveries=last.deliveries + incoming.deliveries,
+            )
+        else:
+            joined.append(incoming)
+    return joined
+
+
+def _only_files(incoming: Incoming) -> bool:
+    return bool(incoming.attachments) and incoming.text is None and incoming.button is None
+
+
+def _wrote(message: dict[str, Any]) -> bool:
+    """Return True for a message the person wrote (which opens a new window)."""
+    return message.get("msgtype") != "event" and message.get("origin", 3) == 3
+
+
+def _asks_more(incoming: Incoming) -> bool:
+    return incoming.text is not None and incoming.text.strip().lower() in outbox.MORE_WORDS
+
+
+def _is_letter(file_name: str) -> bool:
+    return file_name.endswith(".txt")
+
+
+def _enters(pulled: Pulled) -> bool:
+    event = pulled.body.get("event") or {}
+    return pulled.body.get("msgtype") == "event" and event.get("event_type") == "enter_session"
+
+
+def _pressed(incoming: Incoming, menu: MenuState) -> Incoming:
+    """Return a typed number or label as the button it names, a command word as its command."""
+    if incoming.text is None or incoming.forward is not None:
+        return incoming
+    command = menu.command(incoming.text)
+    if command is not None:
+        return replace(incoming, text=command)
+    button = menu.press(incoming.text)
+    if button is not None:
+        return replace(incoming, text=None, button=button.data)
+    return incoming

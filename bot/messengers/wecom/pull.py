@@ -1,0 +1,82 @@
+"""One pull loop per customer-service account: woken by a callback, or by a safety timer.
+
+Single-flight: a callback arriving while a pull runs only asks for one more pull after it, so
+two pulls of one account never race over its cursor. A lost callback is made up for by the
+safety pull every `interval`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from bot.clock import Clock
+
+log = logging.getLogger(__name__)
+
+Pull = Callable[[str, str | None], Awaitable[None]]
+
+
+class PullLoop:
+    """Run `pull(open_kfid, token)` when woken, and at least every `interval`."""
+
+    def __init__(self, open_kfid: str, pull: Pull, clock: Clock, interval: timedelta) -> None:
+        self.open_kfid = open_kfid
+        self._pull = pull
+        self.clock = clock
+        self.interval = interval
+        self._wake = asyncio.Event()
+        self._token: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._passes = 0
+        self._busy = False
+        self._done = asyncio.Condition()
+
+    def wake(self, token: str | None) -> None:
+        """Ask for a pull soon (a callback's token lets it skip the strict rate limit)."""
+        if token:
+            self._token = token
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start pulling in the background (a first pull at once)."""
+        if self._task is None:
+            self._wake.set()
+            self._task = asyncio.create_task(self._loop(), name=f"wecom-pull-{self.open_kfid}")
+
+    async def stop(self) -> None:
+        """Stop the loop; a pull in progress is cancelled (its messages are pulled again)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def settle(self) -> None:
+        """Wait until a pull has run after this call and nothing more is asked (for tests)."""
+        async with self._done:
+            # A pass under way may have read the cursor before this call: wait for the next.
+            target = self._passes + (2 if self._busy else 1)
+            self._wake.set()
+            await self._done.wait_for(
+                lambda: self._passes >= target and not self._wake.is_set() and not self._busy
+            )
+
+    async def _loop(self) -> None:
+        while True:
+            await self.clock.sleep_until(self.clock.now() + self.interval, self._wake)
+            self._wake.clear()
+            token, self._token = self._token, None
+            self._busy = True
+            try:
+                await self._pull(self.open_kfid, token)
+            except Exception:
+                log.exception("pulling account %s failed; trying again later", self.open_kfid)
+            finally:
+                self._busy = False
+                async with self._done:
+                    self._passes += 1
+                    self._done.notify_all()

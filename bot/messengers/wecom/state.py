@@ -1,0 +1,87 @@
+"""What the WeChat messenger keeps between pulls: the records and the Protocol that keeps them.
+
+The messenger is handed a `WecomState` (see `bot.wecom_state` for the SQLite one); it never
+opens storage itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from flows.model import ConversationKey
+from flows.records import Reminder
+
+
+@dataclass(frozen=True, slots=True)
+class Pulled:
+    """A message pulled from kf/sync_msg, as the inbox keeps it."""
+
+    msgid: str
+    open_kfid: str
+    external_userid: str
+    body: dict[str, Any]
+    sent_at: datetime | None = None  # when the person wrote it (None: not theirs, an event)
+
+
+@dataclass(slots=True)
+class Person:
+    """A person's window (when they last wrote), sends since, buttons, and waiting pages."""
+
+    external_userid: str
+    open_kfid: str = ""
+    window_at: datetime | None = None
+    sent: int = 0
+    menu: dict[str, Any] = field(default_factory=dict)
+    pages: list[dict[str, Any]] = field(default_factory=list)
+
+
+class WecomState(Protocol):
+    """Account cursors, the inbox, each person's window and screen, and deferred reminders."""
+
+    async def record_page(self, open_kfid: str, items: list[Pulled], cursor: str) -> int:
+        """Keep a page of pulled messages and its cursor, together; return how many were new."""
+        ...
+
+    async def cursor(self, open_kfid: str) -> str | None:
+        """Return where pulling resumes for an account (None: from the start)."""
+        ...
+
+    async def inbox(self, open_kfid: str) -> list[Pulled]:
+        """Return the account's pulled messages not yet handled, in the order pulled."""
+        ...
+
+    async def handled(self, msgids: list[str]) -> None:
+        """Remove handled messages from the inbox."""
+        ...
+
+    async def person(self, person: str) -> Person:
+        """Return a person's window, quota use, screen and waiting pages."""
+        ...
+
+    async def count_sent(self, person: str, open_kfid: str, sent: int) -> None:
+        """Add `sent` messages to the person's use of their current window."""
+        ...
+
+    async def save_screen(
+        self, person: str, open_kfid: str, menu: dict[str, Any] | None, pages: list[dict[str, Any]]
+    ) -> None:
+        """Keep the buttons on the person's screen (None: unchanged) and the waiting pages."""
+        ...
+
+    async def close_window(self, person: str) -> None:
+        """Note that WeChat refused a send as out of the window or quota."""
+        ...
+
+    async def defer(self, reminder_id: int, at: datetime) -> None:
+        """Hold a reminder for its person's next message (the scheduler skips it meanwhile)."""
+        ...
+
+    async def deferred(self, person: str) -> list[Reminder]:
+        """Return the person's deferred reminders, earliest first."""
+        ...
+
+    async def forget(self, key: ConversationKey) -> None:
+        """Delete what is kept about a person who has no conversation (left, or forgotten)."""
+        ...

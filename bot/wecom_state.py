@@ -1,0 +1,99 @@
+"""The WeChat messenger's state on the SQLite store (see `bot.messengers.wecom.state`).
+
+Composition, not messenger code: it is the one place that joins the messenger's records to
+`storage.wecom`'s SQL. PostgreSQL has no twin yet, so `serve` refuses `storage.url`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import storage.wecom as sql
+from bot.config import ConfigError
+from bot.messengers.wecom.state import Person, Pulled, WecomState
+from flows.model import ConversationKey
+from flows.ports import Store
+from flows.records import Reminder
+
+T = TypeVar("T")
+
+
+@runtime_checkable
+class SqlRunner(Protocol):
+    """A store on one SQLite connection that runs a module's reads and writes (the SQLite one)."""
+
+    async def read_sql(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` on the connection."""
+        ...
+
+    async def write_sql(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` in one write transaction."""
+        ...
+
+
+def wecom_state(store: Store) -> WecomState:
+    """Return the WeChat state kept in `store`'s database; refuse a store that cannot keep it."""
+    if not isinstance(store, SqlRunner):
+        raise ConfigError(
+            "the WeChat messenger keeps its state in SQLite only for now:"
+            " leave storage.url empty to serve WeChat"
+        )
+    return SqliteWecomState(store)
+
+
+class SqliteWecomState:
+    """The messenger's rows, read and written through the SQLite store's connection."""
+
+    def __init__(self, store: SqlRunner) -> None:
+        self.store = store
+
+    async def record_page(self, open_kfid: str, items: list[Pulled], cursor: str) -> int:
+        """Keep a page of pulled messages and its cursor, together; return how many were new."""
+        return await self.store.write_sql(lambda c: sql.record_page(c, open_kfid, items, cursor))
+
+    async def cursor(self, open_kfid: str) -> str | None:
+        """Return where pulling resumes for an account (None: from the start)."""
+        return await self.store.read_sql(lambda c: sql.cursor(c, open_kfid))
+
+    async def inbox(self, open_kfid: str) -> list[Pulled]:
+        """Return the account's pulled messages not yet handled, in the order pulled."""
+        rows = await self.store.read_sql(lambda c: sql.inbox(c, open_kfid))
+        return [Pulled(*row) for row in rows]
+
+    async def handled(self, msgids: list[str]) -> None:
+        """Remove handled messages from the inbox."""
+        await self.store.write_sql(lambda c: sql.handled(c, msgids))
+
+    async def person(self, person: str) -> Person:
+        """Return a person's window, quota use, screen and waiting pages."""
+        row = await self.store.read_sql(lambda c: sql.person(c, person))
+        return Person(person) if row is None else Person(person, *row)
+
+    async def count_sent(self, person: str, open_kfid: str, sent: int) -> None:
+        """Add `sent` messages to the person's use of their current window."""
+        await self.store.write_sql(lambda c: sql.count_sent(c, person, open_kfid, sent))
+
+    async def save_screen(
+        self, person: str, open_kfid: str, menu: dict[str, Any] | None, pages: list[dict[str, Any]]
+    ) -> None:
+        """Keep the buttons on the person's screen (None: unchanged) and the waiting pages."""
+        await self.store.write_sql(lambda c: sql.save_screen(c, person, open_kfid, menu, pages))
+
+    async def close_window(self, person: str) -> None:
+        """Note that WeChat refused a send as out of the window or quota."""
+        await self.store.write_sql(lambda c: sql.close_window(c, person))
+
+    async def defer(self, reminder_id: int, at: datetime) -> None:
+        """Hold a reminder for its person's next message (the scheduler skips it meanwhile)."""
+        await self.store.write_sql(lambda c: sql.defer(c, reminder_id, at))
+
+    async def deferred(self, person: str) -> list[Reminder]:
+        """Return the person's deferred reminders, earliest first."""
+        return await self.store.read_sql(lambda c: sql.deferred(c, person))
+
+    async def forget(self, key: ConversationKey) -> None:
+        """Delete what is kept about a person who has no conversation (left, or forgotten)."""
+        await self.store.write_sql(lambda c: sql.forget(c, key))

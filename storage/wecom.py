@@ -1,0 +1,190 @@
+"""What the WeChat messenger keeps: account cursors, the inbox, each person's window and screen.
+
+The inbox row of a pulled message is written in the same transaction as the cursor that moves
+past it, so a crash between the two can neither lose a message nor skip one. Rows are keyed by
+WeCom's external_userid; forgetting a person deletes theirs (see `forget`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import storage.reminders as reminders
+from flows.model import ConversationKey
+from flows.records import Reminder
+from storage.db import from_iso, to_utc_iso
+
+MESSENGER = "wecom"
+
+
+class Pulled(Protocol):
+    """A pulled message as the inbox keeps it (the messenger's record has these fields)."""
+
+    @property
+    def msgid(self) -> str: ...
+    @property
+    def open_kfid(self) -> str: ...
+    @property
+    def external_userid(self) -> str: ...
+    @property
+    def body(self) -> dict[str, Any]: ...
+    @property
+    def sent_at(self) -> datetime | None: ...
+
+
+# A person's row: open_kfid, window_at, sent, menu, pages (None: nothing kept yet).
+PersonRow = tuple[str, datetime | None, int, dict[str, Any], list[dict[str, Any]]]
+# An inbox row: msgid, open_kfid, external_userid, body.
+InboxRow = tuple[str, str, str, dict[str, Any]]
+
+
+def record_page(
+    conn: sqlite3.Connection, open_kfid: str, items: Sequence[Pulled], cursor: str
+) -> int:
+    """Keep pulled messages and move the cursor past them (in the caller's transaction)."""
+    now = to_utc_iso(datetime.now(UTC), "received_at")
+    added = 0
+    for item in items:
+        found = conn.execute(
+            "INSERT OR IGNORE INTO wecom_inbox"
+            " (msgid, open_kfid, external_userid, body, received_at) VALUES (?, ?, ?, ?, ?)",
+            (item.msgid, item.open_kfid, item.external_userid, json.dumps(item.body), now),
+        )
+        added += found.rowcount
+        # A message pulled twice (the same cursor read again) opens no new window.
+        if item.sent_at is not None and found.rowcount:
+            _wrote(conn, item.external_userid, item.open_kfid, item.sent_at, now)
+    conn.execute(
+        "INSERT INTO wecom_cursors (open_kfid, cursor, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (open_kfid) DO UPDATE SET cursor = excluded.cursor,"
+        " updated_at = excluded.updated_at",
+        (open_kfid, cursor, now),
+    )
+    return added
+
+
+def _wrote(
+    conn: sqlite3.Connection, person: str, open_kfid: str, sent_at: datetime, now: str
+) -> None:
+    """Open a new window (5 more messages) for a new message; an older one changes nothing."""
+    at = to_utc_iso(sent_at, "sent_at")
+    conn.execute(
+        "INSERT INTO wecom_people (external_userid, open_kfid, window_at, sent, updated_at)"
+        " VALUES (?, ?, ?, 0, ?)"
+        " ON CONFLICT (external_userid) DO UPDATE SET"
+        " sent = CASE WHEN window_at IS NULL OR window_at <= excluded.window_at"
+        "  THEN 0 ELSE sent END,"
+        " window_at = CASE WHEN window_at IS NULL OR window_at <= excluded.window_at"
+        "  THEN excluded.window_at ELSE window_at END,"
+        " open_kfid = excluded.open_kfid, updated_at = excluded.updated_at",
+        (person, open_kfid, at, now),
+    )
+
+
+def cursor(conn: sqlite3.Connection, open_kfid: str) -> str | None:
+    """Return where pulling resumes for an account (None: from the start)."""
+    row = conn.execute(
+        "SELECT cursor FROM wecom_cursors WHERE open_kfid = ?", (open_kfid,)
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def inbox(conn: sqlite3.Connection, open_kfid: str) -> list[InboxRow]:
+    """Return the account's pulled messages not yet handled, in the order pulled."""
+    rows = conn.execute(
+        "SELECT msgid, open_kfid, external_userid, body FROM wecom_inbox"
+        " WHERE open_kfid = ? ORDER BY rowid",
+        (open_kfid,),
+    )
+    return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+
+def handled(conn: sqlite3.Connection, msgids: list[str]) -> None:
+    """Remove handled messages from the inbox."""
+    conn.executemany("DELETE FROM wecom_inbox WHERE msgid = ?", [(m,) for m in msgids])
+
+
+def person(conn: sqlite3.Connection, external_userid: str) -> PersonRow | None:
+    """Return a person's window, quota use, screen and waiting pages (None: none kept)."""
+    row = conn.execute(
+        "SELECT open_kfid, window_at, sent, menu, pages FROM wecom_people"
+        " WHERE external_userid = ?",
+        (external_userid,),
+    ).fetchone()
+    if row is None:
+        return None
+    window_at = from_iso(row["window_at"]) if row["window_at"] else None
+    return (
+        row["open_kfid"],
+        window_at,
+        row["sent"],
+        json.loads(row["menu"]),
+        json.loads(row["pages"]),
+    )
+
+
+def count_sent(conn: sqlite3.Connection, external_userid: str, open_kfid: str, sent: int) -> None:
+    """Add `sent` messages to the person's use of their current window."""
+    now = to_utc_iso(datetime.now(UTC), "updated_at")
+    conn.execute(
+        "INSERT INTO wecom_people (external_userid, open_kfid, sent, updated_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (external_userid) DO UPDATE SET"
+        " sent = sent + excluded.sent, updated_at = excluded.updated_at",
+        (external_userid, open_kfid, sent, now),
+    )
+
+
+def save_screen(
+    conn: sqlite3.Connection,
+    external_userid: str,
+    open_kfid: str,
+    menu: dict[str, Any] | None,
+    pages: list[dict[str, Any]],
+) -> None:
+    """Keep the buttons on the person's screen (None: unchanged) and the waiting pages."""
+    now = to_utc_iso(datetime.now(UTC), "updated_at")
+    menu_json = None if menu is None else json.dumps(menu, ensure_ascii=False)
+    conn.execute(
+        "INSERT INTO wecom_people (external_userid, open_kfid, menu, pages, updated_at)"
+        " VALUES (?, ?, coalesce(?, '{}'), ?, ?) ON CONFLICT (external_userid) DO UPDATE"
+        " SET menu = coalesce(?, menu), pages = excluded.pages,"
+        " updated_at = excluded.updated_at",
+        (external_userid, open_kfid, menu_json, json.dumps(pages), now, menu_json),
+    )
+
+
+def close_window(conn: sqlite3.Connection, external_userid: str) -> None:
+    """Note that WeChat refused a send as out of the window or quota."""
+    conn.execute(
+        "UPDATE wecom_people SET window_at = NULL WHERE external_userid = ?", (external_userid,)
+    )
+
+
+def defer(conn: sqlite3.Connection, reminder_id: int, at: datetime) -> None:
+    """Hold a reminder for its person's next message (the scheduler skips it meanwhile)."""
+    conn.execute(
+        "UPDATE reminders SET deferred_at = ? WHERE id = ? AND status = 'pending'",
+        (to_utc_iso(at, "deferred_at"), reminder_id),
+    )
+
+
+def deferred(conn: sqlite3.Connection, external_userid: str) -> list[Reminder]:
+    """Return the person's deferred reminders, earliest first."""
+    query = (
+        f"{reminders.PENDING_SELECT} AND r.deferred_at IS NOT NULL"
+        " AND u.messenger = ? AND u.external_id = ? ORDER BY r.due_at, r.id"
+    )
+    rows = conn.execute(query, (MESSENGER, external_userid))
+    return [reminders.reminder_of(row) for row in rows]
+
+
+def forget(conn: sqlite3.Connection, key: ConversationKey) -> None:
+    """Delete what the WeChat messenger keeps about a person (in the caller's transaction)."""
+    if key.messenger != MESSENGER:
+        return
+    conn.execute("DELETE FROM wecom_inbox WHERE external_userid = ?", (key.user_id,))
+    conn.execute("DELETE FROM wecom_people WHERE external_userid = ?", (key.user_id,))
