@@ -18,11 +18,10 @@ import storage.cases as cases
 import storage.conversations as conversations
 import storage.deliveries as deliveries
 import storage.documents as documents
-import storage.events as events
-import storage.evidence as evidence
 import storage.forget as forget
 import storage.reminders as reminders
 import storage.screenshots as screenshots
+import storage.steps as steps
 from flows.model import ConversationKey
 from flows.ports import Audience
 from flows.records import (
@@ -157,57 +156,31 @@ class SqliteStore:
         The whole step runs as one function on the database thread: one thread hop (~100 us
         each with aiosqlite) instead of one per statement, and no other coroutine's statement
         can land inside the transaction. Steps of other people waiting meanwhile share the hop
-        (each in its own transaction): see storage/group_commit.py. Order inside it: the
-        discarded draft goes first, so a "cancelled" event written by the same step survives;
-        a filed case takes the draft of the conversation, or the one saved before this step
-        when the engine cleared it.
+        (each in its own transaction): see storage/group_commit.py. The rows go in the order
+        storage/steps.py gives every backend.
         """
         # Encoding here, before the transaction, reports bad data without touching the database.
         moment = datetime.now(UTC)
         now = moment.isoformat()
         delivered = self._delivery_writer(step.deliveries, moment)
-        person = conversations.encode(step.conversation, now)
-        files = evidence.encode(step.evidence, now)
-        timeline = events.encode(step.events)
-        new_case = cases.encode(step.new_case) if step.new_case else None
-        discard = step.discard_draft
-        step_draft = step.conversation.draft_id
+        rows = steps.encode(step, now)
 
         def write(conn: sqlite3.Connection) -> tuple[str | None, list[str], list[str]]:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 delivered(conn)
-                user_id = conversations.upsert_user(conn, person)
-                draft = step_draft
-                if new_case is not None and draft is None:
-                    draft = conversations.draft_of(conn, user_id)
-                dropped: list[str] = []
-                if discard is not None:
-                    dropped = evidence.discard_draft(conn, discard)
-                    events.discard_draft(conn, discard)
-                waiting = screenshots.waiting_for(conn, user_id)
-                conversations.save(conn, user_id, person)
-                now_waiting = screenshots.waiting_for(conn, user_id)
-                dropped += [path for path in waiting if path not in now_waiting]
-                newly = [path for path in now_waiting if path not in waiting]
-                evidence.insert(conn, user_id, files)
-                events.insert(conn, user_id, draft, timeline)
-                number = None
-                if new_case is not None:
-                    number = cases.new_number(conn, new_case.year)
-                    case_id = cases.insert(conn, user_id, number, new_case)
-                    if draft is not None:
-                        evidence.attach_to_case(conn, draft, case_id)
-                        events.attach_to_case(conn, draft, case_id)
+                written = steps.write(conn, rows)
                 orphans = [
-                    path for path in dict.fromkeys(dropped) if not screenshots.used(conn, path)
+                    path
+                    for path in dict.fromkeys(written.dropped)
+                    if not screenshots.used(conn, path)
                 ]
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-            return number, orphans, newly
+            return written.number, orphans, written.newly
 
         async def after(written: tuple[str | None, list[str], list[str]]) -> None:
             # A checked screenshot's file is claimed once its conversation refers to it.

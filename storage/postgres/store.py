@@ -31,13 +31,12 @@ import storage.cases as cases
 import storage.conversations as conversations
 import storage.deliveries as deliveries
 import storage.documents as documents
-import storage.events as events
-import storage.evidence as evidence
 import storage.forget as forget
 import storage.postgres.blobs as blobs
 import storage.postgres.reminders as claims
 import storage.reminders as reminders
 import storage.screenshots as screenshots
+import storage.steps as steps
 from flows.errors import AlreadyHandled
 from flows.model import ConversationKey
 from flows.records import (
@@ -179,43 +178,16 @@ class PostgresStore:
         moment = datetime.now(UTC)
         now = moment.isoformat()
         delivered = self._delivery_writer(step.deliveries, moment)
-        person = conversations.encode(step.conversation, now)
-        files = evidence.encode(step.evidence, now)
-        timeline = events.encode(step.events)
-        new_case = cases.encode(step.new_case) if step.new_case else None
-        discard = step.discard_draft
-        step_draft = step.conversation.draft_id
+        rows = steps.encode(step, now)
         keep = frozenset(self._unclaimed)
 
-        # The same order as SqliteStore.commit, for the same reasons (see there).
         def write(c: Connection) -> tuple[str | None, list[str]]:
             conn = c.as_sqlite()
             delivered(c)
-            user_id = conversations.upsert_user(conn, person)
-            draft = step_draft
-            if new_case is not None and draft is None:
-                draft = conversations.draft_of(conn, user_id)
-            dropped: list[str] = []
-            if discard is not None:
-                dropped = evidence.discard_draft(conn, discard)
-                events.discard_draft(conn, discard)
-            waiting = screenshots.waiting_for(conn, user_id)
-            conversations.save(conn, user_id, person)
-            now_waiting = screenshots.waiting_for(conn, user_id)
-            dropped += [path for path in waiting if path not in now_waiting]
-            newly = [path for path in now_waiting if path not in waiting]
-            evidence.insert(conn, user_id, files)
-            events.insert(conn, user_id, draft, timeline)
-            number = None
-            if new_case is not None:
-                number = cases.new_number(conn, new_case.year)
-                case_id = cases.insert(conn, user_id, number, new_case)
-                if draft is not None:
-                    evidence.attach_to_case(conn, draft, case_id)
-                    events.attach_to_case(conn, draft, case_id)
+            written = steps.write(conn, rows)
             # Unused bytes go in the same transaction: no window where rows and bytes disagree.
-            blobs.delete(c, _unused(conn, dropped, keep))
-            return number, newly
+            blobs.delete(c, _unused(conn, written.dropped, keep))
+            return written.number, written.newly
 
         number, newly = await self._run(write)
         self._claim([*(record.path for record in step.evidence), *newly])
