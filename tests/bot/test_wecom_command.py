@@ -7,25 +7,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fake_wecom import AES_KEY, CALLBACK_TOKEN, Callbacks, FakeCustomer, FakeWecom
+from fake_wecom import Callbacks, FakeCustomer, FakeWecom
+
+from wecom_chat import wecom_settings
 
 from bot.__main__ import main
-from bot.config import ConfigError, Settings
-from bot.wecom_command import WecomServer, check, link
-
-
-def wecom_settings(tmp_path: Path, fake: FakeWecom) -> Settings:
-    return Settings.defaults().replace(
-        storage_db_path=str(tmp_path / "bot.sqlite3"),
-        storage_data_dir=str(tmp_path / "data"),
-        http_listen="127.0.0.1:0",
-        wecom_corp_id=fake.corp_id,
-        wecom_secret=fake.secret,
-        wecom_token=CALLBACK_TOKEN,
-        wecom_encoding_aes_key=AES_KEY,
-        wecom_open_kfids=fake.open_kfids,
-        wecom_api_base="http://wecom.test/cgi-bin",
-    )
+from bot.app import Serving
+from bot.config import ConfigError
+from bot.wecom_command import check, link
 
 
 def now() -> datetime:
@@ -34,8 +23,8 @@ def now() -> datetime:
 
 async def test_serve_answers_wechat_over_http_on_loopback(tmp_path: Path) -> None:
     fake = FakeWecom(now)
-    server = WecomServer(
-        wecom_settings(tmp_path, fake), transport=httpx.ASGITransport(app=fake.app)
+    server = Serving(
+        wecom_settings(tmp_path, fake), wecom_transport=httpx.ASGITransport(app=fake.app)
     )
     await server.start()
     try:
@@ -47,8 +36,8 @@ async def test_serve_answers_wechat_over_http_on_loopback(tmp_path: Path) -> Non
             alice = FakeCustomer(fake, callbacks, "wmLoopback01")
             await alice.send_text("/start")
             assert callbacks.answers[-1] == (200, "success")
-            assert server.messenger is not None
-            await server.messenger.settle()
+            assert server.wecom is not None
+            await server.wecom.settle()
             assert "遇到了什么问题" in alice.text
     finally:
         await server.stop()
@@ -86,7 +75,7 @@ def test_a_bad_aes_key_is_refused_without_showing_it(
 async def test_serve_refuses_postgresql_with_a_clear_message(tmp_path: Path) -> None:
     fake = FakeWecom(now)
     settings = wecom_settings(tmp_path, fake).replace(storage_url="postgresql://bot@localhost/bot")
-    server = WecomServer(settings, transport=httpx.ASGITransport(app=fake.app))
+    server = Serving(settings, wecom_transport=httpx.ASGITransport(app=fake.app))
     with pytest.raises(ConfigError, match=r"storage\.url: the WeChat messenger keeps its state in"):
         await server.start()
     assert server.services is None  # nothing was opened
