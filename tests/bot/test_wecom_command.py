@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 import pytest
 from fake_wecom import Callbacks, FakeCustomer, FakeWecom
-
 from wecom_chat import wecom_settings
 
 from bot.__main__ import main
