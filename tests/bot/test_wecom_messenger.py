@@ -8,6 +8,7 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+from fake_telegram import TINY_PNG
 from test_wecom_end_to_end import messages_of
 from test_wecom_transcripts import WecomSession
 from wecom_chat import wecom_bot
@@ -181,3 +182,33 @@ async def test_a_send_failure_event_closes_the_window(tmp_path: Path) -> None:
         await bot.callbacks.notify(alice.open_kfid)  # type: ignore[union-attr]
         await bot.settle()
         assert (await bot.messenger.state.person(alice.id)).window_at is None
+
+
+async def test_an_expired_image_is_asked_for_again_not_an_internal_error(tmp_path: Path) -> None:
+    async with wecom_bot(tmp_path) as bot:
+        alice = bot.customer()
+        await bot.say(alice, "/start")
+        # The pull comes after WeCom's 3 days (the bot was down): the image is gone.
+        media_id = bot.fake.add_media("screenshot.png", "image/png", TINY_PNG)
+        bot.fake.expire_media(media_id)
+        bot.fake.customer_wrote(
+            alice.open_kfid, alice.id, {"msgtype": "image", "image": {"media_id": media_id}}
+        )
+        await bot.callbacks.notify(alice.open_kfid)  # type: ignore[union-attr]
+        await bot.settle()
+        answer = "\n".join(m.shown for m in alice.new())
+        assert "没能取到" in answer and "重新发送" in answer, answer
+        assert "出了点问题" not in answer  # not the generic internal error
+
+
+async def test_a_failing_media_get_is_told_in_the_persons_language(tmp_path: Path) -> None:
+    async with wecom_bot(tmp_path) as bot:
+        alice = bot.customer()
+        await bot.say(alice, "/lang en")
+        bot.fake.fail_next("media/get", 502)
+        await alice.send_file("record.pdf", b"%PDF-1.4 a record")
+        await bot.settle()
+        answer = "\n".join(m.shown for m in alice.new())
+        assert "could not be fetched" in answer and "send it again" in answer, answer
+        assert "went wrong" not in answer
+        assert bot.fake.refusals == []
