@@ -375,8 +375,8 @@ class Serving:
     """`complaint-bot serve`: the WeChat messenger behind the HTTP server, and Telegram (long
     polling) beside it when a token is set; one Services (engine, store, scheduler) for both.
 
-    Tests hand in the fake platforms: `wecom_transport` for the WeCom API, `telegram_request`
-    for the Bot API.
+    Tests hand in the fake platforms: `wecom_transport` for the WeCom API, `telegram_requests`
+    (one for sending, one for getUpdates) for the Bot API.
     """
 
     def __init__(
@@ -385,12 +385,12 @@ class Serving:
         *,
         clock: Clock | None = None,
         wecom_transport: httpx.AsyncBaseTransport | None = None,
-        telegram_request: Any = None,
+        telegram_requests: tuple[BaseRequest, BaseRequest] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.wecom_transport = wecom_transport
-        self.telegram_request = telegram_request
+        self.telegram_requests = telegram_requests
         self.services: Services | None = None
         self.wecom: WecomMessenger | None = None
         self.telegram: TelegramMessenger | None = None
@@ -431,9 +431,9 @@ class Serving:
 
         from bot.messengers.telegram import TelegramMessenger
 
-        request = self.telegram_request
+        request, updates = self.telegram_requests or (None, None)
         self.telegram = telegram = TelegramMessenger(
-            telegram_options(self.settings), request=request, get_updates_request=request
+            telegram_options(self.settings), request=request, get_updates_request=updates
         )
         app = telegram.application
         assert app.updater is not None
