@@ -13,6 +13,8 @@ from test_wecom_end_to_end import messages_of
 from test_wecom_transcripts import WecomSession
 from wecom_chat import wecom_bot
 
+from flows.model import ConversationKey, Document, Reply
+
 
 def rows(db: str, sql: str) -> list[tuple[object, ...]]:
     conn = sqlite3.connect(db)
@@ -212,3 +214,24 @@ async def test_a_failing_media_get_is_told_in_the_persons_language(tmp_path: Pat
         assert "could not be fetched" in answer and "send it again" in answer, answer
         assert "went wrong" not in answer
         assert bot.fake.refusals == []
+
+
+async def test_send_replies_keeps_to_the_window_and_its_quota(tmp_path: Path) -> None:
+    async with wecom_bot(tmp_path, per_message=2) as bot:
+        assert bot.messenger is not None
+        alice = bot.customer()
+        await bot.say(alice, "/start")  # one of the 2 messages her message allows is used
+        key, chat = ConversationKey("wecom", alice.id), f"{alice.open_kfid}|{alice.id}"
+        letter = Document("TS-1-letter.txt", "投诉信".encode(), "text/plain")
+        await bot.messenger.send_replies(key, chat, [Reply("一"), Reply("", document=letter)])
+        [notice] = alice.new()  # one message left: it says what waits for 继续
+        assert "还有 2 条" in notice.text
+        await alice.send_text("继续")
+        await bot.settle()
+        assert [(m.text, m.file_name) for m in alice.new()] == [
+            ("一", None),
+            ("", "TS-1-letter.txt"),
+        ]
+        bot.clock.advance(timedelta(hours=49))  # her window closed: nothing may go out
+        await bot.messenger.send_replies(key, chat, [Reply("二")])
+        assert alice.new() == [] and bot.fake.refusals == []
