@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from bot.http_server import HttpServer
     from bot.messengers.telegram import TelegramMessenger, TelegramOptions
     from bot.messengers.wecom.api import WecomApi
+    from bot.messengers.wecom.crypto import WecomCrypto
     from bot.messengers.wecom.messenger import WecomMessenger, WecomOptions
 
 log = logging.getLogger(__name__)
@@ -338,6 +339,20 @@ def wecom_options(settings: Settings) -> WecomOptions:
     )
 
 
+def wecom_crypto(settings: Settings) -> WecomCrypto:
+    """Return the callback's signature and AES checks (a bad key stops start-up, unshown)."""
+    from bot.messengers.wecom.crypto import CryptoError, WecomCrypto
+
+    require_wecom(settings, "wecom.token", "wecom.encoding_aes_key", "wecom.corp_id")
+    assert settings.wecom_token and settings.wecom_encoding_aes_key and settings.wecom_corp_id
+    try:
+        return WecomCrypto(
+            settings.wecom_token, settings.wecom_encoding_aes_key, settings.wecom_corp_id
+        )
+    except CryptoError as exc:
+        raise ConfigError(f"wecom.{exc}") from exc
+
+
 def wecom_messenger(
     settings: Settings,
     services: Services,
@@ -347,19 +362,11 @@ def wecom_messenger(
     options: WecomOptions | None = None,
 ) -> tuple[WecomMessenger, list[BaseRoute]]:
     """Build the WeChat messenger on `services`' store, and its callback route."""
-    from bot.messengers.wecom.crypto import CryptoError, WecomCrypto
     from bot.messengers.wecom.messenger import WecomMessenger
     from bot.messengers.wecom.server import wecom_routes
     from bot.wecom_state import wecom_state
 
-    require_wecom(settings, "wecom.token", "wecom.encoding_aes_key", "wecom.corp_id")
-    assert settings.wecom_token and settings.wecom_encoding_aes_key and settings.wecom_corp_id
-    try:
-        crypto = WecomCrypto(
-            settings.wecom_token, settings.wecom_encoding_aes_key, settings.wecom_corp_id
-        )
-    except CryptoError as exc:
-        raise ConfigError(f"wecom.{exc}") from exc
+    crypto = wecom_crypto(settings)
     messenger = WecomMessenger(
         options or wecom_options(settings),
         api,
@@ -403,7 +410,8 @@ class Serving:
         settings = self.settings
         keys = ("wecom.corp_id", "wecom.secret", "wecom.token", "wecom.encoding_aes_key")
         require_wecom(settings, *keys)
-        options = wecom_options(settings)  # checked before anything is opened
+        options = wecom_options(settings)  # all checked before anything is opened
+        wecom_crypto(settings)
         if settings.storage_url:
             # The messenger's own rows (inbox, cursors, windows) have only a SQLite twin so far.
             raise ConfigError(
