@@ -186,7 +186,9 @@ async def test_a_send_failure_event_closes_the_window(tmp_path: Path) -> None:
         assert (await bot.messenger.state.person(alice.id)).window_at is None
 
 
-async def test_an_expired_image_is_asked_for_again_not_an_internal_error(tmp_path: Path) -> None:
+async def test_a_file_wecom_cannot_give_is_asked_for_again_in_the_persons_language(
+    tmp_path: Path,
+) -> None:
     async with wecom_bot(tmp_path) as bot:
         alice = bot.customer()
         await bot.say(alice, "/start")
@@ -201,11 +203,7 @@ async def test_an_expired_image_is_asked_for_again_not_an_internal_error(tmp_pat
         answer = "\n".join(m.shown for m in alice.new())
         assert "没能取到" in answer and "重新发送" in answer, answer
         assert "出了点问题" not in answer  # not the generic internal error
-
-
-async def test_a_failing_media_get_is_told_in_the_persons_language(tmp_path: Path) -> None:
-    async with wecom_bot(tmp_path) as bot:
-        alice = bot.customer()
+        # WeCom failing to give a file (a 502 on media/get), told in English to her in English.
         await bot.say(alice, "/lang en")
         bot.fake.fail_next("media/get", 502)
         await alice.send_file("record.pdf", b"%PDF-1.4 a record")
