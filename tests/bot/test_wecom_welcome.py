@@ -14,7 +14,7 @@ from pathlib import Path
 from wecom_chat import wecom_bot
 
 
-async def test_opening_the_chat_greets_once_with_the_start_text_and_its_menu(
+async def test_opening_the_chat_greets_once_within_20_seconds_with_the_start_menu(
     tmp_path: Path,
 ) -> None:
     async with wecom_bot(tmp_path) as bot:
@@ -41,16 +41,14 @@ async def test_opening_the_chat_greets_once_with_the_start_text_and_its_menu(
         # The menu is on their screen: a typed number presses it, as after any question.
         assert "（1/" in await bot.say(alice, "2")
 
-
-async def test_a_pull_after_the_20_seconds_sends_no_greeting(tmp_path: Path) -> None:
-    async with wecom_bot(tmp_path) as bot:
+        # A code found after its 20 seconds (the callback lost, the safety pull 5 minutes
+        # later) is refused by WeCom: no greeting, and they are answered when they write.
         assert bot.callbacks is not None
-        await bot.settle()
-        bot.callbacks.lose = 1  # only the safety pull, 5 minutes later, finds the event
-        alice = bot.customer()
-        await alice.enter_session()
+        bot.callbacks.lose = 1
+        bob = bot.customer("wmCustomerBob01")
+        await bob.enter_session()
         bot.clock.advance(timedelta(minutes=5))
         await bot.settle()
-        assert alice.inbox == []
+        assert bob.inbox == []
         assert [r.reason for r in bot.fake.refusals] == ["welcome_code past 20 s"]
-        assert "遇到了什么问题" in await bot.say(alice, "你好")  # they are answered when they write
+        assert "遇到了什么问题" in await bot.say(bob, "你好")
