@@ -7,9 +7,11 @@ messenger named by each reminder's conversation key.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,10 +34,16 @@ from flows.records import Reminder
 from storage.factory import open_store
 
 if TYPE_CHECKING:
+    import httpx
+    from starlette.routing import BaseRoute
     from telegram.ext import Application
     from telegram.request import BaseRequest
 
-    from bot.messengers.telegram import TelegramOptions
+    from bot.http_server import HttpServer
+    from bot.messengers.telegram import TelegramMessenger, TelegramOptions
+    from bot.messengers.wecom.api import WecomApi
+    from bot.messengers.wecom.crypto import WecomCrypto
+    from bot.messengers.wecom.messenger import WecomMessenger, WecomOptions
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +154,14 @@ class Services:
         """Return the engine's registered menu commands, described in `language`."""
         return self.engine.command_menu(language)
 
+    async def reminder_prompt(self, reminder: Reminder) -> Reply | None:
+        """Return what a due reminder asks its case's owner, or None if it no longer applies."""
+        return await self.engine.reminder_prompt(reminder)
+
+    async def reminder_delivered(self, reminder: Reminder) -> None:
+        """Record that a reminder reached its case's owner."""
+        await self.engine.reminder_delivered(reminder)
+
     def start_reminders(self, messengers: Sequence[Messenger], audience: Audience = None) -> None:
         """Start the scheduler, sending each reminder through its person's messenger.
 
@@ -232,6 +248,9 @@ def telegram_application(
     return app
 
 
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
 def run_telegram(settings: Settings) -> None:
     """Start the Telegram bot with long polling until interrupted."""
     from telegram.error import InvalidToken
@@ -239,13 +258,17 @@ def run_telegram(settings: Settings) -> None:
     app = telegram_application(settings)
     log.info("starting the Telegram bot (long polling)")
     try:
-        app.run_polling(allowed_updates=["message", "callback_query"])
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
     except InvalidToken:
-        # PTB's message quotes the whole token; say what is wrong without it.
-        raise ConfigError(
-            "telegram.token: Telegram rejected the bot token (check TELEGRAM_BOT_TOKEN,"
-            " or get a new token from @BotFather)"
-        ) from None
+        raise _rejected_token() from None
+
+
+def _rejected_token() -> ConfigError:
+    # PTB's message quotes the whole token; say what is wrong without it.
+    return ConfigError(
+        "telegram.token: Telegram rejected the bot token (check TELEGRAM_BOT_TOKEN,"
+        " or get a new token from @BotFather)"
+    )
 
 
 async def chat(settings: Settings, user: str) -> int:
@@ -262,3 +285,221 @@ async def chat(settings: Settings, user: str) -> int:
         await services.scheduler.stop()
         await services.close()
     return 0
+
+
+# WeChat (WeCom customer service) and `complaint-bot serve`.
+
+_WECOM_ENV = {
+    "wecom.secret": " (or WECOM_SECRET)",
+    "wecom.token": " (or WECOM_TOKEN)",
+    "wecom.encoding_aes_key": " (or WECOM_AES_KEY)",
+}
+
+
+def require_wecom(settings: Settings, *keys: str) -> None:
+    """Stop with one line naming the first WeChat setting that is missing."""
+    for key in keys:
+        if not getattr(settings, key.replace(".", "_")):
+            env = _WECOM_ENV.get(key, "")
+            raise ConfigError(f"{key}: not set{env}; see README, 'WeChat'")
+
+
+def wecom_api(
+    settings: Settings, clock: Clock, transport: httpx.AsyncBaseTransport | None = None
+) -> WecomApi:
+    """Return the WeCom API client of the configured corp (close its `client` when done)."""
+    import httpx
+
+    from bot.messengers.wecom.api import WecomApi
+
+    require_wecom(settings, "wecom.corp_id", "wecom.secret")
+    assert settings.wecom_corp_id is not None and settings.wecom_secret is not None
+    return WecomApi(
+        httpx.AsyncClient(timeout=30, transport=transport),
+        corp_id=settings.wecom_corp_id,
+        secret=settings.wecom_secret,
+        clock=clock.now,
+        api_base=settings.wecom_api_base,
+    )
+
+
+def wecom_options(settings: Settings) -> WecomOptions:
+    """Return what the WeChat messenger needs from the settings."""
+    from bot.messengers.wecom.messenger import WecomOptions
+
+    if not settings.wecom_open_kfids:
+        raise ConfigError("wecom.open_kfids: no account (`complaint-bot wecom check` lists them)")
+    return WecomOptions(
+        open_kfids=tuple(settings.wecom_open_kfids),
+        use_menus=settings.wecom_menu == "msgmenu",
+        document_formats=frozenset(settings.wecom_document_formats),
+        calendar_invites=settings.wecom_calendar_invites,
+        max_file_size=settings.max_file_size,
+        poll_interval=timedelta(seconds=settings.wecom_poll_interval),
+    )
+
+
+def wecom_crypto(settings: Settings) -> WecomCrypto:
+    """Return the callback's signature and AES checks (a bad key stops start-up, unshown)."""
+    from bot.messengers.wecom.crypto import CryptoError, WecomCrypto
+
+    require_wecom(settings, "wecom.token", "wecom.encoding_aes_key", "wecom.corp_id")
+    assert settings.wecom_token and settings.wecom_encoding_aes_key and settings.wecom_corp_id
+    try:
+        return WecomCrypto(
+            settings.wecom_token, settings.wecom_encoding_aes_key, settings.wecom_corp_id
+        )
+    except CryptoError as exc:
+        raise ConfigError(f"wecom.{exc}") from exc
+
+
+def wecom_messenger(
+    settings: Settings,
+    services: Services,
+    api: WecomApi,
+    *,
+    clock: Clock,
+    options: WecomOptions | None = None,
+) -> tuple[WecomMessenger, list[BaseRoute]]:
+    """Build the WeChat messenger on `services`' store, and its callback route."""
+    from bot.messengers.wecom.messenger import WecomMessenger
+    from bot.messengers.wecom.server import wecom_routes
+    from bot.wecom_state import wecom_state
+
+    crypto = wecom_crypto(settings)
+    messenger = WecomMessenger(
+        options or wecom_options(settings),
+        api,
+        wecom_state(services.store),
+        services.store,
+        clock=clock,
+    )
+    routes = wecom_routes(settings.wecom_callback_path, crypto, messenger, clock.now)
+    return messenger, routes
+
+
+class Serving:
+    """`complaint-bot serve`: the WeChat messenger behind the HTTP server, and Telegram (long
+    polling) beside it when a token is set; one Services (engine, store, scheduler) for both.
+
+    Tests hand in the fake platforms: `wecom_transport` for the WeCom API, `telegram_requests`
+    (one for sending, one for getUpdates) for the Bot API.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        wecom_transport: httpx.AsyncBaseTransport | None = None,
+        telegram_requests: tuple[BaseRequest, BaseRequest] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.wecom_transport = wecom_transport
+        self.telegram_requests = telegram_requests
+        self.services: Services | None = None
+        self.wecom: WecomMessenger | None = None
+        self.telegram: TelegramMessenger | None = None
+        self.http: HttpServer | None = None
+
+    async def start(self) -> None:
+        """Open everything and start receiving (returns once the port is bound)."""
+        from bot.http_server import HttpServer
+
+        settings = self.settings
+        keys = ("wecom.corp_id", "wecom.secret", "wecom.token", "wecom.encoding_aes_key")
+        require_wecom(settings, *keys)
+        options = wecom_options(settings)  # all checked before anything is opened
+        wecom_crypto(settings)
+        if settings.storage_url:
+            # The messenger's own rows (inbox, cursors, windows) have only a SQLite twin so far.
+            raise ConfigError(
+                "storage.url: the WeChat messenger keeps its state in SQLite only for now;"
+                " leave storage.url empty to serve WeChat"
+            )
+        self.services = services = await Services.open(settings, clock=self.clock)
+        api = wecom_api(settings, self.clock, self.wecom_transport)
+        self.wecom, routes = wecom_messenger(
+            settings, services, api, clock=self.clock, options=options
+        )
+        self.http = HttpServer(routes, settings.http_listen)
+        messengers: list[Messenger] = [self.wecom]
+        await self.wecom.start(services)
+        if settings.telegram_token:
+            messengers.append(await self._start_telegram(services))
+        else:
+            log.info("no Telegram token (TELEGRAM_BOT_TOKEN): serving WeChat only")
+        services.start_reminders(messengers)
+        await self.http.start()
+        log.info("WeChat bot listening on %s%s", settings.http_listen, settings.wecom_callback_path)
+
+    async def _start_telegram(self, services: Services) -> TelegramMessenger:
+        from telegram.error import InvalidToken
+
+        from bot.messengers.telegram import TelegramMessenger
+
+        request, updates = self.telegram_requests or (None, None)
+        self.telegram = telegram = TelegramMessenger(
+            telegram_options(self.settings), request=request, get_updates_request=updates
+        )
+        app = telegram.application
+        assert app.updater is not None
+        try:
+            await app.initialize()
+        except InvalidToken:
+            raise _rejected_token() from None
+        await telegram.start(services)
+        await app.updater.start_polling(
+            poll_interval=0.0, timeout=timedelta(seconds=10), allowed_updates=ALLOWED_UPDATES
+        )
+        await app.start()
+        log.info("Telegram bot polling beside WeChat")
+        return telegram
+
+    @property
+    def port(self) -> int:
+        """Return the port bound (useful when http.listen asked for port 0)."""
+        assert self.http is not None
+        return self.http.port
+
+    async def wait(self) -> None:
+        """Run until the HTTP server stops (Ctrl-C or SIGTERM)."""
+        if self.http is not None:
+            await self.http.wait()
+
+    async def stop(self) -> None:
+        """Stop receiving (HTTP, pulls, polling), then the scheduler; close the database."""
+        if self.http is not None:
+            await self.http.stop()
+        if self.services is not None:
+            await self.services.scheduler.stop()
+        if self.telegram is not None:
+            app = self.telegram.application
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await self.telegram.stop()
+            await app.shutdown()
+        if self.wecom is not None:
+            await self.wecom.stop()
+            await self.wecom.api.client.aclose()
+        if self.services is not None:
+            await self.services.close()
+
+
+async def serve(settings: Settings) -> int:
+    """Run `complaint-bot serve` until interrupted; return the exit status."""
+    serving = Serving(settings)
+    try:
+        await serving.start()
+        await serving.wait()
+    finally:
+        await serving.stop()
+    return 0
+
+
+def run_serve(settings: Settings) -> int:
+    """Run `complaint-bot serve` in its own event loop."""
+    return asyncio.run(serve(settings))

@@ -1,8 +1,8 @@
 """The bot's WeChat messenger wired to the fake WeCom, in process, on a manual clock.
 
-`wecom_bot(tmp)` yields a `WecomBot`: the real Services (engine, store, scheduler, letters)
-built as bot/app.py builds them, the WeChat messenger and its HTTP app, the fake WeCom behind
-httpx.ASGITransport, and callbacks posted back to the bot the same way. `bot.customer(id)`
+`wecom_bot(tmp)` yields a `WecomBot`: the real Services (engine, store, scheduler, letters),
+the WeChat messenger and its callback route, all built by bot/app.py, the fake WeCom behind
+httpx.ASGITransport, and callbacks posted back to the bot the same way (no sockets). `bot.customer(id)`
 makes a person; `await bot.settle()` waits until every callback was pulled and answered.
 """
 
@@ -17,15 +17,11 @@ from typing import Any
 import httpx
 from fake_wecom import AES_KEY, CALLBACK_TOKEN, Callbacks, FakeCustomer, FakeWecom
 
-from bot.app import Services
+from bot.app import Services, wecom_api, wecom_messenger
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.messengers.wecom.api import WecomApi
-from bot.messengers.wecom.crypto import WecomCrypto
-from bot.messengers.wecom.messenger import Limits, WecomMessenger
-from bot.messengers.wecom.server import build_app, wecom_routes
-from bot.messengers.wecom.updates import MESSENGER
-from bot.wecom_state import wecom_state
+from bot.http_server import build_app
+from bot.messengers.wecom.messenger import WecomMessenger, WecomOptions
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 DATA = Path(__file__).parent / "data"
@@ -34,16 +30,12 @@ DATA = Path(__file__).parent / "data"
 class WecomBot:
     """Everything of one running WeChat bot and the fake platform around it."""
 
-    def __init__(self, tmp: Path, clock: ManualClock, fake: FakeWecom, **limits: Any) -> None:
+    def __init__(self, tmp: Path, clock: ManualClock, fake: FakeWecom, **options: Any) -> None:
         self.tmp = tmp
         self.clock = clock
         self.fake = fake
-        self.limits = Limits(**limits)
-        self.settings = Settings.defaults().replace(
-            storage_db_path=str(tmp / "bot.sqlite3"),
-            storage_data_dir=str(tmp / "data"),
-            quiet_hours="off",
-        )
+        self.options = WecomOptions(open_kfids=fake.open_kfids, **options)
+        self.settings = wecom_settings(tmp, fake).replace(quiet_hours="off")
         self.services: Services | None = None
         self.messenger: WecomMessenger | None = None
         self.clients: list[httpx.AsyncClient] = []
@@ -51,35 +43,20 @@ class WecomBot:
 
     async def start(self) -> None:
         services = await Services.open(self.settings, clock=self.clock)
-        api_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.fake.app))
-        api = WecomApi(
-            api_client,
-            corp_id=self.fake.corp_id,
-            secret=self.fake.secret,
-            clock=self.clock.now,
-            api_base="http://wecom.test/cgi-bin",
+        api = wecom_api(self.settings, self.clock, httpx.ASGITransport(app=self.fake.app))
+        messenger, routes = wecom_messenger(
+            self.settings, services, api, clock=self.clock, options=self.options
         )
-        messenger = WecomMessenger(
-            services.engine,
-            services.store,
-            wecom_state(services.store),
-            api,
-            open_kfids=self.fake.open_kfids,
-            clock=self.clock,
-            limits=self.limits,
-        )
-        crypto = WecomCrypto(CALLBACK_TOKEN, AES_KEY, self.fake.corp_id)
-        app = build_app(wecom_routes("/wecom/kf", crypto, messenger, self.clock.now))
         bot_client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://bot.test"
+            transport=httpx.ASGITransport(app=build_app(routes)), base_url="http://bot.test"
         )
-        self.clients = [api_client, bot_client]
+        self.clients = [api.client, bot_client]
         if self.callbacks is None:
             self.callbacks = Callbacks(self.fake, bot_client)
         else:
             self.callbacks.bot = bot_client
-        messenger.start()
-        services.scheduler.start(messenger.deliver_reminder, MESSENGER)
+        await messenger.start(services)
+        services.start_reminders([messenger])
         self.services, self.messenger = services, messenger
 
     async def stop(self) -> None:
@@ -118,12 +95,27 @@ class WecomBot:
         await self.services.scheduler.settle()
 
 
+def wecom_settings(tmp: Path, fake: FakeWecom) -> Settings:
+    """Settings for a bot on the fake WeCom, its database and files under `tmp`."""
+    return Settings.defaults().replace(
+        storage_db_path=str(tmp / "bot.sqlite3"),
+        storage_data_dir=str(tmp / "data"),
+        http_listen="127.0.0.1:0",
+        wecom_corp_id=fake.corp_id,
+        wecom_secret=fake.secret,
+        wecom_token=CALLBACK_TOKEN,
+        wecom_encoding_aes_key=AES_KEY,
+        wecom_open_kfids=fake.open_kfids,
+        wecom_api_base="http://wecom.test/cgi-bin",
+    )
+
+
 @asynccontextmanager
-async def wecom_bot(tmp: Path, **limits: Any) -> AsyncIterator[WecomBot]:
-    """Yield a started bot on the fake WeCom (limits: overrides of messenger.Limits)."""
+async def wecom_bot(tmp: Path, **options: Any) -> AsyncIterator[WecomBot]:
+    """Yield a started bot on the fake WeCom (options: overrides of WecomOptions)."""
     clock = ManualClock(NOW)
     fake = FakeWecom(clock.now)
-    bot = WecomBot(tmp, clock, fake, **limits)
+    bot = WecomBot(tmp, clock, fake, **options)
     await bot.start()
     try:
         yield bot

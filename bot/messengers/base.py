@@ -113,6 +113,17 @@ class Host(Receiver, Protocol):
         """Return the commands to show in a menu, (name, description) in `language`."""
         ...
 
+    # A messenger that holds reminders for later (WeChat, outside its 48-hour window) sends
+    # them itself when the person writes again; these two are the scheduler's words for it.
+
+    async def reminder_prompt(self, reminder: Reminder) -> Reply | None:
+        """Return what a due reminder asks its case's owner, or None if it no longer applies."""
+        ...
+
+    async def reminder_delivered(self, reminder: Reminder) -> None:
+        """Record that a reminder reached its case's owner."""
+        ...
+
 
 class Messenger(Protocol):
     """A place people chat with the bot; `name` is the messenger of their ConversationKey."""

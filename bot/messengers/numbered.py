@@ -38,6 +38,11 @@ def _flat(reply: Reply) -> tuple[Button, ...]:
     return tuple(button for row in reply.buttons for button in row)
 
 
+def question(replies: Sequence[Reply]) -> int | None:
+    """Return the index of the reply whose buttons a typed number presses: the last with any."""
+    return max((i for i, r in enumerate(replies) if r.buttons), default=None)
+
+
 @dataclass(frozen=True, slots=True)
 class OnScreen:
     """The buttons a person can press by typing: the question's, then all of the last answer."""
@@ -51,18 +56,23 @@ class OnScreen:
 
         The last reply with buttons is the question a number answers; the others' are listed.
         """
-        active = max((i for i, r in enumerate(replies) if r.buttons), default=None)
+        active = question(replies)
         shown = [
             lines(_flat(reply), numbered=index == active and not reply.expects_text)
             for index, reply in enumerate(replies)
         ]
+        return shown, self.after(replies)
+
+    def after(self, replies: Sequence[Reply]) -> OnScreen:
+        """Return what is on screen once one answer's replies are shown."""
+        active = question(replies)
         screen = self
         if active is not None:
             screen = screen.asking(replies[active])
         labels = tuple(b for reply in reversed(replies) for b in _flat(reply))
         if labels:
             screen = OnScreen(screen.question, screen.numbered, labels)
-        return shown, screen
+        return screen
 
     def asking(self, reply: Reply) -> OnScreen:
         """Return the screen once `reply` (a question, or a reminder) is the one to answer."""

@@ -1,41 +1,39 @@
-"""`complaint-bot serve` over real HTTP on 127.0.0.1, and `complaint-bot wecom link|check`."""
+"""`complaint-bot serve` over real HTTP on 127.0.0.1 (with Telegram beside WeChat when a token
+is set), and `complaint-bot wecom link|check`."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from fake_wecom import AES_KEY, CALLBACK_TOKEN, Callbacks, FakeCustomer, FakeWecom
+from fake_telegram import DEFAULT_TOKEN, FakeBotAPI
+from fake_wecom import Callbacks, FakeCustomer, FakeWecom
+from telegram_chat import Chat
+from wecom_chat import NOW, wecom_settings
 
 from bot.__main__ import main
-from bot.config import ConfigError, Settings
-from bot.wecom_command import WecomServer, check, link
-
-
-def wecom_settings(tmp_path: Path, fake: FakeWecom) -> Settings:
-    return Settings.defaults().replace(
-        storage_db_path=str(tmp_path / "bot.sqlite3"),
-        storage_data_dir=str(tmp_path / "data"),
-        http_listen="127.0.0.1:0",
-        wecom_corp_id=fake.corp_id,
-        wecom_secret=fake.secret,
-        wecom_token=CALLBACK_TOKEN,
-        wecom_encoding_aes_key=AES_KEY,
-        wecom_open_kfids=fake.open_kfids,
-        wecom_api_base="http://wecom.test/cgi-bin",
-    )
+from bot.app import Serving
+from bot.clock import ManualClock
+from bot.config import ConfigError
+from bot.wecom_command import check, link
+from flows.model import ConversationKey
+from flows.records import Conversation, NewCase, NewReminder, StepCommit
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def test_serve_answers_wechat_over_http_on_loopback(tmp_path: Path) -> None:
+async def test_serve_answers_wechat_over_http_on_loopback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.app")
     fake = FakeWecom(now)
-    server = WecomServer(
-        wecom_settings(tmp_path, fake), transport=httpx.ASGITransport(app=fake.app)
+    server = Serving(
+        wecom_settings(tmp_path, fake), wecom_transport=httpx.ASGITransport(app=fake.app)
     )
     await server.start()
     try:
@@ -47,11 +45,70 @@ async def test_serve_answers_wechat_over_http_on_loopback(tmp_path: Path) -> Non
             alice = FakeCustomer(fake, callbacks, "wmLoopback01")
             await alice.send_text("/start")
             assert callbacks.answers[-1] == (200, "success")
-            assert server.messenger is not None
-            await server.messenger.settle()
+            assert server.wecom is not None
+            await server.wecom.settle()
             assert "遇到了什么问题" in alice.text
+        assert server.telegram is None
+        assert [r.message for r in caplog.records if "Telegram" in r.message] == [
+            "no Telegram token (TELEGRAM_BOT_TOKEN): serving WeChat only"
+        ]
     finally:
         await server.stop()
+
+
+async def seed_due_case(serving: Serving, key: ConversationKey, chat_id: str) -> str:
+    """File a case for `key` whose deadline reminder falls due an hour from NOW."""
+    assert serving.services is not None
+    due = NOW + timedelta(hours=1)
+    case = NewCase(
+        "sms", "营销短信", "sms", 2, "zh", {}, [], NOW, due_at=due,
+        reminder=NewReminder("deadline", due),
+    )  # fmt: skip
+    conversation = Conversation(key, chat_id, "zh", draft_id=f"d-{key.user_id}", updated_at=NOW)
+    number = await serving.services.store.commit(StepCommit(conversation, new_case=case))
+    assert number is not None
+    return number
+
+
+async def test_serve_runs_telegram_beside_wechat_on_one_engine(tmp_path: Path) -> None:
+    clock = ManualClock(NOW)
+    wecom, telegram = FakeWecom(clock.now), FakeBotAPI()
+    settings = wecom_settings(tmp_path, wecom).replace(
+        telegram_token=DEFAULT_TOKEN, quiet_hours="off"
+    )
+    serving = Serving(
+        settings,
+        clock=clock,
+        wecom_transport=httpx.ASGITransport(app=wecom.app),
+        telegram_requests=(telegram.make_request(), telegram.make_request()),
+    )
+    await serving.start()
+    try:
+        assert serving.wecom is not None and serving.services is not None
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{serving.port}") as http:
+            alice = FakeCustomer(wecom, Callbacks(wecom, http), "wmBeside01")
+            await alice.send_text("/start")
+            await serving.wecom.settle()
+        assert "遇到了什么问题" in alice.text  # answered on WeChat...
+        bob = Chat(telegram, telegram.add_user("Bob"))
+        await bob.say("/start", "遇到了什么问题")  # ...and on Telegram, by the same process
+        alice.new()
+        alice_case = await seed_due_case(
+            serving, ConversationKey("wecom", alice.id), f"{alice.open_kfid}|{alice.id}"
+        )
+        bob_case = await seed_due_case(
+            serving, ConversationKey("telegram", str(bob.user.id)), str(bob.user.id)
+        )
+        clock.advance(timedelta(hours=1, minutes=1))
+        await serving.services.scheduler.settle()
+        # Each reminder went out through the messenger of its person, and only there.
+        [wechat_reminder] = alice.new()
+        assert alice_case in wechat_reminder.shown and bob_case not in wechat_reminder.shown
+        telegram_reminder = await bob.expect(bob_case)
+        assert alice_case not in (telegram_reminder.text or "")
+        assert wecom.refusals == []
+    finally:
+        await serving.stop()
 
 
 async def test_link_and_check_use_the_configured_accounts(tmp_path: Path) -> None:
@@ -86,7 +143,7 @@ def test_a_bad_aes_key_is_refused_without_showing_it(
 async def test_serve_refuses_postgresql_with_a_clear_message(tmp_path: Path) -> None:
     fake = FakeWecom(now)
     settings = wecom_settings(tmp_path, fake).replace(storage_url="postgresql://bot@localhost/bot")
-    server = WecomServer(settings, transport=httpx.ASGITransport(app=fake.app))
+    server = Serving(settings, wecom_transport=httpx.ASGITransport(app=fake.app))
     with pytest.raises(ConfigError, match=r"storage\.url: the WeChat messenger keeps its state in"):
         await server.start()
     assert server.services is None  # nothing was opened

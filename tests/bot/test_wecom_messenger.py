@@ -8,9 +8,12 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+from fake_telegram import TINY_PNG
 from test_wecom_end_to_end import messages_of
 from test_wecom_transcripts import WecomSession
 from wecom_chat import wecom_bot
+
+from flows.model import ConversationKey, Document, Reply
 
 
 def rows(db: str, sql: str) -> list[tuple[object, ...]]:
@@ -181,3 +184,52 @@ async def test_a_send_failure_event_closes_the_window(tmp_path: Path) -> None:
         await bot.callbacks.notify(alice.open_kfid)  # type: ignore[union-attr]
         await bot.settle()
         assert (await bot.messenger.state.person(alice.id)).window_at is None
+
+
+async def test_a_file_wecom_cannot_give_is_asked_for_again_in_the_persons_language(
+    tmp_path: Path,
+) -> None:
+    async with wecom_bot(tmp_path) as bot:
+        alice = bot.customer()
+        await bot.say(alice, "/start")
+        # The pull comes after WeCom's 3 days (the bot was down): the image is gone.
+        media_id = bot.fake.add_media("screenshot.png", "image/png", TINY_PNG)
+        bot.fake.expire_media(media_id)
+        bot.fake.customer_wrote(
+            alice.open_kfid, alice.id, {"msgtype": "image", "image": {"media_id": media_id}}
+        )
+        await bot.callbacks.notify(alice.open_kfid)  # type: ignore[union-attr]
+        await bot.settle()
+        answer = "\n".join(m.shown for m in alice.new())
+        assert "没能取到" in answer and "重新发送" in answer, answer
+        assert "出了点问题" not in answer  # not the generic internal error
+        # WeCom failing to give a file (a 502 on media/get), told in English to her in English.
+        await bot.say(alice, "/lang en")
+        bot.fake.fail_next("media/get", 502)
+        await alice.send_file("record.pdf", b"%PDF-1.4 a record")
+        await bot.settle()
+        answer = "\n".join(m.shown for m in alice.new())
+        assert "could not be fetched" in answer and "send it again" in answer, answer
+        assert "went wrong" not in answer
+        assert bot.fake.refusals == []
+
+
+async def test_send_replies_keeps_to_the_window_and_its_quota(tmp_path: Path) -> None:
+    async with wecom_bot(tmp_path, per_message=2) as bot:
+        assert bot.messenger is not None
+        alice = bot.customer()
+        await bot.say(alice, "/start")  # one of the 2 messages her message allows is used
+        key, chat = ConversationKey("wecom", alice.id), f"{alice.open_kfid}|{alice.id}"
+        letter = Document("TS-1-letter.txt", "投诉信".encode(), "text/plain")
+        await bot.messenger.send_replies(key, chat, [Reply("一"), Reply("", document=letter)])
+        [notice] = alice.new()  # one message left: it says what waits for 继续
+        assert "还有 2 条" in notice.text
+        await alice.send_text("继续")
+        await bot.settle()
+        assert [(m.text, m.file_name) for m in alice.new()] == [
+            ("一", None),
+            ("", "TS-1-letter.txt"),
+        ]
+        bot.clock.advance(timedelta(hours=49))  # her window closed: nothing may go out
+        await bot.messenger.send_replies(key, chat, [Reply("二")])
+        assert alice.new() == [] and bot.fake.refusals == []

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.messengers.wecom.menus import MenuState, fits_menu
+from bot.messengers.numbered import OnScreen
+from bot.messengers.wecom.menus import command, fits_menu, screen_of
 from bot.messengers.wecom.outbox import MAX_TEXT, Out, budget, merge, render, split_bytes
 from flows.model import Button, Document, Reply
 
@@ -20,32 +21,40 @@ def test_texts_are_split_by_utf8_bytes_at_line_breaks() -> None:
 
 def test_ten_short_buttons_are_a_menu_eleven_are_numbered_lines() -> None:
     ten = tuple((Button(f"选项{i}", f"d{i}"),) for i in range(10))
-    menu = render([Reply("选一个", buttons=ten)], formats=FORMATS).outs
+    menu = render([Reply("选一个", buttons=ten)], OnScreen(), formats=FORMATS).outs
     assert len(menu) == 1 and len(menu[0].menu) == 10 and menu[0].menu[0].label == "1. 选项0"
     eleven = (*ten, (Button("选项10", "d10"),))
-    lines = render([Reply("选一个", buttons=eleven)], formats=FORMATS)
+    lines = render([Reply("选一个", buttons=eleven)], OnScreen(), formats=FORMATS)
     assert lines.outs[0].menu == () and "11. 选项10" in lines.outs[0].text
-    assert lines.state is not None and lines.state.press("11") == Button("选项10", "d10")
+    assert lines.screen.press("11") == Button("选项10", "d10")
     assert not fits_menu([Button("x", "i" * 65)])
 
 
 def test_a_question_expecting_text_lists_buttons_without_numbers() -> None:
     rendered = render(
         [Reply("金额是多少？", buttons=((Button("跳过", "skip"),),), expects_text=True)],
+        OnScreen(),
         use_menus=False,
         formats=FORMATS,
     )
     assert "· 跳过" in rendered.outs[0].text
-    state = rendered.state
-    assert state is not None
-    assert state.press("1") is None  # "1" is an amount here
-    assert state.press("跳过") == Button("跳过", "skip")
-    assert state.command("取消") is None  # a typed answer: words are answers
+    screen = rendered.screen
+    assert screen.press("1") is None  # "1" is an amount here
+    assert screen.press("跳过") == Button("跳过", "skip")
+    assert command(screen, "取消") is None  # a typed answer: words are answers
 
 
 def test_command_words_press_commands_where_no_text_is_expected() -> None:
-    assert MenuState().command("新投诉") == "/new"
-    assert MenuState((Button("a", "b"),), numbered=True).command("删除我的数据") == "/forget"
+    assert command(OnScreen(), "新投诉") == "/new"
+    assert command(OnScreen((Button("a", "b"),), numbered=True), "删除我的数据") == "/forget"
+
+
+def test_a_screen_saved_before_onscreen_still_presses_its_buttons() -> None:
+    saved = {"buttons": [["短信", "cat:sms"]], "numbered": True, "older": [["帮助", "help"]]}
+    screen = screen_of(saved)
+    assert screen.press("1") == Button("短信", "cat:sms")
+    assert screen.press("帮助") == Button("帮助", "help")
+    assert screen_of(screen.to_json()) == screen  # saved from now on in OnScreen's form
 
 
 def test_texts_in_a_row_merge_and_the_md_letter_is_left_out() -> None:
@@ -58,7 +67,7 @@ def test_texts_in_a_row_merge_and_the_md_letter_is_left_out() -> None:
         Reply("", document=letter_md),
         Reply("下一步", buttons=((Button("好", "ok"),),)),
     ]
-    outs = render(replies, formats=FORMATS).outs
+    outs = render(replies, OnScreen(), formats=FORMATS).outs
     assert [bool(o.document) for o in outs] == [False, True, False]
     assert outs[0].text == "投诉已提交\n\n投诉信如下"
     assert outs[2].menu and outs[2].text == "下一步"

@@ -9,7 +9,10 @@ Rules enforced (a breach is recorded in `refusals` and answered as WeCom does):
   than 48 h ago, or was sent 5 messages since, gets nothing: the call succeeds and a
   msg_send_fail event (fail_type 4 or 6) follows, as the real API does;
 - media: uploads kept 3 days (40007 after), files 20 MB, images 2 MB (larger ones reach the
-  bot as a text notice, as WeCom does), downloads streamed with Content-Disposition.
+  bot as a text notice, as WeCom does), downloads streamed with Content-Disposition;
+- kf/send_msg_on_event: an enter_session event carries a welcome_code only when the person
+  was neither greeted nor sent anything in the last 48 h; the code allows one text or menu
+  message, once, within 20 s of the event (refused otherwise, and recorded in `refusals`).
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ MAX_ITEMS = 10
 MAX_FILE = 20 * 1024 * 1024
 MAX_IMAGE = 2 * 1024 * 1024
 UNTOKENED_PER_MINUTE = 10
+WELCOME_CODE_LIFE = timedelta(seconds=20)
+# The sources give the rules of a welcome_code, not the code WeCom answers when one is broken.
+BAD_EVENT_CODE = 95016
 
 
 @dataclass
@@ -83,6 +89,15 @@ class _Person:
     sent_since: int = 0
     inbox: list[Delivered] = field(default_factory=list)
     state: int = 1  # service_state: 1 bot (API), 3 a human agent
+    last_sent: datetime | None = None  # when the bot last sent them anything
+    last_welcome: datetime | None = None  # when they were last greeted with a welcome_code
+
+
+@dataclass
+class _WelcomeCode:
+    open_kfid: str
+    person: str
+    issued: datetime
 
 
 class FakeWecom:
@@ -112,12 +127,14 @@ class FakeWecom:
         self.untokened: list[datetime] = []
         self.failures: dict[str, list[int]] = {}  # path -> HTTP statuses to answer next
         self.sync_gate: asyncio.Event | None = None  # set: sync_msg waits until it is set
+        self.welcome_codes: dict[str, _WelcomeCode] = {}  # issued and not yet used
         self._ids = itertools.count(1)
         self.app = Starlette(
             routes=[
                 Route("/cgi-bin/gettoken", self._gettoken, methods=["GET"]),
                 Route("/cgi-bin/kf/sync_msg", self._sync_msg, methods=["POST"]),
                 Route("/cgi-bin/kf/send_msg", self._send_msg, methods=["POST"]),
+                Route("/cgi-bin/kf/send_msg_on_event", self._send_on_event, methods=["POST"]),
                 Route("/cgi-bin/media/upload", self._upload, methods=["POST"]),
                 Route("/cgi-bin/media/get", self._media_get, methods=["GET"]),
                 Route("/cgi-bin/kf/add_contact_way", self._contact_way, methods=["POST"]),
@@ -161,8 +178,22 @@ class FakeWecom:
             state = self.person(person)
             state.last_wrote, state.sent_since = now, 0
 
+    def expire_media(self, media_id: str) -> None:
+        """Age a file past the 3 days WeCom keeps it (media/get then answers 40007)."""
+        self.media[media_id].at -= KEEP_MEDIA + timedelta(seconds=1)
+
     def event(self, open_kfid: str, person: str, event: dict[str, Any]) -> None:
-        """Queue an event (enter_session, msg_send_fail) for sync_msg."""
+        """Queue an event (enter_session, msg_send_fail) for sync_msg.
+
+        enter_session gets a welcome_code when WeCom would give one (see the module's rules).
+        """
+        if event.get("event_type") == "enter_session" and "welcome_code" not in event:
+            now, state = self.clock(), self.person(person)
+            recent = [t for t in (state.last_sent, state.last_welcome) if t is not None]
+            if all(now - t > WINDOW for t in recent):
+                code = "WELCOME" + secrets.token_urlsafe(16)
+                self.welcome_codes[code] = _WelcomeCode(open_kfid, person, now)
+                event = {**event, "welcome_code": code}
         self.messages[open_kfid].append(
             {
                 "msgid": f"event_{next(self._ids)}",
@@ -305,7 +336,46 @@ class FakeWecom:
             )
             return _ok(msgid=f"msg{next(self._ids)}")
         person.sent_since += 1
-        delivered.at = now
+        delivered.at = person.last_sent = now
+        person.inbox.append(delivered)
+        return _ok(msgid=f"msg{next(self._ids)}")
+
+    async def _send_on_event(self, request: Request) -> Response:
+        self.calls.append("kf/send_msg_on_event")
+        if (error := self._token_error(request)) is not None:
+            return error
+        body = await request.json()
+        code = self.welcome_codes.pop(str(body.get("code", "")), None)  # usable once
+        if code is None:
+            return self._refuse("", "unknown or used welcome_code", body, BAD_EVENT_CODE)
+        now = self.clock()
+        if now - code.issued > WELCOME_CODE_LIFE:
+            return self._refuse(code.person, "welcome_code past 20 s", body, BAD_EVENT_CODE)
+        kind = body.get("msgtype")
+        if kind == "text":
+            text = str((body.get("text") or {}).get("content", ""))
+            if not text or len(text.encode()) > MAX_TEXT:
+                return self._refuse(code.person, f"text of {len(text.encode())} bytes", body, 45002)
+            delivered = Delivered("text", text=text)
+        elif kind == "msgmenu":
+            menu = body.get("msgmenu") or {}
+            items = menu.get("list") or []
+            if not items or len(items) > MAX_ITEMS:
+                return self._refuse(code.person, f"menu of {len(items)} items", body, 45098)
+            if len(str(menu.get("head_content", "")).encode()) > 1024:
+                return self._refuse(code.person, "menu head over 1024 bytes", body, 45002)
+            pairs = [
+                (
+                    str((i.get("click") or {}).get("id", "")),
+                    str((i.get("click") or {}).get("content", "")),
+                )
+                for i in items
+            ]
+            delivered = Delivered("msgmenu", text=str(menu.get("head_content", "")), menu=pairs)
+        else:
+            return self._refuse(code.person, f"msgtype {kind!r} on an event", body, 40008)
+        person = self.person(code.person)
+        delivered.at = person.last_welcome = now
         person.inbox.append(delivered)
         return _ok(msgid=f"msg{next(self._ids)}")
 

@@ -122,6 +122,11 @@ class WecomApi:
         data = await self.call("POST", "kf/send_msg", json=message)
         return str(data.get("msgid", ""))
 
+    async def send_on_event(self, code: str, message: dict[str, Any]) -> str:
+        """Send the one message an event's code allows (a welcome_code: within 20 s, once)."""
+        data = await self.call("POST", "kf/send_msg_on_event", json={"code": code, **message})
+        return str(data.get("msgid", ""))
+
     async def upload(self, kind: str, file_name: str, content: bytes, mime: str) -> str:
         """Upload a temporary file (kept 3 days by WeCom); return its media_id."""
         files = {"media": (file_name, content, mime)}

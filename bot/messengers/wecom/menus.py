@@ -2,16 +2,16 @@
 
 WeCom's msgmenu holds at most 10 items of at most 128 bytes each, with an id of at most 64
 bytes that comes back as the click's `menu_id`: the button's data, so a click needs no state.
-A typed number presses a button of the last question (only when that question does not expect
-typed text, so "100" stays an amount), and a typed label presses the button it names.
+What a typed number or label presses is `bot.messengers.numbered.OnScreen`, shared with the
+console; how the buttons look (a menu, "1. label" lines) and the Chinese command words are
+WeChat's, here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from bot.messengers.numbered import normalise
+from bot.messengers.numbered import OnScreen
 from flows.model import Button
 
 MAX_ITEMS = 10
@@ -47,47 +47,19 @@ def listed(buttons: list[Button]) -> str:
     return "\n".join(f"· {b.label}" for b in buttons)
 
 
-@dataclass(frozen=True, slots=True)
-class MenuState:
-    """The buttons on the person's screen: the last question's, numbered or not, then older."""
+def command(screen: OnScreen, text: str) -> str | None:
+    """Return the slash command a Chinese command word stands for, where one may be said."""
+    if screen.question and not screen.numbered:  # a typed answer is expected: words are answers
+        return None
+    return COMMAND_WORDS.get(text.strip())
 
-    buttons: tuple[Button, ...] = ()
-    numbered: bool = False
-    older: tuple[Button, ...] = ()
 
-    def press(self, text: str) -> Button | None:
-        """Return the button a typed text presses, or None when it is an ordinary answer."""
-        stripped = text.strip()
-        if self.numbered and stripped.isdigit() and 1 <= int(stripped) <= len(self.buttons):
-            return self.buttons[int(stripped) - 1]
-        on_screen = [*self.buttons, *self.older]
-        exact = next((b for b in on_screen if b.label.strip() == stripped), None)
-        if exact is not None:
-            return exact
-        wanted = normalise(stripped)
-        if not wanted:
-            return None
-        return next((b for b in on_screen if normalise(b.label) == wanted), None)
-
-    def command(self, text: str) -> str | None:
-        """Return the slash command a Chinese command word stands for, where one may be said."""
-        if self.buttons and not self.numbered:  # a typed answer is expected: words are answers
-            return None
-        return COMMAND_WORDS.get(text.strip())
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "buttons": [[b.label, b.data] for b in self.buttons],
-            "numbered": self.numbered,
-            "older": [[b.label, b.data] for b in self.older],
+def screen_of(data: dict[str, Any] | None) -> OnScreen:
+    """Return the screen saved with a person (also in the form saved before OnScreen)."""
+    if data and "buttons" in data:  # {"buttons", "numbered", "older"}: rows written earlier
+        data = {
+            "question": data["buttons"],
+            "numbered": bool(data.get("numbered")),
+            "labels": [*data["buttons"], *data.get("older", [])],
         }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> MenuState:
-        if not data:
-            return cls()
-        return cls(
-            tuple(Button(label, value) for label, value in data.get("buttons", [])),
-            bool(data.get("numbered")),
-            tuple(Button(label, value) for label, value in data.get("older", [])),
-        )
+    return OnScreen.from_json(data)

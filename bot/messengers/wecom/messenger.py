@@ -4,28 +4,38 @@ Per person and pull: their deferred reminders go first, then the answers to what
 all within the 5 messages WeChat allows per message of theirs; what does not fit waits for
 "继续". A reminder due while their 48-hour window is closed is deferred (not failed) until they
 write again. Every pulled message is in the inbox before its cursor moves; its msgid is its
-delivery id, so a message pulled twice has its effect once.
+delivery id, so a message pulled twice has its effect once. Someone who opens the chat without
+writing is greeted once with the event's `welcome_code` (one message, within 20 s).
+
+The app (bot/app.py) builds it with `WecomOptions`, the API client and the state, and hands it
+the `Host` in `start`; it reads no settings and opens no storage.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from bot.clock import Clock
 from bot.messengers import base
-from bot.messengers.base import Delivery
-from bot.messengers.wecom import outbox
+from bot.messengers.base import Delivery, Host
+from bot.messengers.numbered import OnScreen
+from bot.messengers.wecom import menus, outbox
 from bot.messengers.wecom.api import Media, WecomApi, WecomError
 from bot.messengers.wecom.calendar import deadline_invite
-from bot.messengers.wecom.menus import MenuState
 from bot.messengers.wecom.outbox import Out
 from bot.messengers.wecom.pull import PullLoop
 from bot.messengers.wecom.state import Person, Pulled, WecomState
-from bot.messengers.wecom.updates import MESSENGER, Item, split_chat_id, to_incoming
+from bot.messengers.wecom.updates import (
+    MESSENGER,
+    Item,
+    MediaUnavailable,
+    split_chat_id,
+    to_incoming,
+)
 from flows.errors import StorageError
 from flows.model import ConversationKey, Incoming, Reply
 from flows.ports import Store
@@ -36,24 +46,18 @@ log = logging.getLogger(__name__)
 HUMAN_AGENT = 95018  # the session is with a person at the company: the API may not send
 _FAIL_WINDOW = frozenset({4, 6})  # msg_send_fail: past 48 hours, over 5 messages
 _FAIL_REFUSED = 10  # the person refused messages
-
-
-class Answerer(base.Receiver, Protocol):
-    """What the messenger asks of the engine: answers, and the words of a due reminder."""
-
-    async def reminder_prompt(self, reminder: Reminder) -> Reply | None:
-        """Return what a due reminder asks its case's owner, or None if it no longer applies."""
-        ...
-
-    async def reminder_delivered(self, reminder: Reminder) -> None:
-        """Record that a reminder reached its case's owner."""
-        ...
+# Said when a file the person sent could not be fetched from WeCom (expired, gone, failing).
+_UNFETCHED = {
+    "zh": "这个文件没能取到（可能已过期），请重新发送一次。",
+    "en": "That file could not be fetched (it may have expired). Please send it again.",
+}
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
-    """What WeChat allows, and how the bot keeps to it."""
+class WecomOptions:
+    """What the WeChat messenger needs to know (given by the app), and WeChat's rules."""
 
+    open_kfids: tuple[str, ...] = ()  # the customer-service accounts to pull
     window: timedelta = timedelta(hours=48)
     per_message: int = 5
     text_bytes: int = outbox.MAX_TEXT
@@ -62,63 +66,69 @@ class Limits:
     document_formats: frozenset[str] = frozenset({"txt", "zip", "ics"})
     calendar_invites: bool = True
     max_file_size: int = 20 * 1024 * 1024
+    poll_interval: timedelta = timedelta(minutes=5)  # the safety pull, for lost callbacks
 
 
 @dataclass(slots=True)
 class Turn:
     """What one person's pulled messages produce before it is sent."""
 
+    screen: OnScreen
     outs: list[Out] = field(default_factory=list)
-    menu: MenuState | None = None
     reminders: list[Reminder] = field(default_factory=list)
-    deliveries: list[str] = field(default_factory=list)
 
 
 class WecomMessenger:
-    """Pull, translate, hand to the engine, and send within the window for a WeCom corp."""
+    """Pull, translate, hand to the host, and send within the window for a WeCom corp."""
 
     name = MESSENGER
 
     def __init__(
         self,
-        engine: Answerer,
-        store: Store,
-        state: WecomState,
+        options: WecomOptions,
         api: WecomApi,
+        state: WecomState,
+        store: Store,
         *,
-        open_kfids: Iterable[str],
         clock: Clock,
-        limits: Limits | None = None,
-        poll_interval: timedelta = timedelta(minutes=5),
-        default_language: str = "zh",
     ) -> None:
-        self.engine = engine
-        self.store = store
+        self.options = options
         self.api = api
         self.state = state
+        self.store = store
         self.clock = clock
-        self.rules = limits or Limits()
-        # The same rules as every messenger states them (bot.messengers.base.Limits).
+        # WeChat's rules as every messenger states them (bot.messengers.base.Limits).
         self.limits = base.Limits(
-            max_text=self.rules.text_bytes,
+            max_text=options.text_bytes,
             measure=base.Measure.BYTES,
-            buttons_per_message=self.rules.menu_items,
-            messages_per_turn=self.rules.per_message,
-            buttons=base.ButtonStyle.MENU if self.rules.use_menus else base.ButtonStyle.NUMBERED,
+            buttons_per_message=options.menu_items,
+            messages_per_turn=options.per_message,
+            can_edit=False,
+            buttons=base.ButtonStyle.MENU if options.use_menus else base.ButtonStyle.NUMBERED,
         )
-        self.default_language = default_language
-        self.loops = {k: PullLoop(k, self.pull, clock, poll_interval) for k in open_kfids}
+        self.loops = {
+            k: PullLoop(k, self.pull, clock, options.poll_interval) for k in options.open_kfids
+        }
+        self._host: Host | None = None
         self.refused = 0  # sends WeCom refused (an error code); for the logs and tests
+
+    @property
+    def host(self) -> Host:
+        """Return the app this messenger answers for (set by `start`)."""
+        if self._host is None:
+            raise RuntimeError("the WeChat messenger was not started")
+        return self._host
 
     # ------------------------------------------------------------------------- receiving
 
-    def start(self) -> None:
-        """Start one pull loop per account."""
+    async def start(self, host: Host) -> None:
+        """Answer for `host` from now on: start one pull loop per account."""
+        self._host = host
         for loop in self.loops.values():
             loop.start()
 
     async def stop(self) -> None:
-        """Stop the pull loops."""
+        """Stop the pull loops (a pull under way is cancelled; its messages come again)."""
         for loop in self.loops.values():
             await loop.stop()
 
@@ -167,58 +177,81 @@ class WecomMessenger:
         """Answer one person's pulled messages: deferred reminders first, within the quota."""
         key = ConversationKey(MESSENGER, person)
         state = await self.state.person(person)
-        menu = MenuState.from_json(state.menu)
-        turn = Turn(menu=None)
-        pages = [Out.from_json(p) for p in state.pages]
         for pulled in items:
             if pulled.body.get("msgtype") == "event":
                 await self._event(key, pulled.body.get("event") or {})
-        if not any(_wrote(p.body) or _enters(p) for p in items):
-            return  # only events: nobody wrote, nothing to answer
+        greet = self._room(state) > 0  # opening the chat allows no message by itself...
+        if not any(_wrote(p.body) for p in items):
+            if not greet:  # ...but its welcome_code allows one greeting
+                for pulled in items:
+                    if (code := _welcome_code(pulled)) is not None:
+                        await self._welcome(open_kfid, key, state, pulled, code)
+                return
+            if not any(_enters(p) for p in items):
+                return  # only events: nobody wrote, nothing to answer
+        turn = Turn(menus.screen_of(state.menu))
         for reminder in await self.state.deferred(person):
-            reply = await self.engine.reminder_prompt(reminder)
+            reply = await self.host.reminder_prompt(reminder)
             if reply is None:
                 await self.store.finish_reminder(reminder.id, "cancelled")
                 continue
-            self._add(turn, [reply], menu)
+            self._add(turn, [reply])
             turn.reminders.append(reminder)
-        greet = self._room(state) > 0  # opening the chat allows no message by itself
         incomings: list[Incoming] = []
+        unfetched = 0
         for pulled in items:
             if _enters(pulled) and not greet:
                 continue
             item = Item(pulled.msgid, open_kfid, person, pulled.body)
-            incoming = await to_incoming(
-                item, self.api.corp_id, self._download, self.rules.max_file_size
-            )
+            try:
+                incoming = await to_incoming(
+                    item, self.api.corp_id, self._download, self.options.max_file_size
+                )
+            except MediaUnavailable:
+                unfetched += 1
+                continue
             if incoming is not None:
                 incomings.append(incoming)
+        pages = [Out.from_json(p) for p in state.pages]
         for incoming in _together(incomings):
-            current = turn.menu or menu
             if pages and _asks_more(incoming):
                 turn.outs += pages
                 pages = []
                 await self.store.mark_handled(Deliveries(MESSENGER, incoming.deliveries))
                 continue
-            replies = await self.engine.handle(_pressed(incoming, current))
+            replies = await self.host.handle(_pressed(incoming, turn.screen))
             pages = []  # a new answer replaces what waited for "继续"
             replies = await self._with_invite(key, replies)
-            self._add(turn, replies, current)
+            self._add(turn, replies)
+        if unfetched:
+            self._add(turn, [Reply(_said(_UNFETCHED, await self.host.language(key)))])
         await self._send_turn(open_kfid, key, state, turn, pages)
 
-    def _add(self, turn: Turn, replies: list[Reply], menu: MenuState) -> None:
+    async def send_replies(
+        self, key: ConversationKey, chat_id: str, replies: Sequence[Reply]
+    ) -> None:
+        """Send replies to a person within what their window allows; the rest waits for 继续."""
+        open_kfid, person = split_chat_id(chat_id)
+        state = await self.state.person(person)
+        turn = Turn(menus.screen_of(state.menu))
+        self._add(turn, replies)
+        await self._send_turn(open_kfid, key, state, turn, [])
+
+    def _add(self, turn: Turn, replies: Sequence[Reply]) -> None:
         rendered = outbox.render(
-            replies, use_menus=self.rules.use_menus, formats=self.rules.document_formats
+            replies,
+            turn.screen,
+            use_menus=self.options.use_menus,
+            formats=self.options.document_formats,
         )
         turn.outs += rendered.outs
-        if rendered.state is not None:
-            turn.menu = rendered.state
+        turn.screen = rendered.screen
 
     async def _send_turn(
         self, open_kfid: str, key: ConversationKey, state: Person, turn: Turn, pages: list[Out]
     ) -> None:
         room = self._room(state)
-        language = await self._language(key)
+        language = await self.host.language(key)
         now_outs, rest = outbox.budget(outbox.merge(turn.outs), room, language)
         sent = await self._send(open_kfid, key.user_id, now_outs)
         if sent:
@@ -228,22 +261,46 @@ class WecomMessenger:
             await self.state.forget(key)
             return
         for reminder in turn.reminders[: max(0, sent)]:
-            await self.engine.reminder_delivered(reminder)
+            await self.host.reminder_delivered(reminder)
             # The sender marks a reminder sent (see `flows.ports.ReminderStore`): here, this.
             await self.store.finish_reminder(reminder.id, "sent")
-        menu = None if turn.menu is None else turn.menu.to_json()
         await self.state.save_screen(
-            key.user_id, open_kfid, menu, [o.to_json() for o in [*rest, *pages]]
+            key.user_id, open_kfid, turn.screen.to_json(), [o.to_json() for o in [*rest, *pages]]
         )
 
-    def _room(self, state: Person) -> int:
-        if state.window_at is None or self.clock.now() - state.window_at >= self.rules.window:
-            return 0
-        return max(0, self.rules.per_message - state.sent)
+    async def _welcome(
+        self, open_kfid: str, key: ConversationKey, state: Person, pulled: Pulled, code: str
+    ) -> None:
+        """Greet someone who opened the chat: the start text and its menu, in one message."""
+        item = Item(pulled.msgid, open_kfid, key.user_id, pulled.body)
+        incoming = await to_incoming(
+            item, self.api.corp_id, self._download, self.options.max_file_size
+        )
+        if incoming is None:
+            return
+        replies = await self.host.handle(incoming)
+        rendered = outbox.render(
+            replies,
+            menus.screen_of(state.menu),
+            use_menus=self.options.use_menus,
+            formats=self.options.document_formats,
+        )
+        greeting = _greeting(rendered.outs)
+        if greeting is None:
+            return
+        try:
+            await self.api.send_on_event(code, _content(greeting))
+        except WecomError as exc:
+            # Past its 20 seconds (a late pull) or used: they are answered when they write.
+            self.refused += 1
+            log.warning("wecom: the greeting was not sent (%s)", exc)
+            return
+        await self.state.save_screen(key.user_id, open_kfid, rendered.screen.to_json(), [])
 
-    async def _language(self, key: ConversationKey) -> str:
-        conv = await self.store.load_conversation(key)
-        return conv.language if conv else self.default_language
+    def _room(self, state: Person) -> int:
+        if state.window_at is None or self.clock.now() - state.window_at >= self.options.window:
+            return 0
+        return max(0, self.options.per_message - state.sent)
 
     async def _event(self, key: ConversationKey, event: dict[str, Any]) -> None:
         if event.get("event_type") != "msg_send_fail":
@@ -257,15 +314,14 @@ class WecomMessenger:
 
     async def _with_invite(self, key: ConversationKey, replies: list[Reply]) -> list[Reply]:
         """Add a calendar file for the deadline to a turn that hands out a case's letter."""
-        if not self.rules.calendar_invites:
+        if not self.options.calendar_invites:
             return replies
         letters = [
             r.document for r in replies if r.document and r.document.file_name.endswith(".txt")
         ]
         if not letters:
             return replies
-        conv = await self.store.load_conversation(key)
-        language = conv.language if conv else self.default_language
+        language = await self.host.language(key)
         for case in await self.store.list_cases(key):
             if case.due_at is not None and any(case.number in d.file_name for d in letters):
                 invite = deadline_invite(case.number, case.due_at, language, self.clock.now())
@@ -299,13 +355,7 @@ class WecomMessenger:
             doc = out.document
             media_id = await self.api.upload("file", doc.file_name, doc.content, doc.mime_type)
             return {**head, "msgtype": "file", "file": {"media_id": media_id}}
-        if out.menu:
-            items = [
-                {"type": "click", "click": {"id": b.data, "content": b.label}} for b in out.menu
-            ]
-            menu = {"head_content": out.text, "list": items}
-            return {**head, "msgtype": "msgmenu", "msgmenu": menu}
-        return {**head, "msgtype": "text", "text": {"content": out.text}}
+        return {**head, **_content(out)}
 
     # ------------------------------------------------------------------------- reminders
 
@@ -314,7 +364,10 @@ class WecomMessenger:
         open_kfid, person = split_chat_id(reminder.chat_id)
         state = await self.state.person(person)
         rendered = outbox.render(
-            [reply], use_menus=self.rules.use_menus, formats=self.rules.document_formats
+            [reply],
+            menus.screen_of(state.menu),
+            use_menus=self.options.use_menus,
+            formats=self.options.document_formats,
         )
         if not rendered.outs or len(rendered.outs) > self._room(state):
             await self.state.defer(reminder.id, self.clock.now())
@@ -323,9 +376,34 @@ class WecomMessenger:
         if sent == 0:
             return Delivery.RETRY
         await self.state.count_sent(person, open_kfid, sent)
-        menu = None if rendered.state is None else rendered.state.to_json()
-        await self.state.save_screen(person, open_kfid, menu, state.pages)
+        await self.state.save_screen(person, open_kfid, rendered.screen.to_json(), state.pages)
         return Delivery.SENT
+
+
+def _content(out: Out) -> dict[str, Any]:
+    """Return a text or menu message's type and content, as send_msg and send_msg_on_event take."""
+    if out.menu:
+        items = [{"type": "click", "click": {"id": b.data, "content": b.label}} for b in out.menu]
+        return {"msgtype": "msgmenu", "msgmenu": {"head_content": out.text, "list": items}}
+    return {"msgtype": "text", "text": {"content": out.text}}
+
+
+def _greeting(outs: list[Out]) -> Out | None:
+    """Return the one message a greeting may be: the menu to answer, else the first text."""
+    said = [o for o in outs if o.document is None]
+    return next((o for o in said if o.menu), said[0] if said else None)
+
+
+def _said(texts: dict[str, str], language: str) -> str:
+    return texts.get(language, texts["zh"])
+
+
+def _welcome_code(pulled: Pulled) -> str | None:
+    """Return the welcome_code of an enter_session event (None: WeCom gave none)."""
+    if not _enters(pulled):
+        return None
+    code = (pulled.body.get("event") or {}).get("welcome_code")
+    return str(code) if code else None
 
 
 def _pulled(message: dict[str, Any], open_kfid: str) -> Pulled | None:
@@ -367,23 +445,19 @@ def _asks_more(incoming: Incoming) -> bool:
     return incoming.text is not None and incoming.text.strip().lower() in outbox.MORE_WORDS
 
 
-def _is_letter(file_name: str) -> bool:
-    return file_name.endswith(".txt")
-
-
 def _enters(pulled: Pulled) -> bool:
     event = pulled.body.get("event") or {}
     return pulled.body.get("msgtype") == "event" and event.get("event_type") == "enter_session"
 
 
-def _pressed(incoming: Incoming, menu: MenuState) -> Incoming:
+def _pressed(incoming: Incoming, screen: OnScreen) -> Incoming:
     """Return a typed number or label as the button it names, a command word as its command."""
     if incoming.text is None or incoming.forward is not None:
         return incoming
-    command = menu.command(incoming.text)
+    command = menus.command(screen, incoming.text)
     if command is not None:
         return replace(incoming, text=command)
-    button = menu.press(incoming.text)
+    button = screen.press(incoming.text)
     if button is not None:
         return replace(incoming, text=None, button=button.data)
     return incoming

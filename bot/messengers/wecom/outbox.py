@@ -10,10 +10,12 @@ message says how to ask for it ("回复「继续」").
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
+from bot.messengers.numbered import OnScreen, question
 from bot.messengers.wecom import menus
 from flows.model import Button, Document, Reply
 
@@ -55,10 +57,10 @@ class Out:
 
 @dataclass(slots=True)
 class Rendered:
-    """A turn as WeChat messages, and the buttons a typed number or label presses next."""
+    """A turn as WeChat messages, and what is on screen after it (what a typed line presses)."""
 
     outs: list[Out] = field(default_factory=list)
-    state: menus.MenuState | None = None  # None: the turn showed no buttons
+    screen: OnScreen = field(default_factory=OnScreen)
 
 
 def utf8_length(text: str) -> int:
@@ -80,15 +82,19 @@ def split_bytes(text: str, limit: int = MAX_TEXT) -> list[str]:
     return pieces
 
 
-def render(replies: list[Reply], *, use_menus: bool = True, formats: frozenset[str]) -> Rendered:
+def render(
+    replies: Sequence[Reply],
+    screen: OnScreen,
+    *,
+    use_menus: bool = True,
+    formats: frozenset[str],
+) -> Rendered:
     """Turn replies into WeChat messages, before any budget (edits become new messages)."""
-    result = Rendered()
-    active = max((i for i, r in enumerate(replies) if r.buttons), default=None)
-    shown: list[Button] = []
+    result = Rendered(screen=screen.after(replies))
+    active = question(replies)
     for index, reply in enumerate(replies):
         buttons = [b for row in reply.buttons for b in row]
-        is_active = index == active
-        number = is_active and not reply.expects_text
+        number = index == active and not reply.expects_text
         text = reply.text
         if buttons and use_menus and menus.fits_menu(buttons):
             items = tuple(
@@ -107,12 +113,6 @@ def render(replies: list[Reply], *, use_menus: bool = True, formats: frozenset[s
                 result.outs += [Out(piece) for piece in split_bytes(text)]
         if reply.document is not None and _sent(reply.document, formats):
             result.outs.append(Out(document=reply.document))
-        if buttons:
-            shown = buttons + shown if not is_active else shown
-            if is_active:
-                result.state = menus.MenuState(tuple(buttons), number)
-    if result.state is not None:
-        result.state = menus.MenuState(result.state.buttons, result.state.numbered, tuple(shown))
     result.outs = merge(result.outs)
     return result
 

@@ -1,4 +1,4 @@
-"""The HTTP side: WeCom's callback URL (GET: the URL check, POST: "news, pull"), and /healthz.
+"""WeCom's callback URL (GET: the URL check, POST: "news, pull"), as routes for bot.http_server.
 
 The POST is verified and decrypted, answered `success` at once, and only wakes the account's
 pull loop: WeChat waits 5 s and retries 3 times, and the work happens in the pull. The GET
@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -57,13 +56,3 @@ def wecom_routes(
         return PlainTextResponse("success")
 
     return [Route(path, check, methods=["GET"]), Route(path, callback, methods=["POST"])]
-
-
-async def healthz(request: Request) -> Response:
-    """Say the process is up (for a load balancer or a monitor)."""
-    return PlainTextResponse("ok")
-
-
-def build_app(routes: list[BaseRoute]) -> Starlette:
-    """Return the ASGI app: the messengers' routes and /healthz."""
-    return Starlette(routes=[*routes, Route("/healthz", healthz)])

@@ -1,9 +1,10 @@
 """Translate kf/sync_msg messages into the engine's Incoming.
 
-Text (with a menu click's `menu_id` as a button press), images and files (downloaded with
-their size capped), forwarded chat records (a burst for the message check), enter_session
-(a first greeting); voice, video and the rest get the same "not supported" answer as on
-Telegram. Messages not written by the customer (origin != 3) are no input.
+Text (with a menu click's `menu_id` as a button press), images and files (downloaded at once,
+their size capped: WeCom keeps them 3 days), forwarded chat records (a burst for the message
+check), enter_session (a first greeting); voice, video and the rest get the same "not
+supported" answer as on Telegram. Messages not written by the customer (origin != 3) are no
+input.
 """
 
 from __future__ import annotations
@@ -81,7 +82,10 @@ def delivery_id(corp_id: str, msgid: str) -> str:
 async def to_incoming(
     item: Item, corp_id: str, download: Download, max_bytes: int
 ) -> Incoming | None:
-    """Return what the person did, or None for messages that are no input (events, agents)."""
+    """Return what the person did, or None for messages that are no input (events, agents).
+
+    Images and files are downloaded here; one that cannot be raises `MediaUnavailable`.
+    """
     body = item.body
     kind = str(body.get("msgtype") or "")
     base = Incoming(item.key, item.chat_id, deliveries=(delivery_id(corp_id, item.msgid),))
@@ -100,7 +104,7 @@ async def to_incoming(
         return replace(base, text=str(text.get("content") or ""))
     if kind == "image":
         media_id = str((body.get("image") or {}).get("media_id") or "")
-        return replace(base, attachments=(_photo(media_id, download, max_bytes),))
+        return replace(base, attachments=(await _photo(media_id, download, max_bytes),))
     if kind == "file":
         media_id = str((body.get("file") or {}).get("media_id") or "")
         return replace(base, attachments=(await _file(media_id, download, max_bytes),))
@@ -109,26 +113,35 @@ async def to_incoming(
     return replace(base, unsupported=_UNSUPPORTED.get(kind, kind or "unknown"))
 
 
-def _photo(media_id: str, download: Download, max_bytes: int) -> Attachment:
+class MediaUnavailable(Exception):
+    """A file the person sent could not be fetched (expired after 3 days, gone, WeCom failing)."""
+
+
+async def _photo(media_id: str, download: Download, max_bytes: int) -> Attachment:
+    """Download an image now: a failure inside the engine could only be a generic error."""
+    media = await _fetch(media_id, download, max_bytes)
+    if media is None:
+        return Attachment(kind="photo", size=max_bytes + 1, file_unique_id=media_id[-8:])
+    content = media.content
+
     async def fetch() -> bytes:
-        return (await download(media_id, max_bytes)).content
+        return content
 
     # WeChat gives an image no name; the engine names it by its content once it is kept.
     return Attachment(
-        kind="photo", mime_type="image/jpeg", file_unique_id=media_id[-8:], fetch=fetch
+        kind="photo",
+        mime_type="image/jpeg",
+        size=len(content),
+        file_unique_id=media_id[-8:],
+        fetch=fetch,
     )
 
 
 async def _file(media_id: str, download: Download, max_bytes: int) -> Attachment:
     """Download a file now: WeCom gives its name and type only with its bytes."""
-    try:
-        media = await download(media_id, max_bytes)
-    except MediaTooLarge:
+    media = await _fetch(media_id, download, max_bytes)
+    if media is None:
         return Attachment(kind="document", size=max_bytes + 1, file_unique_id=media_id)
-    except WecomError as exc:
-        # Expired (past 3 days) or gone: told as a file that could not be read.
-        log.warning("could not download a file: %s", exc)
-        return Attachment(kind="document", file_name="file", file_unique_id=media_id)
     mime = media.mime_type
     if media.file_name and (mime is None or mime == "application/octet-stream"):
         mime = mimetypes.guess_type(media.file_name)[0] or mime
@@ -145,6 +158,17 @@ async def _file(media_id: str, download: Download, max_bytes: int) -> Attachment
         file_unique_id=media_id,
         fetch=fetch,
     )
+
+
+async def _fetch(media_id: str, download: Download, max_bytes: int) -> Media | None:
+    """Return the media's bytes, None when larger than `max_bytes` (told as too big)."""
+    try:
+        return await download(media_id, max_bytes)
+    except MediaTooLarge:
+        return None
+    except WecomError as exc:
+        log.warning("could not download a file the person sent: %s", exc)
+        raise MediaUnavailable(media_id) from exc
 
 
 def _chat_records(base: Incoming, merged: dict[str, Any]) -> Incoming | None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import ast
+import inspect
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.app import reminder_sender
-from bot.messengers.base import Delivery, Host, Limits
+from bot.messengers.base import ButtonStyle, Delivery, Host, Limits, Measure, Messenger
 from flows.model import ConversationKey, Reply
 from flows.records import Reminder
 
@@ -84,3 +86,56 @@ async def test_a_reminder_goes_out_through_the_messenger_of_its_person() -> None
 async def test_a_reminder_for_a_messenger_not_running_here_waits() -> None:
     deliver = reminder_sender({"telegram": Recorder("telegram")})
     assert await deliver(reminder("wecom", "wm-1"), Reply("?")) is Delivery.RETRY
+
+
+def built_messengers() -> dict[str, Any]:
+    """Each real messenger, built as the app builds it (no network: nothing is started)."""
+    from bot.clock import ManualClock
+    from bot.messengers.console import Console
+    from bot.messengers.telegram import TelegramMessenger, TelegramOptions
+    from bot.messengers.wecom.messenger import WecomMessenger, WecomOptions
+
+    clock = ManualClock(datetime(2026, 11, 22, tzinfo=UTC))
+    unused: Any = None  # the API client, state and store: only kept, not called, until start
+    return {
+        "console": Console(Recorder("engine")),  # type: ignore[arg-type]
+        "telegram": TelegramMessenger(TelegramOptions(token="123456:TEST-token")),
+        "wecom": WecomMessenger(WecomOptions(), unused, unused, unused, clock=clock),
+    }
+
+
+def protocol_members() -> dict[str, inspect.Signature | None]:
+    """Return the Messenger Protocol's members: a method's signature, None for an attribute."""
+    members: dict[str, inspect.Signature | None] = dict.fromkeys(Messenger.__annotations__)
+    for name, value in vars(Messenger).items():
+        if inspect.isfunction(value) and not name.startswith("_"):
+            members[name] = inspect.signature(value)
+    return members
+
+
+@pytest.mark.parametrize("name", ["console", "telegram", "wecom"])
+def test_every_messenger_has_every_member_of_the_protocol(name: str) -> None:
+    messenger = built_messengers()[name]
+    for member, signature in protocol_members().items():
+        assert hasattr(messenger, member), f"{name} has no {member}"
+        if signature is None:
+            continue
+        method = getattr(messenger, member)
+        assert inspect.iscoroutinefunction(method), f"{name}.{member} is not async"
+        wanted = [p for p in signature.parameters if p != "self"]
+        has = inspect.signature(method).parameters
+        assert list(has)[: len(wanted)] == wanted, f"{name}.{member}{signature}"
+        extra = list(has.values())[len(wanted) :]  # more is fine, if the app need not pass it
+        assert all(p.default is not p.empty for p in extra), f"{name}.{member}: {extra}"
+    assert messenger.name == name
+    assert isinstance(messenger.limits, Limits)
+
+
+def test_wechat_states_its_limits_as_every_messenger_does() -> None:
+    limits = built_messengers()["wecom"].limits
+    assert (limits.measure, limits.max_text, limits.messages_per_turn) == (Measure.BYTES, 2048, 5)
+    assert (limits.buttons, limits.buttons_per_message, limits.can_edit) == (
+        ButtonStyle.MENU,
+        10,
+        False,
+    )
