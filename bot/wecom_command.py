@@ -21,7 +21,7 @@ import uvicorn
 from bot.app import Services
 from bot.clock import Clock, SystemClock
 from bot.config import ConfigError, Settings
-from bot.messengers.wecom.api import WecomApi, WecomError
+from bot.messengers.wecom.api import TokenCache, WecomApi, WecomError
 from bot.messengers.wecom.crypto import CryptoError, WecomCrypto
 from bot.messengers.wecom.messenger import Limits, WecomMessenger
 from bot.messengers.wecom.server import build_app, wecom_routes
@@ -44,9 +44,12 @@ def require(settings: Settings, *keys: str) -> None:
 
 
 def api_of(
-    settings: Settings, clock: Clock, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    clock: Clock,
+    transport: httpx.AsyncBaseTransport | None = None,
+    tokens: TokenCache | None = None,
 ) -> WecomApi:
-    """Return the API client for the configured corp."""
+    """Return the API client for the configured corp (its token kept in `tokens`, if given)."""
     require(settings, "wecom.corp_id", "wecom.secret")
     client = httpx.AsyncClient(timeout=30, transport=transport)
     assert settings.wecom_corp_id is not None and settings.wecom_secret is not None
@@ -56,6 +59,7 @@ def api_of(
         secret=settings.wecom_secret,
         clock=clock.now,
         api_base=settings.wecom_api_base,
+        tokens=tokens,
     )
 
 
@@ -86,13 +90,8 @@ class WecomServer:
             )
         except CryptoError as exc:
             raise ConfigError(f"wecom.{exc}") from exc
-        if settings.storage_url:
-            # The messenger's own rows (inbox, cursors, windows) have only a SQLite twin so far.
-            raise ConfigError(
-                "storage.url: the WeChat messenger keeps its state in SQLite only for now;"
-                " leave storage.url empty to serve WeChat"
-            )
         services = await Services.open(settings, clock=self.clock)
+        state = wecom_state(services.store)  # in the database storage.url (or db_path) names
         limits = Limits(
             use_menus=settings.wecom_menu == "msgmenu",
             document_formats=frozenset(settings.wecom_document_formats),
@@ -102,8 +101,8 @@ class WecomServer:
         messenger = WecomMessenger(
             services.engine,
             services.store,
-            wecom_state(services.store),
-            api_of(settings, self.clock, self.transport),
+            state,
+            api_of(settings, self.clock, self.transport, tokens=state),
             open_kfids=settings.wecom_open_kfids,
             clock=self.clock,
             limits=limits,

@@ -2,7 +2,9 @@
 
 `wecom_bot(tmp)` yields a `WecomBot`: the real Services (engine, store, scheduler, letters)
 built as bot/app.py builds them, the WeChat messenger and its HTTP app, the fake WeCom behind
-httpx.ASGITransport, and callbacks posted back to the bot the same way. `bot.customer(id)`
+httpx.ASGITransport, and callbacks posted back to the bot the same way. The database is SQLite
+under `tmp`, or the PostgreSQL one `storage_url` names; the access token is kept in it, as
+`serve` keeps it. `bot.customer(id)`
 makes a person; `await bot.settle()` waits until every callback was pulled and answered.
 """
 
@@ -34,12 +36,20 @@ DATA = Path(__file__).parent / "data"
 class WecomBot:
     """Everything of one running WeChat bot and the fake platform around it."""
 
-    def __init__(self, tmp: Path, clock: ManualClock, fake: FakeWecom, **limits: Any) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        clock: ManualClock,
+        fake: FakeWecom,
+        storage_url: str = "",
+        **limits: Any,
+    ) -> None:
         self.tmp = tmp
         self.clock = clock
         self.fake = fake
         self.limits = Limits(**limits)
         self.settings = Settings.defaults().replace(
+            storage_url=storage_url,
             storage_db_path=str(tmp / "bot.sqlite3"),
             storage_data_dir=str(tmp / "data"),
             quiet_hours="off",
@@ -51,6 +61,7 @@ class WecomBot:
 
     async def start(self) -> None:
         services = await Services.open(self.settings, clock=self.clock)
+        state = wecom_state(services.store)
         api_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.fake.app))
         api = WecomApi(
             api_client,
@@ -58,11 +69,12 @@ class WecomBot:
             secret=self.fake.secret,
             clock=self.clock.now,
             api_base="http://wecom.test/cgi-bin",
+            tokens=state,
         )
         messenger = WecomMessenger(
             services.engine,
             services.store,
-            wecom_state(services.store),
+            state,
             api,
             open_kfids=self.fake.open_kfids,
             clock=self.clock,
@@ -119,11 +131,11 @@ class WecomBot:
 
 
 @asynccontextmanager
-async def wecom_bot(tmp: Path, **limits: Any) -> AsyncIterator[WecomBot]:
+async def wecom_bot(tmp: Path, storage_url: str = "", **limits: Any) -> AsyncIterator[WecomBot]:
     """Yield a started bot on the fake WeCom (limits: overrides of messenger.Limits)."""
     clock = ManualClock(NOW)
     fake = FakeWecom(clock.now)
-    bot = WecomBot(tmp, clock, fake, **limits)
+    bot = WecomBot(tmp, clock, fake, storage_url, **limits)
     await bot.start()
     try:
         yield bot
