@@ -13,10 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import psycopg
-from cli_run import run_cli
 from test_wecom_end_to_end import messages_of
 from test_wecom_transcripts import WecomSession
 from wecom_chat import wecom_bot
+
+from bot.forget_command import forget_user
 
 
 def count(url: str, sql: str, *params: str) -> int:
@@ -70,12 +71,10 @@ async def test_a_complaint_filed_through_wechat_on_postgresql(tmp_path: Path, pg
         assert bot.fake.refusals == []
     assert not (tmp_path / "bot.sqlite3").exists()
 
-    env = {"COMPLAINT_BOT_STORAGE__URL": pg_url}
-    forgotten = await asyncio.to_thread(
-        run_cli, "users", "forget", f"wecom:{alice}", "--yes", env=env, cwd=tmp_path
-    )
+    # `complaint-bot users forget wecom:ID --yes` (in a thread: it runs its own event loop).
+    status = await asyncio.to_thread(forget_user, bot.settings, f"wecom:{alice}", assume_yes=True)
 
-    assert forgotten.returncode == 0, forgotten.stderr
+    assert status == 0
     assert count(pg_url, person, alice) == 0
     assert count(pg_url, "SELECT count(*) FROM wecom_inbox") == 0
     assert count(pg_url, "SELECT count(*) FROM users") == 0
