@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from bot.http_server import HttpServer
     from bot.messengers.telegram import TelegramMessenger, TelegramOptions
-    from bot.messengers.wecom.api import WecomApi
+    from bot.messengers.wecom.api import TokenCache, WecomApi
     from bot.messengers.wecom.crypto import WecomCrypto
     from bot.messengers.wecom.messenger import WecomMessenger, WecomOptions
 
@@ -305,9 +305,16 @@ def require_wecom(settings: Settings, *keys: str) -> None:
 
 
 def wecom_api(
-    settings: Settings, clock: Clock, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    clock: Clock,
+    transport: httpx.AsyncBaseTransport | None = None,
+    tokens: TokenCache | None = None,
 ) -> WecomApi:
-    """Return the WeCom API client of the configured corp (close its `client` when done)."""
+    """Return the WeCom API client of the configured corp (close its `client` when done).
+
+    Its access token is kept in `tokens` when given (the bot's database), so that a restart or
+    a second process reuses it instead of fetching another.
+    """
     import httpx
 
     from bot.messengers.wecom.api import WecomApi
@@ -320,6 +327,7 @@ def wecom_api(
         secret=settings.wecom_secret,
         clock=clock.now,
         api_base=settings.wecom_api_base,
+        tokens=tokens,
     )
 
 
@@ -412,14 +420,11 @@ class Serving:
         require_wecom(settings, *keys)
         options = wecom_options(settings)  # all checked before anything is opened
         wecom_crypto(settings)
-        if settings.storage_url:
-            # The messenger's own rows (inbox, cursors, windows) have only a SQLite twin so far.
-            raise ConfigError(
-                "storage.url: the WeChat messenger keeps its state in SQLite only for now;"
-                " leave storage.url empty to serve WeChat"
-            )
+        from bot.wecom_state import wecom_state
+
         self.services = services = await Services.open(settings, clock=self.clock)
-        api = wecom_api(settings, self.clock, self.wecom_transport)
+        # The token is kept in the database storage.url (or storage.db_path) names.
+        api = wecom_api(settings, self.clock, self.wecom_transport, wecom_state(services.store))
         self.wecom, routes = wecom_messenger(
             settings, services, api, clock=self.clock, options=options
         )

@@ -28,9 +28,22 @@ TABLES = (
     "reminders",
     "deliveries",
     "case_counters",
+    # The WeChat messenger's: where each account's pull resumes, messages pulled and not yet
+    # answered, each person's window, quota, buttons and waiting pages. (Access tokens are not
+    # copied: the PostgreSQL bot fetches its own.)
+    "wecom_cursors",
+    "wecom_inbox",
+    "wecom_people",
 )
-# Tables whose ids PostgreSQL draws from an identity: set past the copied ids afterwards.
-_IDENTITIES = ("users", "cases", "evidence", "events", "reminders")
+# Columns PostgreSQL draws from an identity: set past the copied values afterwards.
+_IDENTITIES = (
+    ("users", "id"),
+    ("cases", "id"),
+    ("evidence", "id"),
+    ("events", "id"),
+    ("reminders", "id"),
+    ("wecom_inbox", "seq"),
+)
 _BATCH = 1000
 
 
@@ -116,10 +129,10 @@ def copy(source: Path, data_dir: Path, url: str) -> dict[str, int]:
                     " empty database, so that nobody's data is mixed with another bot's"
                 )
             counts = {table: _copy_table(lite, pg, table) for table in TABLES}
-            for table in _IDENTITIES:
+            for table, column in _IDENTITIES:
                 pg.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                    f" coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+                    f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
+                    f" coalesce((SELECT max({column}) FROM {table}), 0) + 1, false)"
                 )
             files, size, missing = _copy_files(lite, pg, data_dir)
             pg.commit()

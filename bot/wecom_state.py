@@ -1,7 +1,9 @@
-"""The WeChat messenger's state on the SQLite store (see `bot.messengers.wecom.state`).
+"""The WeChat messenger's state in the bot's database (see `bot.messengers.wecom.state`).
 
 Composition, not messenger code: it is the one place that joins the messenger's records to
-`storage.wecom`'s SQL. PostgreSQL has no twin yet, so `serve` refuses `storage.url`.
+`storage.wecom`'s SQL, and WeCom's access tokens to `storage.wecom_tokens`. Both stores run
+that SQL (SQLite on its connection, PostgreSQL through its sqlite3-style one), each write in one
+transaction, so one class serves both backends and the store chooses the dialect.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import storage.wecom as sql
+import storage.wecom_tokens as tokens
 from bot.config import ConfigError
-from bot.messengers.wecom.state import Person, Pulled, WecomState
+from bot.messengers.wecom.state import Person, Pulled
 from flows.model import ConversationKey
 from flows.ports import Store
 from flows.records import Reminder
@@ -23,10 +26,10 @@ T = TypeVar("T")
 
 @runtime_checkable
 class SqlRunner(Protocol):
-    """A store on one SQLite connection that runs a module's reads and writes (the SQLite one)."""
+    """A store that runs a storage module's sqlite3-style reads and writes (both backends)."""
 
     async def read_sql(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` on the connection."""
+        """Run `fn` on a connection of the store."""
         ...
 
     async def write_sql(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -34,18 +37,21 @@ class SqlRunner(Protocol):
         ...
 
 
-def wecom_state(store: Store) -> WecomState:
-    """Return the WeChat state kept in `store`'s database; refuse a store that cannot keep it."""
+def wecom_state(store: Store) -> StoredWecomState:
+    """Return the WeChat state (and token cache) kept in `store`'s database."""
     if not isinstance(store, SqlRunner):
         raise ConfigError(
-            "the WeChat messenger keeps its state in SQLite only for now:"
-            " leave storage.url empty to serve WeChat"
+            f"the WeChat messenger keeps its state in the bot's database, and this store"
+            f" ({type(store).__name__}) runs no SQL: use SQLite or storage.url"
         )
-    return SqliteWecomState(store)
+    return StoredWecomState(store)
 
 
-class SqliteWecomState:
-    """The messenger's rows, read and written through the SQLite store's connection."""
+class StoredWecomState:
+    """The messenger's rows, read and written through the store's connections.
+
+    Also the API's `TokenCache`: the access token is kept beside the cursors.
+    """
 
     def __init__(self, store: SqlRunner) -> None:
         self.store = store
@@ -97,3 +103,15 @@ class SqliteWecomState:
     async def forget(self, key: ConversationKey) -> None:
         """Delete what is kept about a person who has no conversation (left, or forgotten)."""
         await self.store.write_sql(lambda c: sql.forget(c, key))
+
+    async def load_token(self, corp_id: str, secret_hash: str) -> tuple[str, datetime] | None:
+        """Return the kept access token and when it expires (None: none kept)."""
+        return await self.store.read_sql(lambda c: tokens.load(c, corp_id, secret_hash))
+
+    async def save_token(
+        self, corp_id: str, secret_hash: str, token: str, expires_at: datetime, fetched_at: datetime
+    ) -> None:
+        """Keep a freshly fetched access token in place of the one before."""
+        await self.store.write_sql(
+            lambda c: tokens.save(c, corp_id, secret_hash, token, expires_at, fetched_at)
+        )

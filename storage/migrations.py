@@ -196,6 +196,41 @@ def m006_wecom(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def m008_wecom_tokens_and_inbox_order(conn: sqlite3.Connection) -> None:
+    """Keep WeCom access tokens across restarts; give the inbox an order both dialects share."""
+    statements = [
+        # The inbox was read in rowid order, which PostgreSQL has no word for: `seq` is the
+        # rowid by name (INTEGER PRIMARY KEY), and the twin table numbers its rows the same way.
+        """CREATE TABLE wecom_inbox_ordered (
+            seq INTEGER PRIMARY KEY,
+            msgid TEXT NOT NULL UNIQUE,
+            open_kfid TEXT NOT NULL,
+            external_userid TEXT NOT NULL,
+            body TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        )""",
+        "INSERT INTO wecom_inbox_ordered (seq, msgid, open_kfid, external_userid, body,"
+        " received_at) SELECT rowid, msgid, open_kfid, external_userid, body, received_at"
+        " FROM wecom_inbox ORDER BY rowid",
+        "DROP TABLE wecom_inbox",
+        "ALTER TABLE wecom_inbox_ordered RENAME TO wecom_inbox",
+        "CREATE INDEX wecom_inbox_by_person ON wecom_inbox (external_userid)",
+        # WeCom counts token fetches against a quota: a restart, or a second process, reuses
+        # the token still valid. Keyed by corp and a hash of the secret (never the secret), so
+        # a new secret never picks up the old one's token.
+        """CREATE TABLE wecom_tokens (
+            corp_id TEXT NOT NULL,
+            secret_hash TEXT NOT NULL,
+            token TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (corp_id, secret_hash)
+        )""",
+    ]
+    for statement in statements:
+        conn.execute(statement)
+
+
 # The same numbering holds for PostgreSQL: storage/postgres/migrations.py has one function of
 # the same name for each of these, in the same order (a test checks it).
 MIGRATIONS: list[Migration] = [
@@ -205,6 +240,8 @@ MIGRATIONS: list[Migration] = [
     m004_deliveries,
     m005_reminder_leases,
     m006_wecom,
+    # m007 belongs to the durable inbox, built alongside; the two lists meet when merged.
+    m008_wecom_tokens_and_inbox_order,
 ]
 
 

@@ -3,6 +3,10 @@
 The inbox row of a pulled message is written in the same transaction as the cursor that moves
 past it, so a crash between the two can neither lose a message nor skip one. Rows are keyed by
 WeCom's external_userid; forgetting a person deletes theirs (see `forget`).
+
+SQLite and PostgreSQL run these same statements (PostgreSQL through
+`storage.postgres.connection`): upserts say `ON CONFLICT` and name the existing row by its
+table (PostgreSQL finds a bare column ambiguous there), the inbox is read in `seq` order.
 """
 
 from __future__ import annotations
@@ -50,8 +54,8 @@ def record_page(
     added = 0
     for item in items:
         found = conn.execute(
-            "INSERT OR IGNORE INTO wecom_inbox"
-            " (msgid, open_kfid, external_userid, body, received_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO wecom_inbox (msgid, open_kfid, external_userid, body, received_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (msgid) DO NOTHING",
             (item.msgid, item.open_kfid, item.external_userid, json.dumps(item.body), now),
         )
         added += found.rowcount
@@ -76,10 +80,11 @@ def _wrote(
         "INSERT INTO wecom_people (external_userid, open_kfid, window_at, sent, updated_at)"
         " VALUES (?, ?, ?, 0, ?)"
         " ON CONFLICT (external_userid) DO UPDATE SET"
-        " sent = CASE WHEN window_at IS NULL OR window_at <= excluded.window_at"
-        "  THEN 0 ELSE sent END,"
-        " window_at = CASE WHEN window_at IS NULL OR window_at <= excluded.window_at"
-        "  THEN excluded.window_at ELSE window_at END,"
+        " sent = CASE WHEN wecom_people.window_at IS NULL"
+        "  OR wecom_people.window_at <= excluded.window_at THEN 0 ELSE wecom_people.sent END,"
+        " window_at = CASE WHEN wecom_people.window_at IS NULL"
+        "  OR wecom_people.window_at <= excluded.window_at"
+        "  THEN excluded.window_at ELSE wecom_people.window_at END,"
         " open_kfid = excluded.open_kfid, updated_at = excluded.updated_at",
         (person, open_kfid, at, now),
     )
@@ -97,7 +102,7 @@ def inbox(conn: sqlite3.Connection, open_kfid: str) -> list[InboxRow]:
     """Return the account's pulled messages not yet handled, in the order pulled."""
     rows = conn.execute(
         "SELECT msgid, open_kfid, external_userid, body FROM wecom_inbox"
-        " WHERE open_kfid = ? ORDER BY rowid",
+        " WHERE open_kfid = ? ORDER BY seq",
         (open_kfid,),
     )
     return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
@@ -133,7 +138,7 @@ def count_sent(conn: sqlite3.Connection, external_userid: str, open_kfid: str, s
     conn.execute(
         "INSERT INTO wecom_people (external_userid, open_kfid, sent, updated_at)"
         " VALUES (?, ?, ?, ?) ON CONFLICT (external_userid) DO UPDATE SET"
-        " sent = sent + excluded.sent, updated_at = excluded.updated_at",
+        " sent = wecom_people.sent + excluded.sent, updated_at = excluded.updated_at",
         (external_userid, open_kfid, sent, now),
     )
 
@@ -151,7 +156,7 @@ def save_screen(
     conn.execute(
         "INSERT INTO wecom_people (external_userid, open_kfid, menu, pages, updated_at)"
         " VALUES (?, ?, coalesce(?, '{}'), ?, ?) ON CONFLICT (external_userid) DO UPDATE"
-        " SET menu = coalesce(?, menu), pages = excluded.pages,"
+        " SET menu = coalesce(?, wecom_people.menu), pages = excluded.pages,"
         " updated_at = excluded.updated_at",
         (external_userid, open_kfid, menu_json, json.dumps(pages), now, menu_json),
     )

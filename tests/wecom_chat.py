@@ -2,7 +2,9 @@
 
 `wecom_bot(tmp)` yields a `WecomBot`: the real Services (engine, store, scheduler, letters),
 the WeChat messenger and its callback route, all built by bot/app.py, the fake WeCom behind
-httpx.ASGITransport, and callbacks posted back to the bot the same way (no sockets). `bot.customer(id)`
+httpx.ASGITransport, and callbacks posted back to the bot the same way (no sockets). The
+database is SQLite under `tmp`, or the PostgreSQL one `storage_url` names; the access token is
+kept in it, as `serve` keeps it. `bot.customer(id)`
 makes a person; `await bot.settle()` waits until every callback was pulled and answered.
 """
 
@@ -22,6 +24,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.http_server import build_app
 from bot.messengers.wecom.messenger import WecomMessenger, WecomOptions
+from bot.wecom_state import wecom_state
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 DATA = Path(__file__).parent / "data"
@@ -30,12 +33,21 @@ DATA = Path(__file__).parent / "data"
 class WecomBot:
     """Everything of one running WeChat bot and the fake platform around it."""
 
-    def __init__(self, tmp: Path, clock: ManualClock, fake: FakeWecom, **options: Any) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        clock: ManualClock,
+        fake: FakeWecom,
+        storage_url: str = "",
+        **options: Any,
+    ) -> None:
         self.tmp = tmp
         self.clock = clock
         self.fake = fake
         self.options = WecomOptions(open_kfids=fake.open_kfids, **options)
-        self.settings = wecom_settings(tmp, fake).replace(quiet_hours="off")
+        self.settings = wecom_settings(tmp, fake).replace(
+            quiet_hours="off", storage_url=storage_url
+        )
         self.services: Services | None = None
         self.messenger: WecomMessenger | None = None
         self.clients: list[httpx.AsyncClient] = []
@@ -43,7 +55,8 @@ class WecomBot:
 
     async def start(self) -> None:
         services = await Services.open(self.settings, clock=self.clock)
-        api = wecom_api(self.settings, self.clock, httpx.ASGITransport(app=self.fake.app))
+        transport = httpx.ASGITransport(app=self.fake.app)
+        api = wecom_api(self.settings, self.clock, transport, wecom_state(services.store))
         messenger, routes = wecom_messenger(
             self.settings, services, api, clock=self.clock, options=self.options
         )
@@ -111,11 +124,11 @@ def wecom_settings(tmp: Path, fake: FakeWecom) -> Settings:
 
 
 @asynccontextmanager
-async def wecom_bot(tmp: Path, **options: Any) -> AsyncIterator[WecomBot]:
+async def wecom_bot(tmp: Path, storage_url: str = "", **options: Any) -> AsyncIterator[WecomBot]:
     """Yield a started bot on the fake WeCom (options: overrides of WecomOptions)."""
     clock = ManualClock(NOW)
     fake = FakeWecom(clock.now)
-    bot = WecomBot(tmp, clock, fake, **options)
+    bot = WecomBot(tmp, clock, fake, storage_url, **options)
     await bot.start()
     try:
         yield bot

@@ -358,6 +358,14 @@ class PostgresStore:
         since = to_utc_iso(datetime.now(UTC), "since") if unreachable else None
         await self._run(lambda c: conversations.set_unreachable(c.as_sqlite(), key, since))
 
+    async def read_sql(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a shared SQL module's reads `fn` (the WeChat state) in one transaction."""
+        return await self._run(lambda c: fn(c.as_sqlite()))
+
+    async def write_sql(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a shared SQL module's writes `fn` (the WeChat state) in one transaction."""
+        return await self._run(lambda c: fn(c.as_sqlite()))
+
     async def _run(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn` as one transaction on a pooled connection, in a worker thread."""
         if self._closed:

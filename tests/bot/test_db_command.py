@@ -1,11 +1,12 @@
-"""`complaint-bot db migrate` and `db copy`: a SQLite bot moved to PostgreSQL loses nothing."""
+"""`complaint-bot db migrate` and `db copy`: a SQLite bot moved to PostgreSQL loses nothing,
+the WeChat messenger's cursors, inbox and people included."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from cli_run import run_cli
 from pg_server import make_postgres_store
 
 from bot.__main__ import main
+from bot.messengers.wecom.state import Pulled
+from bot.wecom_state import wecom_state
 from flows.model import ConversationKey
 from flows.ports import Store
 from flows.records import (
@@ -159,3 +162,71 @@ def test_operators_see_the_copied_cases_on_postgresql(tmp_path: Path, pg_url: st
 
     assert listed.returncode == 0, listed.stderr
     assert sorted(c["user"] for c in json.loads(listed.stdout)) == ["telegram:42", "telegram:43"]
+
+
+WECHAT = ConversationKey("wecom", "wmAlice")
+KF = "wkAccountOne"
+WROTE = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+def message(msgid: str) -> Pulled:
+    return Pulled(msgid, KF, WECHAT.user_id, {"msgtype": "text", "text": {"content": msgid}}, WROTE)
+
+
+async def wechat_state(store: Store) -> tuple[Any, ...]:
+    """Return all the WeChat messenger keeps about Alice, to compare two stores."""
+    state = wecom_state(store)
+    return (
+        await state.cursor(KF),
+        await state.inbox(KF),
+        await state.person(WECHAT.user_id),
+        await state.deferred(WECHAT.user_id),
+    )
+
+
+def test_copy_brings_the_wechat_messengers_state_along(tmp_path: Path, pg_url: str) -> None:
+    db, data = tmp_path / "bot.sqlite3", tmp_path / "data"
+
+    async def fill_wechat() -> None:
+        store = await SqliteStore.open(db, data)
+        state = wecom_state(store)
+        try:
+            talk = Conversation(WECHAT, f"{KF}:{WECHAT.user_id}", "zh")
+            case = NewCase(
+                "sms", "spam", "sms", 1, "zh", {}, [], T0, due_at=DUE,
+                reminder=NewReminder("deadline", DUE),
+            )  # fmt: skip
+            await store.commit(StepCommit(talk, new_case=case))
+            [reminder] = await store.due_reminders(DUE)
+            await state.defer(reminder.id, DUE)  # her window had closed
+            await state.record_page(KF, [message("m2"), message("m1")], "cursor-7")
+            await state.count_sent(WECHAT.user_id, KF, 2)
+            await state.save_screen(WECHAT.user_id, KF, {"buttons": [["1", "短信"]]}, [])
+            await state.save_token("corp", "hash", "token", DUE, T0)
+        finally:
+            await store.close()
+
+    asyncio.run(fill_wechat())
+
+    assert main(["db", "copy", "--from", str(db), "--to", pg_url, "--data-dir", str(data)]) == 0
+
+    async def compare() -> None:
+        lite = await SqliteStore.open(db, data)
+        pg = await make_postgres_store(pg_url, tmp_path / "elsewhere")
+        try:
+            before, after = await wechat_state(lite), await wechat_state(pg)
+            assert after == before
+            cursor, inbox, person, deferred = after
+            assert (cursor, [m.msgid for m in inbox], person.sent) == ("cursor-7", ["m2", "m1"], 2)
+            assert len(deferred) == 1
+            # Messages pulled on PostgreSQL come after the copied ones.
+            state = wecom_state(pg)
+            assert await state.record_page(KF, [message("m3")], "cursor-8") == 1
+            assert [m.msgid for m in await state.inbox(KF)] == ["m2", "m1", "m3"]
+            # A token is a credential of the moment: the PostgreSQL bot fetches its own.
+            assert await state.load_token("corp", "hash") is None
+        finally:
+            await lite.close()
+            await pg.close()
+
+    asyncio.run(compare())

@@ -17,7 +17,6 @@ from wecom_chat import NOW, wecom_settings
 from bot.__main__ import main
 from bot.app import Serving
 from bot.clock import ManualClock
-from bot.config import ConfigError
 from bot.wecom_command import check, link
 from flows.model import ConversationKey
 from flows.records import Conversation, NewCase, NewReminder, StepCommit
@@ -140,10 +139,26 @@ def test_a_bad_aes_key_is_refused_without_showing_it(
     assert "wecom.encoding_aes_key" in err and "tooshort-secret-value" not in err
 
 
-async def test_serve_refuses_postgresql_with_a_clear_message(tmp_path: Path) -> None:
+async def test_serve_on_postgresql_keeps_the_token_for_the_next_start(
+    tmp_path: Path, pg_url: str
+) -> None:
     fake = FakeWecom(now)
-    settings = wecom_settings(tmp_path, fake).replace(storage_url="postgresql://bot@localhost/bot")
-    server = Serving(settings, wecom_transport=httpx.ASGITransport(app=fake.app))
-    with pytest.raises(ConfigError, match=r"storage\.url: the WeChat messenger keeps its state in"):
+    settings = wecom_settings(tmp_path, fake).replace(storage_url=pg_url)
+    answered: list[int] = []  # how many messages Alice has had after each
+    for word in ("/start", "/help"):  # each in a server of its own: a restart between
+        server = Serving(settings, wecom_transport=httpx.ASGITransport(app=fake.app))
         await server.start()
-    assert server.services is None  # nothing was opened
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
+                alice = FakeCustomer(fake, Callbacks(fake, http), "wmLoopback01")
+                await alice.send_text(word)
+                assert server.wecom is not None
+                await server.wecom.settle()
+                answered.append(len(alice.inbox))
+        finally:
+            await server.stop()
+
+    assert "遇到了什么问题" in alice.text
+    assert 0 < answered[0] < answered[1]  # both servers answered her
+    assert fake.calls.count("gettoken") == 1  # the second server used the kept token
+    assert not (tmp_path / "bot.sqlite3").exists()  # everything went to PostgreSQL

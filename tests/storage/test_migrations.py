@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import storage.wecom as wecom
 from storage.db import connect, run_sync
 from storage.errors import StorageError
-from storage.migrations import MIGRATIONS, apply_migrations, m001_initial, migrate
+from storage.migrations import (
+    MIGRATIONS,
+    apply_migrations,
+    m001_initial,
+    m008_wecom_tokens_and_inbox_order,
+    migrate,
+)
 
 TABLES = {
     "users",
@@ -25,6 +34,7 @@ TABLES = {
     "wecom_cursors",
     "wecom_inbox",
     "wecom_people",
+    "wecom_tokens",
 }
 ALL = [m.__name__ for m in MIGRATIONS]
 
@@ -39,6 +49,7 @@ async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
             "m004_deliveries",
             "m005_reminder_leases",
             "m006_wecom",
+            "m008_wecom_tokens_and_inbox_order",
         ]
         rows = await conn.execute_fetchall("SELECT id, name, applied_at FROM migrations")
         assert [(r["id"], r["name"]) for r in rows] == list(enumerate(ALL, 1))
@@ -79,6 +90,45 @@ async def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
         assert f"[{len(MIGRATIONS) + 1}]" in str(raised.value)
     finally:
         await conn.close()
+
+
+async def test_messages_in_the_wechat_inbox_keep_their_order_through_m008(
+    tmp_path: Path,
+) -> None:
+    # m008 rebuilds the inbox with an explicit order (`seq`); a bot upgraded with messages
+    # pulled and not yet answered must answer them, in the order they were pulled.
+    before = MIGRATIONS.index(m008_wecom_tokens_and_inbox_order)
+    conn = await connect(tmp_path / "bot.sqlite3")
+    try:
+        await run_sync(conn, lambda c: apply_migrations(c, MIGRATIONS[:before]))
+        for msgid in ("z9", "a1", "m5"):
+            await conn.execute(
+                "INSERT INTO wecom_inbox VALUES (?, 'kf', 'wmAlice', '{}', '2026-01-01')", (msgid,)
+            )
+        await conn.execute("DELETE FROM wecom_inbox WHERE msgid = 'a1'")
+        await conn.execute(
+            "INSERT INTO wecom_inbox VALUES ('b2', 'kf', 'wmAlice', '{}', '2026-01-01')"
+        )
+
+        assert await migrate(conn) == ["m008_wecom_tokens_and_inbox_order"]
+
+        await run_sync(conn, lambda c: wecom.handled(c, ["z9"]))
+        await run_sync(conn, lambda c: wecom.record_page(c, "kf", [Message("c3")], "next"))
+        inbox = await run_sync(conn, lambda c: wecom.inbox(c, "kf"))
+        assert [row[0] for row in inbox] == ["m5", "b2", "c3"]
+    finally:
+        await conn.close()
+
+
+@dataclass(frozen=True)
+class Message:
+    """A pulled message, as storage.wecom takes it."""
+
+    msgid: str
+    open_kfid: str = "kf"
+    external_userid: str = "wmAlice"
+    body: dict[str, Any] = field(default_factory=dict)
+    sent_at: datetime | None = None
 
 
 def m002_broken(conn: sqlite3.Connection) -> None:

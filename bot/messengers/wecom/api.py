@@ -1,22 +1,26 @@
 """An async client for the dozen WeCom endpoints the messenger calls, on httpx.
 
 The access token is fetched with the corp secret, kept until shortly before it expires, and
-fetched again when WeCom says it is invalid or expired (40001, 40014, 42001). Tokens travel in
-query strings; bot.logs masks them in anything logged.
+fetched again when WeCom says it is invalid or expired (40001, 40014, 42001). Given a
+`TokenCache` (the database), a token outlives the process: a restart or a second process uses
+the one kept instead of fetching another, since WeCom counts fetches against a quota. Tokens
+travel in query strings; bot.logs masks them in anything logged.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
-from flows.errors import ComplaintBotError
+from flows.errors import ComplaintBotError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,20 @@ class WecomError(ComplaintBotError):
 
 class MediaTooLarge(WecomError):
     """A file is larger than the bot accepts; the download stopped at the limit."""
+
+
+class TokenCache(Protocol):
+    """Where access tokens are kept beyond one process, keyed by corp and secret hash."""
+
+    async def load_token(self, corp_id: str, secret_hash: str) -> tuple[str, datetime] | None:
+        """Return the kept token and when it expires (None: none kept)."""
+        ...
+
+    async def save_token(
+        self, corp_id: str, secret_hash: str, token: str, expires_at: datetime, fetched_at: datetime
+    ) -> None:
+        """Keep a freshly fetched token in place of the one before."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,38 +85,84 @@ class WecomApi:
         secret: str,
         clock: Callable[[], datetime],
         api_base: str = "https://qyapi.weixin.qq.com/cgi-bin",
+        tokens: TokenCache | None = None,
     ) -> None:
         self.client = client
         self.corp_id = corp_id
         self._secret = secret
+        # The cache is told which secret a token belongs to by a hash, never the secret.
+        self._secret_hash = hashlib.sha256(secret.encode()).hexdigest()
         self.clock = clock
         self.api_base = api_base.rstrip("/")
+        self.tokens = tokens
         self._token: str | None = None
         self._expires = datetime.min.replace(tzinfo=clock().tzinfo)
+        # The pull loops and the scheduler may all find the token expired at once: one fetches.
+        self._fetching = asyncio.Lock()
 
-    async def token(self, *, fresh: bool = False) -> str:
-        """Return a valid access token, fetching one when none is kept or it is near expiry."""
-        if not fresh and self._token is not None and self.clock() < self._expires - MARGIN:
+    async def token(self, *, refused: str | None = None) -> str:
+        """Return a valid access token other than `refused` (one WeCom just refused).
+
+        The token in memory, else the one kept in the cache (another process, or this one
+        before a restart, may have fetched it), else a new one, which the cache then keeps.
+        """
+        if self._usable(self._token, self._expires, refused):
+            assert self._token is not None
             return self._token
-        data = await self._call(
-            "GET", "gettoken", params={"corpid": self.corp_id, "corpsecret": self._secret}
-        )
-        self._token = str(data["access_token"])
-        self._expires = self.clock() + timedelta(seconds=int(data.get("expires_in", 7200)))
-        return self._token
+        async with self._fetching:
+            if self._usable(self._token, self._expires, refused):
+                assert self._token is not None
+                return self._token
+            kept = await self._kept()
+            if kept is not None and self._usable(*kept, refused):
+                self._token, self._expires = kept
+                return kept[0]
+            fetched_at = self.clock()
+            data = await self._call(
+                "GET", "gettoken", params={"corpid": self.corp_id, "corpsecret": self._secret}
+            )
+            self._token = str(data["access_token"])
+            self._expires = fetched_at + timedelta(seconds=int(data.get("expires_in", 7200)))
+            await self._keep(self._token, self._expires, fetched_at)
+            return self._token
+
+    def _usable(self, token: str | None, expires: datetime, refused: str | None) -> bool:
+        return token is not None and token != refused and self.clock() < expires - MARGIN
+
+    async def _kept(self) -> tuple[str, datetime] | None:
+        if self.tokens is None:
+            return None
+        try:
+            return await self.tokens.load_token(self.corp_id, self._secret_hash)
+        except StorageError:
+            # Without the database a fetch still works; it only costs one of the quota.
+            log.warning("wecom: could not read the kept access token; fetching one", exc_info=True)
+            return None
+
+    async def _keep(self, token: str, expires: datetime, fetched_at: datetime) -> None:
+        if self.tokens is None:
+            return
+        try:
+            await self.tokens.save_token(
+                self.corp_id, self._secret_hash, token, expires, fetched_at
+            )
+        except StorageError:
+            log.warning("wecom: could not keep the access token; it lives in memory", exc_info=True)
 
     async def call(
         self, method: str, path: str, *, params: dict[str, str] | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         """Call an endpoint with the access token; fetch a new token once if it was refused."""
+        refused: str | None = None
         for attempt in (0, 1):
-            token = await self.token(fresh=attempt == 1)
+            token = await self.token(refused=refused)
             query = {**(params or {}), "access_token": token}
             try:
                 return await self._call(method, path, params=query, **kwargs)
             except WecomError as exc:
                 if exc.code not in TOKEN_ERRORS or attempt == 1:
                     raise
+                refused = token
         raise AssertionError("unreachable")
 
     async def sync_msg(
@@ -135,13 +199,16 @@ class WecomApi:
 
     async def media(self, media_id: str, max_bytes: int) -> Media:
         """Download a file the person sent, stopping past `max_bytes` (MediaTooLarge)."""
+        refused: str | None = None
         for attempt in (0, 1):
-            params = {"access_token": await self.token(fresh=attempt == 1), "media_id": media_id}
+            token = await self.token(refused=refused)
+            params = {"access_token": token, "media_id": media_id}
             try:
                 return await self._download(params, max_bytes)
             except WecomError as exc:
                 if exc.code not in TOKEN_ERRORS or attempt == 1:
                     raise
+                refused = token
         raise AssertionError("unreachable")
 
     async def contact_link(self, open_kfid: str, scene: str | None) -> str:
