@@ -96,9 +96,7 @@ class Script:
         return f"第{self.index}位用户第{round_}次收到的积分清零短信"
 
     def photo_hashes(self, round_: int) -> list[str]:
-        return sorted(
-            hashlib.sha256(self.photo(round_, n)).hexdigest() for n in range(self.photos)
-        )
+        return sorted(hashlib.sha256(self.photo(round_, n)).hexdigest() for n in range(self.photos))
 
     def answer(self, step: int, saved: Any) -> None:
         """Note what is given to question `step`, in the form the case will keep it."""
@@ -212,9 +210,7 @@ def handled_deliveries(db: Path, messenger: str) -> set[str]:
         return set()
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     try:
-        rows = conn.execute(
-            "SELECT delivery_id FROM deliveries WHERE messenger = ?", (messenger,)
-        )
+        rows = conn.execute("SELECT delivery_id FROM deliveries WHERE messenger = ?", (messenger,))
         return {str(row[0]) for row in rows}
     except sqlite3.OperationalError as e:  # no table yet: the first start has not migrated it
         if "no such table" not in str(e):

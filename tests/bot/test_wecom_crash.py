@@ -36,6 +36,7 @@ import re
 import socket
 import sqlite3
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,15 @@ import pytest
 from bot_process import SERVE, ChildProcess
 from crash_checks import DONE, FILED, REMINDER, PersonView, Script
 from fake_telegram import make_png
-from fake_wecom import AES_KEY, CALLBACK_TOKEN, Callbacks, Delivered, FakeCustomer, FakeWecom
-from fake_wecom import FakeWecomServer
+from fake_wecom import (
+    AES_KEY,
+    CALLBACK_TOKEN,
+    Callbacks,
+    Delivered,
+    FakeCustomer,
+    FakeWecom,
+    FakeWecomServer,
+)
 
 from bot.clock import SystemClock
 
@@ -233,9 +241,7 @@ async def redeliver(run: Run, each: int = 1) -> int:
     again: list[str] = []
     for person in run.people:
         done = [
-            m
-            for m in written(run.fake, person.id)
-            if m in handled and m not in run.redelivered_ids
+            m for m in written(run.fake, person.id) if m in handled and m not in run.redelivered_ids
         ]
         again += done[-each:]
     if again:
@@ -262,8 +268,7 @@ async def check_redelivery_at_rest(run: Run) -> int:
     assert count > 0, "REDELIVERY: no handled message to hand out again"
     pulls = run.fake.calls.count("kf/sync_msg")
     await run.callbacks.notify(run.open_kfid)
-    while run.fake.calls.count("kf/sync_msg") == pulls:
-        await asyncio.sleep(0.05)
+    await wait_for(lambda: run.fake.calls.count("kf/sync_msg") > pulls, 10)
     await settle(run)
     again = [m.shown[:60] for p in run.people for m in p.customer.inbox[before[p.id] :]]
     assert again == [], (
@@ -282,11 +287,8 @@ async def killer(run: Run, kills: int, progress: int = 0) -> None:
     await bot.start()
     await redeliver(run)
     while bot.kills < kills:
-        with contextlib.suppress(TimeoutError):  # stuck: kill anyway
-            await asyncio.wait_for(
-                wait_for(lambda: all(p.script.current.furthest >= progress for p in run.people)),
-                20,
-            )
+        # Stuck: kill anyway.
+        await wait_for(lambda: all(p.script.current.furthest >= progress for p in run.people), 20)
         how = rng.choice(run.kinds)
         if how == "start-up":  # opening and migrating the database, the first pull
             await bot.kill()
@@ -294,15 +296,11 @@ async def killer(run: Run, kills: int, progress: int = 0) -> None:
             await asyncio.sleep(rng.uniform(0.05, 1.0))
         elif how == "calls":  # in the middle of a pull: right after its k-th API call
             calls = len(fake.calls) + rng.randint(1, 8)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wait_for(lambda c=calls: len(fake.calls) >= c), 1.5)
+            await wait_for(lambda c=calls: len(fake.calls) >= c, 1.5)
         elif how == "download":  # pulled and in the inbox, the step not yet saved
             fake.media_gate = asyncio.Event()
             downloads = fake.calls.count("media/get")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    wait_for(lambda d=downloads: fake.calls.count("media/get") > d), 5
-                )
+            await wait_for(lambda d=downloads: fake.calls.count("media/get") > d, 5)
         else:
             await asyncio.sleep(rng.uniform(0.0, 1.5))
         await bot.kill()
@@ -313,9 +311,15 @@ async def killer(run: Run, kills: int, progress: int = 0) -> None:
         await redeliver(run)
 
 
-async def wait_for(condition: Any) -> None:
-    while not condition():
+async def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
+    """Wait until `condition()` holds or `seconds` passed; return whether it holds."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end:
+        if condition():
+            return True
         await asyncio.sleep(0.05)
+    return condition()
 
 
 async def play(person: Person, bot: ServeProcess, keep_going: asyncio.Event) -> None:
@@ -409,7 +413,9 @@ async def crash_run(
         bot = ServeProcess(fake, server, folder, command=command, env=env)
         http = httpx.AsyncClient(base_url=bot.url, timeout=5)
         callbacks = Callbacks(fake, http)
-        people = [Person(i, FakeCustomer(fake, callbacks, f"wmCrashPerson0{i}")) for i in range(PEOPLE)]
+        people = [
+            Person(i, FakeCustomer(fake, callbacks, f"wmCrashPerson0{i}")) for i in range(PEOPLE)
+        ]
         run = Run(bot, fake, callbacks, people, random.Random(seed), kinds)
         try:
             players = [asyncio.create_task(play(p, bot, keep_going)) for p in people]
@@ -426,12 +432,8 @@ async def crash_run(
             at_rest = await check_redelivery_at_rest(run)
             await bot.stop()
             figures = check_pulled(run)
-            figures |= crash_checks.check_database(
-                bot.folder, [p.view() for p in people], PHOTOS
-            )
-            figures |= crash_checks.check_reminders(
-                reminder_sends(run), bot.kills, len(people)
-            )
+            figures |= crash_checks.check_database(bot.folder, [p.view() for p in people], PHOTOS)
+            figures |= crash_checks.check_reminders(reminder_sends(run), bot.kills, len(people))
             refused = [(r.person, r.reason) for r in fake.refusals]
             assert refused == [], f"REFUSED: WeCom refused {len(refused)} sends: {refused[:5]}"
             for person in people:
