@@ -100,7 +100,7 @@ async def to_incoming(
         return replace(base, text=str(text.get("content") or ""))
     if kind == "image":
         media_id = str((body.get("image") or {}).get("media_id") or "")
-        return replace(base, attachments=(_photo(media_id, download, max_bytes),))
+        return replace(base, attachments=(await _photo(media_id, download, max_bytes),))
     if kind == "file":
         media_id = str((body.get("file") or {}).get("media_id") or "")
         return replace(base, attachments=(await _file(media_id, download, max_bytes),))
@@ -109,13 +109,12 @@ async def to_incoming(
     return replace(base, unsupported=_UNSUPPORTED.get(kind, kind or "unknown"))
 
 
-def _photo(media_id: str, download: Download, max_bytes: int) -> Attachment:
-    async def fetch() -> bytes:
-        return (await download(media_id, max_bytes)).content
-
+async def _photo(media_id: str, download: Download, max_bytes: int) -> Attachment:
+    """Download an image now, like a file: one too big or expired is told so, not failed on."""
+    got = await _file(media_id, download, max_bytes)
     # WeChat gives an image no name; the engine names it by its content once it is kept.
-    return Attachment(
-        kind="photo", mime_type="image/jpeg", file_unique_id=media_id[-8:], fetch=fetch
+    return replace(
+        got, kind="photo", file_name=None, mime_type="image/jpeg", file_unique_id=media_id[-8:]
     )
 
 
