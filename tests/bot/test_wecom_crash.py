@@ -38,6 +38,7 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,11 @@ from fake_wecom import (
     FakeWecom,
     FakeWecomServer,
 )
+from test_wecom_end_to_end import messages_of
+from test_wecom_transcripts import WecomSession
+from wecom_chat import NOW, WecomBot
 
-from bot.clock import SystemClock
+from bot.clock import ManualClock, SystemClock
 
 JSON = dict[str, Any]
 
@@ -485,3 +489,35 @@ async def test_mutants_are_caught(tmp_path: Path, mutant: str, caught_by: str, k
     caught = str(failed.value).splitlines()[0]
     print(f"mutant {mutant} caught: {caught}")
     assert re.match(caught_by, caught), str(failed.value)
+
+
+async def test_a_crash_after_sending_never_makes_the_bot_overrun_the_quota(tmp_path: Path) -> None:
+    """A crash after a turn's messages went out but before they were counted must not leave
+    the bot sure of room WeChat no longer gives: the follow-up due next is not refused."""
+    clock = ManualClock(NOW)
+    bot = WecomBot(tmp_path, clock, FakeWecom(clock.now))
+    bot.settings = bot.settings.replace(deadline_override="1s")
+    await bot.start()
+    try:
+        assert bot.messenger is not None
+        session = WecomSession(bot)
+        state = bot.messenger.state
+        count = state.count_sent
+        crashed: list[int] = []
+
+        async def crash_on_a_full_turn(person: str, open_kfid: str, sent: int) -> None:
+            if sent >= 5 and not crashed:  # the process died here, its writes with it
+                crashed.append(sent)
+                raise RuntimeError("killed")
+            await count(person, open_kfid, sent)
+
+        state.count_sent = crash_on_a_full_turn  # type: ignore[method-assign]
+        *before, last = [*messages_of("sms_spam"), "不写姓名", "不留电话"]
+        for text in before:
+            await session.send(text)
+        await bot.say(session.person, last)  # the letter: 5 messages, the rest on 继续
+        assert crashed, "no turn used the whole quota"
+        await bot.jump(timedelta(seconds=2))  # the follow-up falls due inside the window
+        assert bot.fake.refusals == []
+    finally:
+        await bot.stop()

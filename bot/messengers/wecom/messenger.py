@@ -220,9 +220,7 @@ class WecomMessenger:
         room = self._room(state)
         language = await self._language(key)
         now_outs, rest = outbox.budget(outbox.merge(turn.outs), room, language)
-        sent = await self._send(open_kfid, key.user_id, now_outs)
-        if sent:
-            await self.state.count_sent(key.user_id, open_kfid, sent)
+        sent = await self._send_counted(open_kfid, key.user_id, now_outs)
         if await self.store.load_conversation(key) is None:
             # Forgotten in this turn (or never started): keep nothing about them.
             await self.state.forget(key)
@@ -293,6 +291,21 @@ class WecomMessenger:
             sent += 1
         return sent
 
+    async def _send_counted(self, open_kfid: str, person: str, outs: list[Out]) -> int:
+        """Send within the person's quota, counting the messages before they go out.
+
+        A crash between sending and counting would leave the bot sure of room WeChat no
+        longer gives (its next send refused, a reminder lost); counted first, a crash only
+        leaves room unused. What was not sent after all is given back.
+        """
+        if not outs:
+            return 0
+        await self.state.count_sent(person, open_kfid, len(outs))
+        sent = await self._send(open_kfid, person, outs)
+        if sent < len(outs):
+            await self.state.count_sent(person, open_kfid, sent - len(outs))
+        return sent
+
     async def _message(self, open_kfid: str, person: str, out: Out) -> dict[str, Any]:
         head = {"touser": person, "open_kfid": open_kfid}
         if out.document is not None:
@@ -319,10 +332,9 @@ class WecomMessenger:
         if not rendered.outs or len(rendered.outs) > self._room(state):
             await self.state.defer(reminder.id, self.clock.now())
             return Delivery.DEFERRED
-        sent = await self._send(open_kfid, person, rendered.outs)
+        sent = await self._send_counted(open_kfid, person, rendered.outs)
         if sent == 0:
             return Delivery.RETRY
-        await self.state.count_sent(person, open_kfid, sent)
         menu = None if rendered.state is None else rendered.state.to_json()
         await self.state.save_screen(person, open_kfid, menu, state.pages)
         return Delivery.SENT
