@@ -20,7 +20,9 @@ What must hold (each failure message starts with the name of the invariant it br
 - REDELIVERY: messages handled before and handed out again change nothing, and handed out
   again once everyone is done they get no answer at all;
 - REFUSED: WeCom refused no send (48 hours, 5 messages a message, bytes, menus).
-`test_mutants_are_caught` shows the checks would catch two deliberate bugs (crash_mutants.py).
+`test_mutants_are_caught` shows the checks would catch two deliberate bugs (crash_mutants.py);
+`test_a_crash_after_sending_never_makes_the_bot_overrun_the_quota` pins the crash window this
+test found (messages sent but not yet counted against the person's 5).
 
 CRASH_KILLS (default 8; `make soak` runs 300) and CRASH_SEED (default: random, printed).
 """
