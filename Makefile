@@ -24,9 +24,9 @@ run: $(STAMP)
 test: lint typecheck flows-check
 	$(BIN)/python -m pytest -n 2
 
-## soak: the crash test with 300 SIGKILLs instead of 30 (CRASH_SEED=N replays a run)
+## soak: the crash tests (Telegram, WeChat) with 300 SIGKILLs each (CRASH_SEED=N replays a run)
 soak: $(STAMP)
-	CRASH_KILLS=300 $(BIN)/python -m pytest tests/bot/test_crash.py -s -k sigkill
+	CRASH_KILLS=300 $(BIN)/python -m pytest tests/bot/test_crash.py tests/bot/test_wecom_crash.py -s -k sigkill
 
 ## bench: run every benchmark at the sizes its target is set for (about 20 minutes)
 bench: $(STAMP)

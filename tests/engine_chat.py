@@ -134,6 +134,23 @@ async def file_from_evidence(person: Person) -> str:
     return person.text.split("编号 ")[1].split("。")[0]
 
 
+# Every global button about a case, with the number in it (flows/conversation/handlers/case.py):
+# the owner-only tests press each with someone else's number.
+CASE_BUTTONS = [
+    "g:case:{n}",
+    "g:fu:{n}:resolved",
+    "g:fu:{n}:unsatisfied",
+    "g:fu:{n}:no_answer",
+    "g:fu:{n}:close",
+    "g:snz:{n}",
+    "g:snz:{n}:3",
+    "g:sent:{n}",
+    "g:ans:{n}",
+    "g:rate:{n}:5",
+    "g:cmt:{n}",
+]
+
+
 # ----------------------------------------------------------------------------- invariants
 
 

@@ -88,6 +88,7 @@ ENGINE_TEXTS = (
     "internal_error",
     "save_failed",
     "slow_down",
+    "file_unfetched",
     "event_started",
     "event_filed",
     "event_evidence",

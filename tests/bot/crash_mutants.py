@@ -1,7 +1,7 @@
-"""`complaint-bot run` with one deliberate bug, so the crash test can show it would catch it.
+"""`complaint-bot run` or `serve` with one deliberate bug, so the crash tests can show they catch it.
 
-Run as `python crash_mutants.py run` with CRASH_MUTANT set to one of MUTANTS: the bug is
-patched in, then the ordinary command line runs. Only the crash test starts this file; the bot
+Run as `python crash_mutants.py run` (or `serve`) with CRASH_MUTANT set to one of MUTANTS: the
+bug is patched in, then the ordinary command line runs. Only the crash test starts this file; the bot
 never imports it and reads no mutant switch itself.
 """
 
@@ -70,11 +70,27 @@ def ignore_deliveries() -> None:
     deliveries.handled = lambda conn, found: False
 
 
+def wecom_inbox_emptied_first() -> None:
+    """Take pulled WeChat messages out of the inbox before handling them, not after."""
+    from bot.messengers.wecom.messenger import WecomMessenger
+
+    async def handle_inbox(self: WecomMessenger, open_kfid: str) -> None:
+        people: dict[str, list[Any]] = {}
+        for pulled in await self.state.inbox(open_kfid):
+            people.setdefault(pulled.external_userid, []).append(pulled)
+        for person, items in people.items():
+            await self.state.handled([i.msgid for i in items])
+            await self.handle_person(open_kfid, person, items)
+
+    WecomMessenger.handle_inbox = handle_inbox  # type: ignore[method-assign]
+
+
 MUTANTS: dict[str, Callable[[], None]] = {
     "forget_conversations": forget_conversations,
     "drop_evidence_rows": drop_evidence_rows,
     "send_reminders_twice": send_reminders_twice,
     "ignore_deliveries": ignore_deliveries,
+    "wecom_inbox_emptied_first": wecom_inbox_emptied_first,
 }
 
 if __name__ == "__main__":

@@ -33,22 +33,19 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
-import hashlib
-import json
 import os
 import random
 import re
-import sqlite3
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import crash_checks
 import pytest
 from bot_process import RUN, BotProcess
+from crash_checks import DONE, FILED, REMINDER, PersonView, Script
 from fake_telegram import FakeBotAPI, FakeBotAPIServer, FakeUser, SentMessage, make_png
-
-from storage import case_numbers
 
 JSON = dict[str, Any]
 
@@ -58,64 +55,24 @@ PEOPLE = 3
 PHOTOS = 2  # screenshots per complaint
 PATIENCE = 1.5  # seconds a person waits for an answer from a running bot before nudging it
 DEADLINE = "1s"  # every deadline, so reminders fall due during the run
-SMS = "短信：垃圾、诈骗、收不到验证码"
-FILED = re.compile(rf"投诉已提交，编号 ({case_numbers.ANY.pattern})")
-REMINDER = re.compile(rf"⏰ 投诉 ({case_numbers.ANY.pattern})：.*答复你了吗")
-STEP = re.compile(r"（(\d+)/11）")
-SUMMARY, DONE = 12, 13  # progress after the eleventh question: the summary, then filed
 MUTANTS = Path(__file__).with_name("crash_mutants.py")
 
 
 @dataclass
-class Round:
-    """One complaint a person began: what they answered, and how far the bot confirmed it."""
-
-    number: int
-    given: dict[int, Any] = field(default_factory=dict)  # question -> the answer, as saved
-    furthest: int = 0  # the furthest question the bot has asked in this round
-
-    def confirmed(self) -> dict[int, Any]:
-        """Return the answers the bot moved past: it asked a later question."""
-        return {step: value for step, value in self.given.items() if step < self.furthest}
-
-
-@dataclass
 class Person:
-    """A person who files SMS complaints by answering whatever the bot asked last."""
+    """A Telegram user playing the SMS complaint script (crash_checks.Script)."""
 
     index: int
     user: FakeUser
     fake: FakeBotAPI
-    rounds: list[Round] = field(default_factory=list)
-    confirmed_photos: set[int] = field(default_factory=set)
-    announced: list[tuple[str, int]] = field(default_factory=list)  # (case number, round)
-    regressions: list[str] = field(default_factory=list)
-    steps_confirmed: int = 0
-    nudges: int = 0
-    pending_photo: int | None = None  # the screenshot sent last, not yet acknowledged
-    filed_seen: int = -1  # index of the newest "filed" message already read
+    script: Script = field(init=False)
     updates: list[JSON] = field(default_factory=list)  # every update this person sent
 
-    @property
-    def round(self) -> int:
-        return len(self.rounds)
-
-    @property
-    def current(self) -> Round:
-        return self.rounds[-1] if self.rounds else Round(0)
-
-    @property
-    def sender(self) -> str:
-        return f"1069012345670{self.index}"
-
-    def content(self, round_: int) -> str:
-        return f"第{self.index}位用户第{round_}次收到的积分清零短信"
+    def __post_init__(self) -> None:
+        self.script = Script(self.index, PHOTOS, self.photo)
 
     def photo(self, round_: int, number: int) -> bytes:
         return make_png(20 + self.index * PHOTOS + number, 10 + round_)
-
-    def photo_hashes(self, round_: int) -> list[str]:
-        return sorted(hashlib.sha256(self.photo(round_, n)).hexdigest() for n in range(PHOTOS))
 
     def messages(self) -> list[SentMessage]:
         """What the bot said in the conversation (reminders come on their own; they are counted)."""
@@ -125,9 +82,9 @@ class Person:
         sent = self.messages()
         return len(sent), len(sent[-1].history) if sent else 0
 
-    def answer(self, step: int, saved: Any) -> None:
-        """Note what is given to question `step`, in the form the case will keep it."""
-        self.current.given[step] = saved
+    def view(self) -> PersonView:
+        told = {m[1] for t in self.fake.texts(self.user.id) if t and (m := FILED.search(t))}
+        return PersonView(str(self.user.id), self.script, told)
 
     def press(self, message: SentMessage, label: str) -> None:
         exact = next((shown for shown in message.button_labels if label in shown), None)
@@ -136,106 +93,28 @@ class Person:
         else:
             self.updates.append(self.user.press(message, label=exact))
 
-    def say(self, text: str) -> None:
-        self.updates.append(self.user.send_text(text))
-
-    def progress(self, text: str) -> int | None:
-        if FILED.search(text):
-            return DONE
-        if "请核对你的投诉" in text:
-            return SUMMARY
-        steps = STEP.findall(text)
-        return int(steps[-1]) if steps else None
-
     def act(self) -> bool:
         """Answer the bot's last message; return False once a complaint was filed."""
         sent = self.messages()
         if not sent:
             self.updates.append(self.user.send_command("start"))
             return True
-        last = sent[-1]
-        # After "filed" come the letter and, the first time, the name question: the filing is
-        # what this person reads first.
-        filed = [
-            i for i, m in enumerate(sent) if i > self.filed_seen and FILED.search(m.text or "")
-        ]
-        if filed:
-            self.filed_seen = filed[-1]
-            last = sent[filed[-1]]
-        text, labels = last.text or "", last.button_labels
-        step = self.progress(text)
-        now = self.current
-        if step is not None:
-            if step < now.furthest:
-                self.regressions.append(
-                    f"round {self.round}: asked question {step} after {now.furthest}"
-                )
-            elif step > now.furthest:
-                self.steps_confirmed += 1
-            now.furthest = max(now.furthest, step)
-        if step == DONE:
-            found = FILED.search(text)
-            assert found is not None
-            if (found[1], self.round) not in self.announced:
-                self.announced.append((found[1], self.round))
+        action = self.script.next([(m.text or "", m.button_labels) for m in sent])
+        if action.kind == "filed":
             return False
-        if any(SMS in label for label in labels):  # the menu: a new complaint
-            self.rounds.append(Round(self.round + 1))
-            self.confirmed_photos = set()
-            self.press(last, SMS)
-        elif any("继续填写" in label for label in labels):
-            self.press(last, "继续填写")
-        elif step == 1:
-            self.answer(1, "spam")
-            self.press(last, "垃圾 / 骚扰短信")
-        elif step == 2:
-            self.answer(2, self.sender)
-            self.say(self.sender)
-        elif step == 3:
-            self.answer(3, "昨天")
-            self.say("昨天")
-        elif step == 4:
-            self.answer(4, "daily")
-            self.press(last, "每天都有")
-        elif step == 5:
-            self.answer(5, self.content(self.round))
-            self.say(self.content(self.round))
-        elif step == 6:
-            self.answer(6, "not_tried")
-            self.press(last, "没有退订过")
-        elif step in (7, 9):  # when and how many; the number that received them
-            self.answer(step, None)
-            self.press(last, "跳过")
-        elif step == 8:
-            self.answer(8, "mobile")
-            self.press(last, "中国移动")
-        elif step == 10:
-            self.send_evidence(text, last)
-        elif step == 11:
-            chosen = "✅ 停止给我发短信" in labels
-            self.answer(11, ["stop_sending"])
-            self.press(last, "完成" if chosen else "停止给我发短信")
-        elif step == SUMMARY:
-            self.press(last, "提交投诉")
-        else:  # an error, or something unexpected: start again from where the bot is
+        if action.kind == "press":
+            self.press(sent[action.index], str(action.value))
+        elif action.kind == "say":
+            self.updates.append(self.user.send_text(str(action.value)))
+        elif action.kind == "photo":
+            photo = self.photo(self.script.round, int(action.value))
+            self.updates.append(self.user.send_photo(photo))
+        else:
             self.nudge()
         return True
 
-    def send_evidence(self, text: str, last: SentMessage) -> None:
-        if total := re.search(r"共 (\d+) 份证据", text):
-            self.confirmed_photos |= set(range(int(total[1])))
-        elif "之前已经收到了" in text and self.pending_photo is not None:
-            self.confirmed_photos.add(self.pending_photo)  # saved before a crash, not told
-        missing = [n for n in range(PHOTOS) if n not in self.confirmed_photos]
-        if missing:
-            self.pending_photo = missing[0]
-            self.updates.append(self.user.send_photo(self.photo(self.round, missing[0])))
-        else:
-            self.answer(10, self.photo_hashes(self.round))
-            self.press(last, "完成")
-
     def nudge(self) -> None:
-        self.nudges += 1
+        self.script.nudges += 1
         self.updates.append(self.user.send_command("start"))
 
 
@@ -252,18 +131,7 @@ class Run:
 
 def handled_update_ids(db: Path) -> set[int]:
     """Return the ids of the updates the bot recorded as handled (read while it runs)."""
-    if not db.exists():
-        return set()
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-    try:
-        rows = conn.execute("SELECT delivery_id FROM deliveries WHERE messenger = 'telegram'")
-        return {int(str(row[0]).rsplit(":", 1)[-1]) for row in rows}
-    except sqlite3.OperationalError as e:  # no table yet: the first start has not migrated it
-        if "no such table" not in str(e):
-            raise
-        return set()
-    finally:
-        conn.close()
+    return {int(d.rsplit(":", 1)[-1]) for d in crash_checks.handled_deliveries(db, "telegram")}
 
 
 def redeliver(run: Run, each: int = 1) -> int:
@@ -330,7 +198,7 @@ async def killer(run: Run, kills: int, progress: int = 0) -> None:
     while bot.kills < kills:
         with contextlib.suppress(AssertionError):  # stuck: kill anyway
             await bot.fake.wait_until(
-                lambda: all(p.current.furthest >= progress for p in run.people), timeout=20
+                lambda: all(p.script.current.furthest >= progress for p in run.people), timeout=20
             )
         how = rng.random()
         if how < 0.1:  # during start-up (opening and migrating the database, first polls)
@@ -354,7 +222,7 @@ async def play(person: Person, bot: BotProcess, keep_going: asyncio.Event) -> No
         before = person.snapshot()
         if not person.act() and not keep_going.is_set():
             return
-        if person.current.furthest == DONE:  # filed: start the next one from the menu
+        if person.script.current.furthest == DONE:  # filed: start the next one from the menu
             person.updates.append(person.user.send_command("new"))
         waited = 0.0
         while person.snapshot() == before:
@@ -368,14 +236,6 @@ async def play(person: Person, bot: BotProcess, keep_going: asyncio.Event) -> No
         while (seen := person.snapshot()) != before:
             before = seen
             await asyncio.sleep(0.1)
-
-
-def case_numbers_in(db: Path) -> set[str]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-    try:
-        return {row[0] for row in conn.execute("SELECT number FROM cases")}
-    finally:
-        conn.close()
 
 
 def reminder_sends(bot: BotProcess) -> dict[str, list[int]]:
@@ -393,150 +253,11 @@ async def wait_for_reminders(bot: BotProcess) -> None:
     """Wait until every filed case has had its reminder (deadlines are 1 s)."""
 
     def missing() -> set[str]:
-        return case_numbers_in(bot.db_path) - set(reminder_sends(bot))
+        return crash_checks.case_numbers_in(bot.db_path) - set(reminder_sends(bot))
 
     with contextlib.suppress(AssertionError):  # a send is a change: the fake wakes us
         await bot.fake.wait_until(lambda: not missing(), timeout=30)
     assert not missing(), f"REMINDERS: never sent for {sorted(missing())}"
-
-
-def saved_form(key: str, value: Any) -> Any:
-    """Return a saved answer in the form `Person.answer` notes it."""
-    if value is None:
-        return None
-    if key == "sender":
-        return value["number"]
-    if key == "started":
-        return value["text"]
-    if key == "evidence":
-        return sorted(item["sha256"] for item in value)
-    if key == "remedies":
-        return value["selected"]
-    return value
-
-
-QUESTIONS = {
-    1: "problem",
-    2: "sender",
-    3: "started",
-    4: "frequency",
-    5: "content",
-    6: "td_reply",
-    7: "received",
-    8: "carrier",
-    9: "my_number",
-    10: "evidence",
-    11: "remedies",
-}
-
-
-def check_answers(person: Person, where: str, answers: JSON, round_: Round) -> None:
-    for step, given in round_.confirmed().items():
-        key = QUESTIONS[step]
-        kept = saved_form(key, answers.get(key))
-        assert kept == given, (
-            f"ANSWERS: user {person.index} round {round_.number} {where}: question {step}"
-            f" ({key}) was answered {given!r} and confirmed, the database has {kept!r}"
-        )
-
-
-def check_database(run: Run) -> dict[str, int]:
-    folder, people = run.bot.folder, run.people
-    conn = sqlite3.connect(folder / "bot.sqlite3")
-    conn.row_factory = sqlite3.Row
-    try:
-        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        assert integrity == "ok", f"DATABASE: integrity_check says {integrity}"
-        broken = conn.execute("PRAGMA foreign_key_check").fetchall()
-        assert broken == [], f"DATABASE: foreign keys broken: {[tuple(r) for r in broken]}"
-        data = folder / "data"
-        rows = conn.execute("SELECT case_id, sha256, path FROM evidence").fetchall()
-        for row in rows:  # no file missing, and each one whole
-            path = data / row["path"]
-            assert path.is_file(), f"EVIDENCE: the file of a row is missing: {row['path']}"
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            assert digest == row["sha256"], f"EVIDENCE: file changed: {row['path']}"
-        cases = announced = 0
-        for person in people:
-            found = conn.execute(
-                "SELECT c.id, c.number, c.answers FROM cases c JOIN users u ON u.id = c.user_id"
-                " WHERE u.external_id = ?",
-                (str(person.user.id),),
-            ).fetchall()
-            numbers = {row["number"] for row in found}
-            told = {m[1] for t in person.fake.texts(person.user.id) if t and (m := FILED.search(t))}
-            assert told <= numbers, f"CASES: announced but not in the database: {told - numbers}"
-            announced += len(told)
-            filed: dict[int, JSON] = {}  # round -> the answers of the case filed from it
-            for row in found:
-                shas = sorted(
-                    r["sha256"]
-                    for r in conn.execute(
-                        "SELECT sha256 FROM evidence WHERE case_id = ?", (row["id"],)
-                    )
-                )
-                # Exactly the screenshots of one round, each once.
-                matching = [r for r in range(1, person.round + 1) if shas == person.photo_hashes(r)]
-                assert len(matching) == 1, (
-                    f"EVIDENCE: case {row['number']} of user {person.index} has {len(shas)}"
-                    f" files, not the {PHOTOS} screenshots of one round: {shas}"
-                )
-                assert matching[0] not in filed, f"CASES: round {matching[0]} filed twice"
-                filed[matching[0]] = json.loads(row["answers"])
-            draft = conn.execute(
-                "SELECT v.answers FROM conversations v JOIN users u ON u.id = v.user_id"
-                " WHERE u.external_id = ? AND v.flow_id IS NOT NULL",
-                (str(person.user.id),),
-            ).fetchone()
-            for round_ in person.rounds:
-                if round_.furthest == 0:  # the bot never showed its first question
-                    continue
-                if round_.number in filed:
-                    check_answers(person, "case", filed[round_.number], round_)
-                elif draft is not None and round_ is person.current:
-                    check_answers(person, "draft", json.loads(draft["answers"]), round_)
-                else:
-                    raise AssertionError(
-                        f"ANSWERS: user {person.index} round {round_.number}: the bot had asked"
-                        f" question {round_.furthest} ({len(round_.confirmed())} answers"
-                        " confirmed), yet no case and no draft keeps them"
-                    )
-            cases += len(found)
-        files = [p for p in (data / "evidence").rglob("*") if p.is_file()]
-        referenced = {row["path"] for row in rows}
-        unreferenced = [p for p in files if str(p.relative_to(data)) not in referenced]
-        assert unreferenced == [], f"FILES: {len(unreferenced)} evidence files without a row"
-        assert len(rows) == PHOTOS * cases, f"EVIDENCE: {len(rows)} rows for {cases} cases"
-        reminders = conn.execute(
-            "SELECT c.number, r.status, c.state,"
-            " (SELECT count(*) FROM events e WHERE e.case_id = c.id AND e.kind = 'reminded')"
-            " FROM cases c JOIN reminders r ON r.case_id = c.id"
-        ).fetchall()
-        for number, status, state, reminded in reminders:
-            assert (status, state, reminded) == ("sent", "follow_up", 1), (
-                f"REMINDERS: case {number}: reminder {status}, case {state}, {reminded} recorded"
-            )
-        assert len(reminders) == cases, f"REMINDERS: {len(reminders)} rows for {cases} cases"
-        return {
-            "cases": cases,
-            "announced": announced,
-            "evidence_rows": len(rows),
-            "unreferenced_files": len(unreferenced),
-        }
-    finally:
-        conn.close()
-
-
-def check_reminders(run: Run) -> dict[str, int]:
-    """Each process sends a reminder at most once; a kill repeats at most one per person."""
-    sends = reminder_sends(run.bot)
-    for number, processes in sends.items():
-        twice = sorted({p for p in processes if processes.count(p) > 1})
-        assert not twice, f"REMINDERS: case {number}: sent twice by the process of start {twice}"
-    repeats = sum(len(processes) - 1 for processes in sends.values())
-    bound = run.bot.kills * len(run.people)
-    assert repeats <= bound, f"REMINDERS: {repeats} repeated, more than {bound} (kills x people)"
-    return {"reminders_sent": sum(map(len, sends.values())), "reminder_repeats": repeats}
 
 
 async def crash_run(
@@ -574,16 +295,20 @@ async def crash_run(
             await wait_for_reminders(bot)
             at_rest = await check_redelivery_at_rest(run)
             await bot.stop()
-            figures = check_database(run) | check_reminders(run)
+            figures = crash_checks.check_database(
+                bot.folder, [p.view() for p in people], PHOTOS
+            ) | crash_checks.check_reminders(reminder_sends(bot), bot.kills, len(people))
             for person in people:
-                assert person.regressions == [], f"QUESTIONS: {person.regressions}"
-                assert person.announced, f"CASES: user {person.index} never filed a complaint"
+                assert person.script.regressions == [], f"QUESTIONS: {person.script.regressions}"
+                assert person.script.announced, (
+                    f"CASES: user {person.index} never filed a complaint"
+                )
             ignored = bot.log.read_text(errors="replace").count("delivered again")
             figures |= {
                 "kills": bot.kills,
                 "starts": bot.starts,
-                "steps_confirmed": sum(p.steps_confirmed for p in people),
-                "nudges": sum(p.nudges for p in people),
+                "steps_confirmed": sum(p.script.steps_confirmed for p in people),
+                "nudges": sum(p.script.nudges for p in people),
                 "start_seconds": round(bot.starting_time / bot.starts, 2),
                 "redelivered": run.redelivered,
                 "redelivered_at_rest": at_rest,
@@ -601,7 +326,7 @@ async def crash_run(
             print(f"crash test FAILED with CRASH_SEED={seed} mutant={mutant}; bot log tail:")
             print(bot.log.read_text(errors="replace")[-4000:] if bot.log.exists() else "(no log)")
             for person in people:
-                print(f"--- user {person.index}: {person.rounds}")
+                print(f"--- user {person.index}: {person.script.rounds}")
                 print("\n".join(line[:160] for line in fake.transcript(person.user.id)[-25:]))
             raise
         finally:

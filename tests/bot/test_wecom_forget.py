@@ -63,7 +63,8 @@ def test_users_forget_deletes_the_wechat_rows_of_one_person(
     asyncio.run(file_deferred_case(db, data, alice))
     conn = sqlite3.connect(db)  # a message of hers pulled but not yet handled
     conn.execute(
-        "INSERT INTO wecom_inbox VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO wecom_inbox (msgid, open_kfid, external_userid, body, received_at)"
+        " VALUES (?, ?, ?, ?, ?)",
         ("msg-1", "wkFAKEKF0001", alice, json.dumps({"msgtype": "text"}), NOW.isoformat()),
     )
     conn.commit()

@@ -68,6 +68,7 @@ class Delivered:
     file_name: str | None = None
     content: bytes = b""
     at: datetime | None = None
+    call: int = -1  # index in FakeWecom.calls of the send_msg that delivered it
 
     @property
     def shown(self) -> str:
@@ -128,6 +129,8 @@ class FakeWecom:
         self.failures: dict[str, list[int]] = {}  # path -> HTTP statuses to answer next
         self.sync_gate: asyncio.Event | None = None  # set: sync_msg waits until it is set
         self.welcome_codes: dict[str, _WelcomeCode] = {}  # issued and not yet used
+        self.media_gate: asyncio.Event | None = None  # set: media/get waits until it is set
+        self.pulled: list[str] = []  # msgid of every message sync_msg handed out, in order
         self._ids = itertools.count(1)
         self.app = Starlette(
             routes=[
@@ -204,6 +207,11 @@ class FakeWecom:
             }
         )
 
+    def redeliver(self, open_kfid: str, msgids: list[str]) -> None:
+        """Hand these messages out again (same msgid and body) after everything pulled so far."""
+        by_id = {m["msgid"]: m for m in self.messages[open_kfid]}
+        self.messages[open_kfid] += [dict(by_id[m]) for m in msgids]
+
     # --------------------------------------------------------------------- the API
 
     def _fault(self, path: str) -> Response | None:
@@ -264,6 +272,7 @@ class FakeWecom:
         page = everything[start : start + limit]
         recent = [m for m in page if now - _sent(m) <= KEEP_MESSAGES]
         end = start + len(page)
+        self.pulled += [str(m["msgid"]) for m in recent]
         return _ok(
             next_cursor=_encode_cursor(end),
             has_more=int(end < len(everything)),
@@ -337,6 +346,7 @@ class FakeWecom:
             return _ok(msgid=f"msg{next(self._ids)}")
         person.sent_since += 1
         delivered.at = person.last_sent = now
+        delivered.call = len(self.calls) - 1
         person.inbox.append(delivered)
         return _ok(msgid=f"msg{next(self._ids)}")
 
@@ -402,6 +412,8 @@ class FakeWecom:
 
     async def _media_get(self, request: Request) -> Response:
         self.calls.append("media/get")
+        if self.media_gate is not None:
+            await self.media_gate.wait()
         if (fault := self._fault("media/get")) is not None:
             return fault
         if (error := self._token_error(request)) is not None:

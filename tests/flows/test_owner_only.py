@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from engine_chat import (
+    CASE_BUTTONS,
     Person,
     file_from_evidence,
     open_engine,
@@ -23,21 +24,6 @@ from telegram_chat import walk_sms_to_evidence as walk_on_telegram
 
 from flows.model import Reply
 from storage import case_numbers
-
-# Every global button about a case, with the number in it (see flows/conversation/handlers/case.py).
-CASE_BUTTONS = [
-    "g:case:{n}",
-    "g:fu:{n}:resolved",
-    "g:fu:{n}:unsatisfied",
-    "g:fu:{n}:no_answer",
-    "g:fu:{n}:close",
-    "g:snz:{n}",
-    "g:snz:{n}:3",
-    "g:sent:{n}",
-    "g:ans:{n}",
-    "g:rate:{n}:5",
-    "g:cmt:{n}",
-]
 
 
 def shown(replies: list[Reply], number: str) -> list[tuple[str, str]]:

@@ -46,11 +46,6 @@ log = logging.getLogger(__name__)
 HUMAN_AGENT = 95018  # the session is with a person at the company: the API may not send
 _FAIL_WINDOW = frozenset({4, 6})  # msg_send_fail: past 48 hours, over 5 messages
 _FAIL_REFUSED = 10  # the person refused messages
-# Said when a file the person sent could not be fetched from WeCom (expired, gone, failing).
-_UNFETCHED = {
-    "zh": "这个文件没能取到（可能已过期），请重新发送一次。",
-    "en": "That file could not be fetched (it may have expired). Please send it again.",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +219,9 @@ class WecomMessenger:
             replies = await self._with_invite(key, replies)
             self._add(turn, replies)
         if unfetched:
-            self._add(turn, [Reply(_said(_UNFETCHED, await self.host.language(key)))])
+            # Said when a file could not be fetched from WeCom (expired, gone, failing).
+            language = await self.host.language(key)
+            self._add(turn, [Reply(self.host.text("file_unfetched", language))])
         await self._send_turn(open_kfid, key, state, turn, pages)
 
     async def send_replies(
@@ -253,9 +250,7 @@ class WecomMessenger:
         room = self._room(state)
         language = await self.host.language(key)
         now_outs, rest = outbox.budget(outbox.merge(turn.outs), room, language)
-        sent = await self._send(open_kfid, key.user_id, now_outs)
-        if sent:
-            await self.state.count_sent(key.user_id, open_kfid, sent)
+        sent = await self._send_counted(open_kfid, key.user_id, now_outs)
         if await self.store.load_conversation(key) is None:
             # Forgotten in this turn (or never started): keep nothing about them.
             await self.state.forget(key)
@@ -349,6 +344,21 @@ class WecomMessenger:
             sent += 1
         return sent
 
+    async def _send_counted(self, open_kfid: str, person: str, outs: list[Out]) -> int:
+        """Send within the person's quota, counting the messages before they go out.
+
+        A crash between sending and counting would leave the bot sure of room WeChat no
+        longer gives (its next send refused, a reminder lost); counted first, a crash only
+        leaves room unused. What was not sent after all is given back.
+        """
+        if not outs:
+            return 0
+        await self.state.count_sent(person, open_kfid, len(outs))
+        sent = await self._send(open_kfid, person, outs)
+        if sent < len(outs):
+            await self.state.count_sent(person, open_kfid, sent - len(outs))
+        return sent
+
     async def _message(self, open_kfid: str, person: str, out: Out) -> dict[str, Any]:
         head = {"touser": person, "open_kfid": open_kfid}
         if out.document is not None:
@@ -372,10 +382,9 @@ class WecomMessenger:
         if not rendered.outs or len(rendered.outs) > self._room(state):
             await self.state.defer(reminder.id, self.clock.now())
             return Delivery.DEFERRED
-        sent = await self._send(open_kfid, person, rendered.outs)
+        sent = await self._send_counted(open_kfid, person, rendered.outs)
         if sent == 0:
             return Delivery.RETRY
-        await self.state.count_sent(person, open_kfid, sent)
         await self.state.save_screen(person, open_kfid, rendered.screen.to_json(), state.pages)
         return Delivery.SENT
 
@@ -392,10 +401,6 @@ def _greeting(outs: list[Out]) -> Out | None:
     """Return the one message a greeting may be: the menu to answer, else the first text."""
     said = [o for o in outs if o.document is None]
     return next((o for o in said if o.menu), said[0] if said else None)
-
-
-def _said(texts: dict[str, str], language: str) -> str:
-    return texts.get(language, texts["zh"])
 
 
 def _welcome_code(pulled: Pulled) -> str | None:
