@@ -22,8 +22,8 @@ run: $(STAMP)
 
 ## test: lint, type-check, validate the flows, run the whole test suite
 # Bytecode is written (to the git-ignored __pycache__ folders) even where the environment says
-# PYTHONDONTWRITEBYTECODE: the suite starts the bot a few hundred times, and compiling its
-# modules anew at each start was a sixth of the start-up.
+# PYTHONDONTWRITEBYTECODE: the suite starts bot processes again and again, and compiling the
+# bot's modules anew at each start made the start-up 1.19x as long (docs/performance.md).
 test: lint typecheck flows-check
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 2
 
