@@ -5,10 +5,14 @@ And the order tests start in: the longest first.
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Iterator
 
 import pytest
 from pg_server import PgServer, binaries, required
+
+from bot.logs import RedactingFilter
 
 # The tests that take longest (15-90 s each on 2 quiet cores: they start bot processes, run every
 # benchmark or fuzz), longest first. `make test` runs on two xdist workers, which take tests in
@@ -40,6 +44,24 @@ def _rank(nodeid: str) -> int:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Start the longest tests first; the rest keep their order (the sort is stable)."""
     items.sort(key=lambda item: _rank(item.nodeid))
+
+
+@pytest.fixture(autouse=True)
+def _bot_logging_removed() -> Iterator[None]:
+    """Take the bot's stderr log handler off the root logger after each test.
+
+    `complaint-bot` commands run in-process (tests/test_docs.py) install it, and a later test on
+    the same worker then read its log lines as a command's output. The longest-first order made
+    that order of tests possible.
+    """
+    root = logging.getLogger()
+    level, hook = root.level, sys.excepthook
+    yield
+    for handler in root.handlers[:]:
+        if any(isinstance(f, RedactingFilter) for f in handler.filters):
+            root.removeHandler(handler)
+    root.setLevel(level)
+    sys.excepthook = hook
 
 
 @pytest.fixture(scope="session")
