@@ -21,8 +21,11 @@ run: $(STAMP)
 	$(BIN)/complaint-bot run
 
 ## test: lint, type-check, validate the flows, run the whole test suite
+# Bytecode is written (to the git-ignored __pycache__ folders) even where the environment says
+# PYTHONDONTWRITEBYTECODE: the suite starts bot processes again and again, and compiling the
+# bot's modules anew at each start made the start-up 1.19x as long (docs/performance.md).
 test: lint typecheck flows-check
-	$(BIN)/python -m pytest -n 2
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 2
 
 ## soak: the crash tests (Telegram, WeChat) with 300 SIGKILLs each (CRASH_SEED=N replays a run)
 soak: $(STAMP)

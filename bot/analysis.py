@@ -18,10 +18,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import phonenumbers
-import tldextract
 
 from bot import scam_model
 from bot.analysis_rules import (
@@ -31,6 +31,9 @@ from bot.analysis_rules import (
     TextRule,
     default_rules,
 )
+
+if TYPE_CHECKING:
+    import tldextract
 
 READ_LIMIT = 1000  # characters of a message the check reads; the rest is ignored
 NEGATION_WINDOW = 6  # characters before a match searched for a negation such as 请勿 / never
@@ -116,6 +119,10 @@ _CN_PREFIX = re.compile(r"^(?:\+86|0086)(?=\d{5,})")
 
 @cache
 def _domains() -> tldextract.TLDExtract:
+    # Imported here, when the first link is checked: tldextract brings requests and urllib3,
+    # the largest part of start-up no command needs before then.
+    import tldextract
+
     # No suffix-list URLs and no cache: the bundled snapshot only, so never a network request.
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 

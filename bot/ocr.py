@@ -12,9 +12,8 @@ import asyncio
 import importlib.util
 import logging
 import threading
+from functools import cache
 from typing import Any
-
-from PIL import Image
 
 from flows.conversation.filetype import MAX_DECODED_PIXELS, detect, too_large_to_read
 
@@ -23,12 +22,27 @@ log = logging.getLogger(__name__)
 MIN_SCORE = 0.5  # lines recognised with less confidence than this are dropped
 
 
+# One recognition at a time in the whole process: it uses every core.
+_LOCK = threading.Lock()
+
+
+@cache
+def _recogniser() -> Any:
+    # Loading the models takes a third of a second; every reader of the process shares them (a bot
+    # has one reader, but the tests and benchmarks open the bot many times in one process).
+    from PIL import Image
+    from rapidocr_onnxruntime import RapidOCR
+
+    # Pillow decodes for RapidOCR: past twice this it refuses rather than decode.
+    Image.MAX_IMAGE_PIXELS = MAX_DECODED_PIXELS
+    return RapidOCR()
+
+
 class OcrReader:
     """A `flows.ports.TextReader` over RapidOCR."""
 
     def __init__(self) -> None:
-        self._engine: Any = None
-        self._lock = threading.Lock()  # one recognition at a time: it uses every core
+        self._engine: Any = None  # the process's recogniser, once this reader has needed it
 
     async def read(self, data: bytes) -> str:
         """Return the text in the image, top to bottom, one recognised line per line."""
@@ -44,13 +58,9 @@ class OcrReader:
         if too_large_to_read(found):
             log.warning("OCR refused a %s image: too large to read", found.dimensions)
             return ""
-        with self._lock:
+        with _LOCK:
             if self._engine is None:
-                from rapidocr_onnxruntime import RapidOCR
-
-                # Pillow decodes for RapidOCR: past twice this it refuses rather than decode.
-                Image.MAX_IMAGE_PIXELS = MAX_DECODED_PIXELS
-                self._engine = RapidOCR()
+                self._engine = _recogniser()
             try:
                 result, _ = self._engine(data)
             except Exception:  # an image it cannot decode is an image without text

@@ -13,8 +13,6 @@ import io
 import struct
 from dataclasses import dataclass
 
-from PIL import Image
-
 # Evidence is stored and exported, never decoded by the bot; past this it is not a screenshot or
 # a photo of a receipt but a file built to choke whoever opens it (the regulator's viewer too).
 MAX_EVIDENCE_PIXELS = 10_000 * 10_000
@@ -108,7 +106,10 @@ def extension_of(mime: str | None) -> str | None:
 def _image_size(data: bytes, pillow_format: str) -> tuple[int, int] | None:
     # The format's own plugin, not Image.open: open would guess among every format (so "BM"
     # and garbage could pass as something else) and warns or raises on large sizes, which are
-    # ours to judge with the size in hand.
+    # ours to judge with the size in hand. Imported here: only files need Pillow, and start-up
+    # (every `complaint-bot` command) no longer pays for it.
+    from PIL import Image
+
     Image.init()
     try:
         factory, _ = Image.OPEN[pillow_format]  # KeyError: a Pillow built without the format
