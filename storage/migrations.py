@@ -196,6 +196,12 @@ def m006_wecom(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def m009_reminders_due_in_order(conn: sqlite3.Connection) -> None:
+    """Index pending reminders by due time and id, the order the scheduler takes them in."""
+    # Nothing to do here: `reminders_due (due_at)` ends in the rowid, which is the id. The
+    # PostgreSQL twin gives its index the id that SQLite's has implicitly.
+
+
 # The same numbering holds for PostgreSQL: storage/postgres/migrations.py has one function of
 # the same name for each of these, in the same order (a test checks it).
 MIGRATIONS: list[Migration] = [
@@ -205,6 +211,9 @@ MIGRATIONS: list[Migration] = [
     m004_deliveries,
     m005_reminder_leases,
     m006_wecom,
+    # m007 (the durable inbox) and m008 (WeChat tokens) are built alongside; the lists meet
+    # when merged, m009 after them.
+    m009_reminders_due_in_order,
 ]
 
 

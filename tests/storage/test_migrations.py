@@ -39,6 +39,7 @@ async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
             "m004_deliveries",
             "m005_reminder_leases",
             "m006_wecom",
+            "m009_reminders_due_in_order",
         ]
         rows = await conn.execute_fetchall("SELECT id, name, applied_at FROM migrations")
         assert [(r["id"], r["name"]) for r in rows] == list(enumerate(ALL, 1))
