@@ -34,8 +34,14 @@ YEAR = 2026
 LAYOUT = 2  # part of a kept database's name: raise it when what `build` writes changes
 
 
-async def _template() -> dict[str, list[dict[str, Any]]]:
+Rows = dict[str, list[dict[str, Any]]]
+_walked: list[Rows] = []  # the template, once per process: walking it takes seconds
+
+
+async def _template() -> Rows:
     """File one case with our bot and return every row it wrote, by table."""
+    if _walked:
+        return _walked[0]
     from bots import SMS_WALK, our_bot, settings_for
     from throughput import PHOTO
 
@@ -51,11 +57,12 @@ async def _template() -> dict[str, list[dict[str, Any]]]:
         conn.row_factory = sqlite3.Row
         rows = {t: [dict(r) for r in conn.execute(f"SELECT * FROM {t}")] for t in TABLES}
         conn.close()
+    _walked.append(rows)
     return rows
 
 
 def _copies(
-    template: dict[str, list[dict[str, Any]]], table: str, count: int, due: int, now: datetime
+    template: Rows, table: str, count: int, due: int, now: datetime
 ) -> Iterator[tuple[Any, ...]]:
     """Yield `count` copies of the table's template rows, one set per case."""
     now_iso = to_utc_iso(now, "now")
