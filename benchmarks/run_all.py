@@ -1,6 +1,6 @@
 """Run every benchmark, one after another, and say which targets hold.
 
-    python benchmarks/run_all.py            # the sizes the targets are set for (about 20 minutes)
+    python benchmarks/run_all.py            # the sizes the targets are set for (about 30 minutes)
     python benchmarks/run_all.py --quick    # tiny sizes: does everything still run?
     python benchmarks/run_all.py throughput dispatch   # some of them
 
