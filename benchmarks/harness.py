@@ -342,6 +342,7 @@ class Figures:
     latencies: list[float] = field(default_factory=list)
     wall: float = 0.0
     fake: float = 0.0  # of which the fake Bot API (Telegram's side) was busy
+    cpu: float = 0.0  # CPU seconds this process used meanwhile (every thread of it)
 
     @property
     def rate(self) -> float:

@@ -16,9 +16,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import backends
 from bots import SMS_WALK, our_bot, settings_for
 from harness import BenchAPI, Figures, heading, verdict
-from pg_server import PgServer, binaries
 from throughput import walk_all
 
 TARGET = 0.5
@@ -63,18 +63,12 @@ def main(argv: Sequence[str] | None = None) -> bool:
         f"9. the SMS intake on PostgreSQL vs SQLite: {args.chats} chats at once,"
         f" {args.walks} intakes each, {len(SMS_WALK)} updates per intake"
     )
-    if binaries() is None:
-        print("skipped: PostgreSQL is not installed (initdb and pg_ctl not found)")
+    if "postgres" not in backends.chosen("postgres"):
         return True
-    server = PgServer()
-    server.start()
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-postgres-") as tmp:
-            lite, pg = asyncio.run(
-                measure(args.chats, args.walks, Path(tmp), server.new_database())
-            )
-    finally:
-        server.stop()
+    url = backends.server().new_database()
+    with tempfile.TemporaryDirectory(prefix="bench-postgres-") as tmp:
+        lite, pg = asyncio.run(measure(args.chats, args.walks, Path(tmp), url))
+    backends.drop_database(url)
     print(lite.line())
     print(pg.line())
     ratio = pg.rate / lite.rate

@@ -1,6 +1,6 @@
 """Run every benchmark, one after another, and say which targets hold.
 
-    python benchmarks/run_all.py            # the sizes the targets are set for (about 20 minutes)
+    python benchmarks/run_all.py            # the sizes the targets are set for (about 30 minutes)
     python benchmarks/run_all.py --quick    # tiny sizes: does everything still run?
     python benchmarks/run_all.py throughput dispatch   # some of them
 
@@ -18,8 +18,8 @@ import time
 BENCHMARKS = {
     "throughput": "1. end-to-end throughput vs a bare PTB echo bot",
     "peer": "2. vs ConversationHandler + PicklePersistence",
-    "growth": "3. cost per update with 1k / 100k / 1M cases",
-    "due_query": "4. due query with 1M cases",
+    "growth": "3. cost per update with 1k / 100k / 1M cases, SQLite and PostgreSQL",
+    "due_query": "4. due query and claim with 1M cases, SQLite and PostgreSQL",
     "memory": "5. memory per idle conversation",
     "dispatch": "6. reminder dispatch under Telegram's limit",
     "startup": "7. start-up with 1M cases",

@@ -20,7 +20,9 @@ import asyncio
 import itertools
 import logging
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from bots import (
@@ -52,11 +54,13 @@ async def walk_all(
     echo: bool,
     replay: list[list[Reply]] | None = None,
     in_place: bool = False,
+    metered: Callable[[App], AbstractContextManager[object]] | None = None,
 ) -> Figures:
     """Run `chats` people at once, each doing `walks` walks as new people; return the figures.
 
     With `replay`, our engine is swapped for one that answers with those recorded replies;
-    `in_place`: presses are answered by editing the pressed message.
+    `in_place`: presses are answered by editing the pressed message; `metered(app)` is entered
+    around the measured part (after the warm-up), for a caller's own meters.
     """
     figures = Figures(name)
     names = itertools.count()
@@ -75,9 +79,11 @@ async def walk_all(
                     figures.latencies.append(took)
 
         loop = asyncio.get_running_loop()
-        started, busy = loop.time(), api.busy
-        await asyncio.gather(*(one_chat() for _ in range(chats)))
-        figures.wall, figures.fake = loop.time() - started, api.busy - busy
+        with metered(app) if metered is not None else nullcontext():
+            started, busy, cpu = loop.time(), api.busy, time.process_time()
+            await asyncio.gather(*(one_chat() for _ in range(chats)))
+            figures.wall, figures.fake = loop.time() - started, api.busy - busy
+            figures.cpu = time.process_time() - cpu
     return figures
 
 

@@ -231,6 +231,12 @@ def m008_wecom_tokens_and_inbox_order(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def m009_reminders_due_in_order(conn: sqlite3.Connection) -> None:
+    """Index pending reminders by due time and id, the order the scheduler takes them in."""
+    # Nothing to do here: `reminders_due (due_at)` ends in the rowid, which is the id. The
+    # PostgreSQL twin gives its index the id that SQLite's has implicitly.
+
+
 # The same numbering holds for PostgreSQL: storage/postgres/migrations.py has one function of
 # the same name for each of these, in the same order (a test checks it).
 MIGRATIONS: list[Migration] = [
@@ -240,8 +246,8 @@ MIGRATIONS: list[Migration] = [
     m004_deliveries,
     m005_reminder_leases,
     m006_wecom,
-    # m007 belongs to the durable inbox, built alongside; the two lists meet when merged.
     m008_wecom_tokens_and_inbox_order,
+    m009_reminders_due_in_order,
 ]
 
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pg_server import binaries, required
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -26,3 +28,6 @@ def test_every_benchmark_runs_at_quick_sizes(tmp_path: Path) -> None:
     assert (
         len([line for line in summary.splitlines() if line.startswith(("holds", "MISSED"))]) == 9
     ), done.stdout
+    if binaries() is not None or required():  # the PostgreSQL halves ran, next to SQLite
+        for figure in ("postgres: cost at 2,000", "postgres: all due rows", "PostgreSQL / SQLite"):
+            assert figure in done.stdout, done.stdout

@@ -50,6 +50,7 @@ async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
             "m005_reminder_leases",
             "m006_wecom",
             "m008_wecom_tokens_and_inbox_order",
+            "m009_reminders_due_in_order",
         ]
         rows = await conn.execute_fetchall("SELECT id, name, applied_at FROM migrations")
         assert [(r["id"], r["name"]) for r in rows] == list(enumerate(ALL, 1))
@@ -110,7 +111,8 @@ async def test_messages_in_the_wechat_inbox_keep_their_order_through_m008(
             "INSERT INTO wecom_inbox VALUES ('b2', 'kf', 'wmAlice', '{}', '2026-01-01')"
         )
 
-        assert await migrate(conn) == ["m008_wecom_tokens_and_inbox_order"]
+        applied = await migrate(conn)
+        assert applied[0] == "m008_wecom_tokens_and_inbox_order"
 
         await run_sync(conn, lambda c: wecom.handled(c, ["z9"]))
         await run_sync(conn, lambda c: wecom.record_page(c, "kf", [Message("c3")], "next"))
