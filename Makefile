@@ -24,9 +24,12 @@ run: $(STAMP)
 test: lint typecheck flows-check
 	$(BIN)/python -m pytest -n 2
 
-## soak: the crash test with 300 SIGKILLs instead of 30 (CRASH_SEED=N replays a run)
+## soak: the crash test with 300 SIGKILLs instead of 30 (CRASH_SEED=N replays a run), the
+## failover test with 30 leader kills, and two processes on 10 minutes of due reminders
 soak: $(STAMP)
 	CRASH_KILLS=300 $(BIN)/python -m pytest tests/bot/test_crash.py -s -k sigkill
+	FAILOVER_KILLS=30 $(BIN)/python -m pytest tests/bot/test_failover.py -s
+	REMINDER_SOAK_MINUTES=10 $(BIN)/python -m pytest tests/bot/test_postgres_reminders.py -s
 
 ## bench: run every benchmark at the sizes its target is set for (about 20 minutes)
 bench: $(STAMP)
