@@ -35,7 +35,7 @@ from collections import Counter
 from pathlib import Path
 
 import psycopg
-from bot_process import BotProcess
+from bot_cluster import Cluster
 from crash_checks import check_people
 from crash_people import PEOPLE, REMINDER, Person, play
 from fake_telegram import FakeBotAPI, FakeBotAPIServer
@@ -44,94 +44,6 @@ from storage.postgres.connection import Connection, row_factory
 
 KILLS = int(os.environ.get("FAILOVER_KILLS", "2"))
 SEED = int(os.environ.get("FAILOVER_SEED") or random.SystemRandom().randrange(2**32))
-LEADS = "leader: this process leads"
-STANDBY = "standby: waiting for the leader"
-WAIT = 60.0  # seconds, only so that a broken run ends
-
-
-class Cluster:
-    """Two bot processes on one database; `up` is set while one of them leads and polls."""
-
-    def __init__(self, fake: FakeBotAPI, server: FakeBotAPIServer, folder: Path, url: str) -> None:
-        env = {
-            "COMPLAINT_BOT_STORAGE__URL": url,
-            # These people answer faster than anyone types; flood control is tested elsewhere.
-            "COMPLAINT_BOT_TELEGRAM__FLOOD_LIMIT": "off",
-            "COMPLAINT_BOT_DEADLINE_OVERRIDE": "1s",
-            "COMPLAINT_BOT_QUIET_HOURS": "off",
-        }
-        self.fake = fake
-        self.bots = []
-        for name in ("a", "b"):
-            (folder / name).mkdir()
-            self.bots.append(BotProcess(fake, server, folder / name, env=env, log_name="bot.log"))
-        self.up = asyncio.Event()
-        self.leader: BotProcess | None = None
-        self.takeovers: list[float] = []  # seconds from a kill to the new leader's first poll
-        self.standbys: dict[BotProcess, int] = {}  # restarted: how often it stood by before
-
-    @staticmethod
-    def said(bot: BotProcess, line: str) -> int:
-        return bot.log.read_text(errors="replace").count(line) if bot.log.exists() else 0
-
-    async def until(self, what: str, predicate: object) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT
-        while not predicate():  # type: ignore[operator]
-            assert loop.time() < deadline, f"TAKEOVER: timed out waiting for {what}"
-            await asyncio.sleep(0.05)
-
-    async def standing_by(self, bot: BotProcess, before: int) -> None:
-        """Wait until `bot` (spawned after it had said STANDBY `before` times) stands by."""
-        await self.until(
-            "the new process to stand by",
-            lambda: self.said(bot, STANDBY) > before or bot.exited,
-        )
-        assert not bot.exited, f"the standby exited: {bot.log.read_text()[-3000:]}"
-
-    async def start_leader(self, bot: BotProcess, terms: int) -> None:
-        """Wait until `bot` leads (a new term past `terms`) and polls Telegram."""
-        await self.until("the standby to lead", lambda: self.said(bot, LEADS) > terms)
-        polls = len(self.fake.calls("getUpdates"))
-        await self.fake.wait_until(lambda: len(self.fake.calls("getUpdates")) > polls, timeout=WAIT)
-        self.leader = bot
-        self.up.set()
-
-    async def start(self) -> int:
-        """Start both processes at once; wait until one leads and the other stands by."""
-        for bot in self.bots:
-            await bot.spawn()
-        await self.until("a leader", lambda: any(self.said(b, LEADS) for b in self.bots))
-        leader = next(b for b in self.bots if self.said(b, LEADS))
-        await self.start_leader(leader, 0)
-        return 0
-
-    async def kill_leader(self, *, restart: bool) -> None:
-        """SIGKILL the leader; wait until the standby polls; start the dead one as standby."""
-        dead = self.leader
-        assert dead is not None
-        standby = next(b for b in self.bots if b is not dead)
-        terms = self.said(standby, LEADS)
-        self.up.clear()
-        killed_at = asyncio.get_running_loop().time()
-        await dead.kill()
-        await self.start_leader(standby, terms)
-        self.takeovers.append(asyncio.get_running_loop().time() - killed_at)
-        if restart:
-            self.standbys[dead] = self.said(dead, STANDBY)
-            await dead.spawn()
-
-    async def ready(self) -> None:
-        """Wait until the process that is not leading stands by."""
-        standby = next(b for b in self.bots if b is not self.leader)
-        await self.standing_by(standby, self.standbys.pop(standby, 0))
-
-    async def stop(self) -> None:
-        for bot in self.bots:
-            await bot.stop()
-
-    def kills(self) -> int:
-        return sum(bot.kills for bot in self.bots)
 
 
 async def killer(cluster: Cluster, kills: int, rng: random.Random) -> None:
@@ -201,7 +113,13 @@ async def test_the_standby_takes_over_from_a_sigkilled_leader_losing_nothing(
     keep_going = asyncio.Event()
     keep_going.set()
     async with FakeBotAPIServer(fake) as server:
-        cluster = Cluster(fake, server, tmp_path, pg_url)
+        env = {
+            # These people answer faster than anyone types; flood control is tested elsewhere.
+            "COMPLAINT_BOT_TELEGRAM__FLOOD_LIMIT": "off",
+            "COMPLAINT_BOT_DEADLINE_OVERRIDE": "1s",
+            "COMPLAINT_BOT_QUIET_HOURS": "off",
+        }
+        cluster = Cluster(fake, server, tmp_path, pg_url, env)
         try:
             players = [asyncio.create_task(play(p, cluster, keep_going)) for p in people]
             try:
