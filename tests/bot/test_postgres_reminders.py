@@ -70,7 +70,8 @@ SOAK_MINUTES = float(os.environ.get("REMINDER_SOAK_MINUTES") or 0)
 
 @pytest.mark.skipif(not SOAK_MINUTES, reason="the soak: set REMINDER_SOAK_MINUTES (make soak)")
 async def test_two_processes_over_minutes_of_due_reminders(tmp_path: Path, pg_url: str) -> None:
-    settings = bot_settings(tmp_path, storage_url=pg_url)
+    # Each person files a case every few seconds, far above the flood limit of a real person.
+    settings = bot_settings(tmp_path, storage_url=pg_url, telegram_flood_limit="off")
     fake, clock = FakeBotAPI(), ManualClock(FILED_AT)
     app = telegram_application(
         settings, request=fake.make_request(), get_updates_request=fake.make_request(), clock=clock
