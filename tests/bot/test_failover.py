@@ -131,7 +131,10 @@ async def test_the_standby_takes_over_from_a_sigkilled_leader_losing_nothing(
                     task.cancel()
                 await asyncio.gather(*players, return_exceptions=True)
             await wait_for_reminders(fake, pg_url)
+            running = [bot for bot in cluster.bots if not bot.exited]
             await cluster.stop()
+            exits = [bot.process.returncode for bot in running if bot.process is not None]
+            assert exits and set(exits) == {0}, f"TAKEOVER: SIGTERM ended them with {exits}"
             figures = check_database(pg_url, people)
             for person in people:
                 assert person.regressions == [], f"QUESTIONS: {person.regressions}"
