@@ -72,6 +72,8 @@ async def failovers(folder: Path, url: str, kills: int) -> list[float]:
                 )
                 times.append(await answered(fake, user, before, killed_at))
             await cluster.stop()
+            lost = sum(Cluster.said(bot, "lost the lock") for bot in cluster.bots)
+            print(f"leaders that stepped down for a check slower than the lease: {lost}")
         finally:
             for bot in cluster.bots:
                 await bot.kill()

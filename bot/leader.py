@@ -35,6 +35,8 @@ RETRY = 1.0  # seconds between a standby's tries of the lock
 CHECK = 0.5  # seconds between the leader's checks that its session still holds the lock
 LEASE = 1.5  # seconds the leader may act after the start of its last good check
 SETTLE = 2.0  # seconds a new leader waits before acting: the old one's lease plus its stop
+# How long a standby gives the database to answer a try; only the leader's checks must be quick.
+PATIENCE = 5.0
 
 
 class Lock(Protocol):
@@ -82,11 +84,13 @@ class Leadership:
         check: float = CHECK,
         lease: float = LEASE,
         settle: float = SETTLE,
+        patience: float = PATIENCE,
     ) -> None:
         if settle <= lease:
             raise ValueError(f"settle: expected more than the lease ({lease} s), got {settle}")
         self.lock = lock
         self.retry, self.check, self.lease, self.settle = retry, check, lease, settle
+        self.patience = patience
         self.leading = asyncio.Event()  # set while the role runs here (tests, operators)
         self.terms = 0  # how many times this process became the leader
 
@@ -120,9 +124,9 @@ class Leadership:
         """Wait until this process may lead; False when told to stop first."""
         said_standby = said_unreachable = False
         while not stopping.is_set():
-            continuous = await self._within(self.lock.held(), self.retry, False)
+            continuous = await self._within(self.lock.held(), self.patience, False)
             try:
-                taken = await self._within(self.lock.try_acquire(), self.retry, False)
+                taken = await self._within(self.lock.try_acquire(), self.patience, False)
             except StorageError as e:
                 if not said_unreachable:
                     log.warning("standby: cannot reach the database for the leader lock: %s", e)
@@ -134,11 +138,11 @@ class Leadership:
                 # A leader that lost its session may still be acting until its lease runs out.
                 if await _sleep(stopping, self.settle):
                     return False
-                if await self._within(self.lock.held(), self.retry, False):
+                if await self._within(self.lock.held(), self.patience, False):
                     return True
                 continue
             if not said_standby:
-                holder = await self._within(self.lock.holder(), self.retry, None)
+                holder = await self._within(self.lock.holder(), self.patience, None)
                 log.info(
                     "standby: waiting for the leader (%s held by %s)",
                     self.lock.name,

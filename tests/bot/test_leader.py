@@ -19,7 +19,7 @@ import pytest
 from bot.leader import Leadership
 from storage.postgres.leader_lock import LeaderLock
 
-FAST = {"retry": 0.1, "check": 0.05, "lease": 0.3, "settle": 0.5}
+FAST = {"retry": 0.1, "check": 0.05, "lease": 0.3, "settle": 0.5, "patience": 1.0}
 WAIT = 20  # seconds, only so that a broken test ends
 
 
