@@ -2,7 +2,9 @@
 
 `check_people` holds the database to what the simulated people (crash_people.py) gave and were
 told: every confirmed answer kept, every announced case there and filed once with exactly its
-round's screenshots, every filed case's reminder sent once and recorded. It reads through any
+round's screenshots; `check_totals` then wants two evidence rows per case and every filed
+case's reminder sent once and recorded. Between the two, each test checks the files (on disk,
+or as rows), so that each mutant is caught by the invariant meant for it. It reads through any
 connection whose `execute(sql, params)` takes `?` placeholders and gives rows readable by
 column name: sqlite3 with `sqlite3.Row`, or the PostgreSQL store's own `Connection` wrapper.
 Each failure message starts with the name of the invariant it breaks.
@@ -76,7 +78,7 @@ def check_answers(person: Person, where: str, answers: JSON, round_: Round) -> N
 
 
 def check_people(conn: Database, people: list[Person]) -> Checked:
-    """Check ANSWERS, CASES, EVIDENCE (rows) and REMINDERS (rows) against the database."""
+    """Check ANSWERS, CASES and each case's EVIDENCE rows against the database."""
     rows = conn.execute("SELECT case_id, sha256, path FROM evidence").fetchall()
     cases = announced = 0
     for person in people:
@@ -124,6 +126,12 @@ def check_people(conn: Database, people: list[Person]) -> Checked:
                     " confirmed), yet no case and no draft keeps them"
                 )
         cases += len(found)
+    return Checked(cases, announced, rows)
+
+
+def check_totals(conn: Database, checked: Checked) -> None:
+    """Check the EVIDENCE row count and every case's REMINDERS row (after check_people)."""
+    rows, cases = checked.evidence, checked.cases
     assert len(rows) == PHOTOS * cases, f"EVIDENCE: {len(rows)} rows for {cases} cases"
     reminders = conn.execute(
         "SELECT c.number, r.status, c.state,"
@@ -135,4 +143,3 @@ def check_people(conn: Database, people: list[Person]) -> Checked:
             f"REMINDERS: case {number}: reminder {status}, case {state}, {reminded} recorded"
         )
     assert len(reminders) == cases, f"REMINDERS: {len(reminders)} rows for {cases} cases"
-    return Checked(cases, announced, rows)

@@ -45,7 +45,7 @@ from typing import Any
 
 import pytest
 from bot_process import RUN, BotProcess
-from crash_checks import check_people
+from crash_checks import check_people, check_totals
 from crash_people import JSON, PEOPLE, REMINDER, Person, play
 from fake_telegram import FakeBotAPI, FakeBotAPIServer
 
@@ -210,11 +210,12 @@ def check_database(run: Run) -> dict[str, int]:
             assert path.is_file(), f"EVIDENCE: the file of a row is missing: {row['path']}"
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             assert digest == row["sha256"], f"EVIDENCE: file changed: {row['path']}"
+        checked = check_people(conn, people)
         files = [p for p in (data / "evidence").rglob("*") if p.is_file()]
         referenced = {row["path"] for row in rows}
         unreferenced = [p for p in files if str(p.relative_to(data)) not in referenced]
         assert unreferenced == [], f"FILES: {len(unreferenced)} evidence files without a row"
-        checked = check_people(conn, people)
+        check_totals(conn, checked)
         return {
             "cases": checked.cases,
             "announced": checked.announced,
