@@ -27,9 +27,12 @@ run: $(STAMP)
 test: lint typecheck flows-check
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 2
 
-## soak: the crash tests (Telegram, WeChat) with 300 SIGKILLs each (CRASH_SEED=N replays a run)
+## soak: the crash tests (Telegram, WeChat) with 300 SIGKILLs each (CRASH_SEED=N replays a
+## run), the failover test with 30 leader kills, and two processes on 10 minutes of due reminders
 soak: $(STAMP)
 	CRASH_KILLS=300 $(BIN)/python -m pytest tests/bot/test_crash.py tests/bot/test_wecom_crash.py -s -k sigkill
+	FAILOVER_KILLS=30 $(BIN)/python -m pytest tests/bot/test_failover.py -s
+	REMINDER_SOAK_MINUTES=10 $(BIN)/python -m pytest tests/bot/test_postgres_reminders.py -s
 
 ## bench: run every benchmark at the sizes its target is set for (about 20 minutes)
 bench: $(STAMP)

@@ -25,6 +25,7 @@ BENCHMARKS = {
     "startup": "7. start-up with 1M cases",
     "check_stall": "8. a crafted message does not stall others",
     "postgres": "9. the intake on PostgreSQL vs SQLite",
+    "failover": "10. failover: SIGKILL of the leader to the next answer",
 }
 
 

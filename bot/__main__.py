@@ -182,8 +182,9 @@ def _one_bot_per_database(settings: Settings) -> contextlib.AbstractContextManag
     Only `run`, `serve` and `chat` take it: they poll and send reminders. `cases` and `users
     forget` are one-off operator commands that SQLite's own locking keeps safe beside a running
     bot. On
-    PostgreSQL (`storage.url`) several processes may share the database: reminders are claimed
-    with a lease there, and updates already handled are refused by their delivery ids.
+    PostgreSQL (`storage.url`) several processes may share the database: `run` polls and sends
+    reminders only while it holds the leader lock (bot/leader.py), reminders are claimed with a
+    lease there, and updates already handled are refused by their delivery ids.
     """
     if settings.storage_url or settings.storage_db_path == ":memory:":
         return contextlib.nullcontext()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from bot.messengers.wecom.messenger import WecomMessenger, WecomOptions
 
 log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query"]
 
 
 def load_flow_set(settings: Settings) -> FlowSet:
@@ -209,11 +212,13 @@ def telegram_application(
     get_updates_request: BaseRequest | None = None,
     clock: Clock | None = None,
     rate_limited: bool = True,
+    led: bool = False,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """Build the Telegram bot: the services open in PTB's post_init and close in post_shutdown.
 
     `rate_limited=False` leaves out the rate limiter, so that a benchmark measures the bot's own
-    cost rather than Telegram's ~30 messages/s ceiling.
+    cost rather than Telegram's ~30 messages/s ceiling. `led=True` leaves the messenger and the
+    reminders to a `TelegramRole`, started only while this process leads (bot/leader.py).
     """
     from bot.messengers.telegram import TelegramMessenger
 
@@ -229,8 +234,9 @@ def telegram_application(
     async def post_init(_: object) -> None:
         services = await Services.open(settings, clock=clock)
         holder["services"] = services
-        await messenger.start(services)
-        services.start_reminders([messenger])
+        if not led:
+            await messenger.start(services)
+            services.start_reminders([messenger])
 
     async def post_stop(_: object) -> None:
         if "services" in holder:
@@ -245,19 +251,77 @@ def telegram_application(
 
     app.post_init, app.post_stop, app.post_shutdown = post_init, post_stop, post_shutdown
     app.bot_data["services_holder"] = holder
+    app.bot_data["messenger"] = messenger
     return app
 
 
-ALLOWED_UPDATES = ["message", "callback_query"]
+class TelegramRole:
+    """What a Telegram bot process does only while it leads: long polling and the reminders."""
+
+    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], poll_timeout: int) -> None:
+        self.app = app
+        self.poll_timeout = poll_timeout
+
+    async def lead(self) -> None:
+        """Answer for the services, start the reminders, then poll Telegram."""
+        services: Services = self.app.bot_data["services_holder"]["services"]
+        messenger = self.app.bot_data["messenger"]
+        await messenger.start(services)
+        services.start_reminders([messenger])
+        assert self.app.updater is not None
+        await self.app.updater.start_polling(
+            timeout=timedelta(seconds=self.poll_timeout), allowed_updates=ALLOWED_UPDATES
+        )
+
+    async def step_down(self) -> None:
+        """Stop polling and sending reminders; the updates in hand are still answered."""
+        services: Services = self.app.bot_data["services_holder"]["services"]
+        await services.scheduler.stop()
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+
+
+async def run_telegram_led(settings: Settings, *, poll_timeout: int = 10) -> None:
+    """Run the Telegram bot on a shared PostgreSQL database: poll and remind only as leader.
+
+    Every process opens the database (a warm standby); the leader lock decides which one polls
+    and sends reminders. SIGTERM or SIGINT stops it, as `run_polling` would.
+    """
+    from bot.leader import Leadership
+    from storage.postgres.leader_lock import LeaderLock
+
+    app = telegram_application(settings, led=True)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    leadership = Leadership(LeaderLock(settings.storage_url, "telegram"))
+    await app.initialize()
+    try:
+        assert app.post_init is not None and app.post_shutdown is not None
+        await app.post_init(app)
+        await app.start()  # handles what is polled; nothing is polled until this process leads
+        try:
+            await leadership.run(TelegramRole(app, poll_timeout), stopping)
+        finally:
+            await app.stop()
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
 
 
 def run_telegram(settings: Settings) -> None:
     """Start the Telegram bot with long polling until interrupted."""
     from telegram.error import InvalidToken
 
-    app = telegram_application(settings)
-    log.info("starting the Telegram bot (long polling)")
     try:
+        if settings.storage_url:  # maybe one of several processes: poll only as the leader
+            log.info("starting the Telegram bot (long polling while leading)")
+            asyncio.run(run_telegram_led(settings))
+            return
+        app = telegram_application(settings)
+        log.info("starting the Telegram bot (long polling)")
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
     except InvalidToken:
         raise _rejected_token() from None

@@ -1,0 +1,120 @@
+"""The leader lock: a session-level advisory lock on a connection of its own, not the pool's.
+
+Several bot processes may share one PostgreSQL database; only one of them (the leader) may poll
+a messenger and send reminders. The right to lead is `pg_try_advisory_lock` on a dedicated
+connection: PostgreSQL drops it the moment that session ends, whether the process was killed,
+its machine died or the server restarted, so no stale lock is ever left to clean up. It must
+not be a pooled connection (the pool would hand the session, and the lock, to other work), nor
+go through PgBouncer in transaction mode (which breaks session locks).
+
+The connection is psycopg's async one, so that a check stuck on a dead network can be cancelled
+by a timeout instead of blocking a thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from typing import Any
+
+import psycopg
+
+from storage.errors import StorageError
+from storage.postgres.store import redact
+
+_TAKE = "SELECT pg_try_advisory_lock(%s)"
+# A bigint advisory key shows in pg_locks as classid (high 32 bits) and objid (low 32 bits).
+_HELD = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND classid = %s AND objid = %s AND objsubid = 1"
+)
+_HOLDER = (
+    "SELECT a.pid, a.client_addr, a.application_name, a.backend_start FROM pg_locks l"
+    " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+    " AND l.classid = %s AND l.objid = %s AND l.objsubid = 1"
+)
+
+
+def lock_key(name: str) -> int:
+    """Return the advisory lock key (a signed bigint) of the leadership called `name`."""
+    digest = hashlib.sha256(f"complaint-bot leader:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _halves(key: int) -> tuple[int, int]:
+    unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
+    return unsigned >> 32, unsigned & 0xFFFF_FFFF
+
+
+class LeaderLock:
+    """The right to lead `name` on the database at `url`, held by at most one session."""
+
+    def __init__(self, url: str, name: str, *, connect_timeout: float = 5.0) -> None:
+        self.url = url
+        self.name = name
+        self.key = lock_key(name)
+        self._connect_timeout = connect_timeout
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+
+    async def try_acquire(self) -> bool:
+        """Take the lock if nobody holds it; return whether this session holds it now."""
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = await psycopg.AsyncConnection.connect(
+                    self.url,
+                    autocommit=True,
+                    connect_timeout=max(1, round(self._connect_timeout)),
+                    application_name=f"complaint-bot leader lock ({self.name})",
+                )
+            cursor = await self._conn.execute(_TAKE, (self.key,))
+            row = await cursor.fetchone()
+        except psycopg.Error as e:
+            await self.release()
+            raise StorageError(f"storage.url: leader lock on {redact(self.url)!r}: {e}") from e
+        return bool(row and row[0])
+
+    async def held(self) -> bool:
+        """Return whether this session still holds the lock (False once the session is gone).
+
+        Raises nothing for a dead connection: a lost session is simply a lost lock.
+        """
+        conn = self._conn
+        if conn is None or conn.closed:
+            return False
+        try:
+            cursor = await conn.execute(_HELD, _halves(self.key))
+            row = await cursor.fetchone()
+        except psycopg.Error:
+            await self.release()
+            return False
+        return bool(row and row[0])
+
+    async def holder(self) -> str | None:
+        """Describe the session holding the lock (pid, client, since when), or None if free."""
+        conn = self._conn
+        if conn is None or conn.closed:
+            return None
+        try:
+            cursor = await conn.execute(_HOLDER, _halves(self.key))
+            row = await cursor.fetchone()
+        except psycopg.Error:
+            return None
+        if row is None:
+            return None
+        pid, addr, app, since = row
+        return f"backend {pid} from {addr or 'local socket'} ({app}) since {since:%H:%M:%S}"
+
+    @property
+    def backend_pid(self) -> int | None:
+        """Return the server process id of the lock's session (for operators and tests)."""
+        conn = self._conn
+        if conn is None or conn.closed:
+            return None
+        return int(conn.info.backend_pid)
+
+    async def release(self) -> None:
+        """Let go of the lock by ending the session (closing twice is fine)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error, OSError):
+                await conn.close()
