@@ -222,7 +222,7 @@ def test_webhook_mode_without_a_url_or_a_secret_names_the_setting(settings: Sett
 async def test_the_bot_does_not_start_without_the_secret(settings: Settings) -> None:
     fake = FakeBotAPI()
     settings = Settings(**{**_fields(settings), "telegram_webhook_secret": None})
-    with pytest.raises(ConfigError, match="telegram.webhook_secret"):
+    with pytest.raises(ConfigError, match=r"telegram\.webhook_secret"):
         async with webhook_bot(fake, settings):
             pass
     assert not fake.calls("setWebhook")
@@ -275,7 +275,7 @@ def test_bad_webhook_settings_stop_with_the_key(
 ) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(f"telegram:\n  {key}: {json.dumps(value)}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=f"telegram.{key}: expected ") as error:
+    with pytest.raises(ConfigError, match=rf"telegram\.{key}: expected ") as error:
         load_settings(path, environ={})
     assert expected in str(error.value)
     if key == "webhook_secret":
