@@ -9,14 +9,25 @@ through nginx, and posts again until it gets a 2xx.
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
-from fake_telegram import SECRET_HEADER, FakeBotAPI, WebhookPusher, make_png
+from fake_telegram import (
+    SECRET_HEADER,
+    FakeBotAPI,
+    SentMessage,
+    WebhookPusher,
+    make_png,
+    origin_hidden_user,
+)
 from telegram_chat import (
     SMS,
     Chat,
@@ -27,12 +38,15 @@ from telegram_chat import (
     the_case,
     walk_sms_to_evidence,
 )
+from transcripts.test_transcripts import _CASE, SHANGHAI, _dig, _typed
 
-from bot.app import TelegramWebhookServer
+from bot.app import Services, TelegramWebhookServer
+from bot.case_json import case_to_json
+from bot.clock import ManualClock
 from bot.config import ConfigError, Settings, load_settings
 from flows.model import ConversationKey
 
-DATA = Path(__file__).parent.parent / "data"
+DATA = TRANSCRIPT_DATA = Path(__file__).parent.parent / "data"
 URL = "https://bot.example.com/telegram/webhook"
 SECRET = "s3cret_Webhook-token_0123456789"
 
@@ -280,3 +294,226 @@ def test_bad_webhook_settings_stop_with_the_key(
     assert expected in str(error.value)
     if key == "webhook_secret":
         assert str(value) not in str(error.value) and "(hidden)" in str(error.value)
+
+
+# --------------------------------------------------------------------------- transcripts
+#
+# The transcripts of tests/transcripts/ (see test_transcripts.py for the format), by webhook.
+# A `>` line that is the label or the number of a button on the newest message with buttons
+# presses it (the console numbers buttons; Telegram shows them); anything else is typed. `/file`
+# sends a photo, a PDF, or several as an album; the bot's output since the line is its new
+# messages plus those it edited (a toggled choice), buttons on lines of their own. `saved:`
+# checks a document the bot sent. A few run in `make test`; CB_WEBHOOK_TRANSCRIPTS=all runs
+# every one that does not depend on the console (forwards without a date, sending files one by
+# one as the console names them).
+
+TRANSCRIPT_DIR = Path(__file__).parent.parent / "transcripts"
+NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, as the console's runner
+QUICK = ("sms_spam", "followup_escalate")
+_PRESSED = re.compile(r"\n\n→ [^\n]*$")
+_MARK = re.compile(r"^[^\w\s]+\s*")
+# They check the file name of an image sent, which a Telegram photo does not carry.
+CONSOLE_ONLY = frozenset({"calls", "validation"})
+
+
+def _transcripts() -> list[str]:
+    if os.environ.get("CB_WEBHOOK_TRANSCRIPTS") == "all":
+        return sorted(p.stem for p in TRANSCRIPT_DIR.glob("*.txt") if p.stem not in CONSOLE_ONLY)
+    return list(QUICK)
+
+
+class TelegramSession:
+    """One person running a transcript on the bot in webhook mode."""
+
+    def __init__(self, fake: FakeBotAPI, settings: Settings) -> None:
+        self.fake = fake
+        self.settings = settings
+        self.clock = ManualClock(NOW)
+        self.person = fake.add_user("Tester", language_code="zh-hans")
+        self.pusher = WebhookPusher(fake)
+        self.server: TelegramWebhookServer | None = None
+        self.seen: dict[int, str] = {}
+
+    async def start(self) -> None:
+        self.server = TelegramWebhookServer(
+            self.settings, request=self.fake.make_request(), clock=self.clock
+        )
+        await self.server.start()
+        self.pusher.target = local(self.server)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+
+    @property
+    def services(self) -> Services:
+        assert self.server is not None and self.server.messenger is not None
+        holder = self.server.messenger.application.bot_data["services_holder"]
+        return cast(Services, holder["services"])
+
+    def _mark(self) -> None:
+        self.seen = {m.message_id: m.describe() for m in self.person.received}
+
+    def _changed(self) -> bool:
+        return any(self.seen.get(m.message_id) != m.describe() for m in self.person.received)
+
+    def _output(self) -> str:
+        lines: list[str] = []
+        for message in self.person.received:
+            before = self.seen.get(message.message_id)
+            if before == message.describe():
+                continue
+            if before is not None and _PRESSED.search(message.describe()):
+                continue  # a question marked with the button pressed: not a new answer
+            if message.document is not None:
+                lines.append(f"[document: {message.document.file_name}]")
+            lines += (message.text or "").splitlines()
+            labels = message.button_labels
+            lines += [f"  {n}. {label}" for n, label in enumerate(labels, start=1)]
+        return "\n".join(lines)
+
+    async def _settled(self, line: str, *, answered: bool = True) -> str:
+        """Wait for the bot's answer (every typed line gets one), then until it has said all."""
+        if answered:
+            await self.fake.wait_until(
+                self._changed, timeout=30, description=f"an answer to {line!r}"
+            )
+        await self.fake.settle(quiet=0.25, timeout=30)
+        return self._output()
+
+    def _button(self, line: str) -> tuple[SentMessage, str] | None:
+        """Return the message and label `line` presses: a label on the newest message showing
+        it, or a number on the newest message with buttons (the console numbers them); None:
+        `line` is typed."""
+        with_buttons = [m for m in reversed(self.person.received) if m.buttons]
+        for message in with_buttons:
+            labels = message.button_labels
+            if line in labels:
+                return message, line
+            # The console shows "完成" where Telegram's button says "✅ 完成".
+            bare = [label for label in labels if _MARK.sub("", label) == line]
+            if len(bare) == 1:
+                return message, bare[0]
+        if with_buttons and line.isdigit():
+            labels = with_buttons[0].button_labels
+            if 1 <= int(line) <= len(labels):
+                return with_buttons[0], labels[int(line) - 1]
+        return None
+
+    async def send(self, line: str) -> str:
+        self._mark()
+        if line.startswith("/file "):
+            self._send_files(line.split()[1:])
+        elif line.startswith("/forward "):
+            # The console's forward carries no date; a hidden sender's shows only a name.
+            origin = origin_hidden_user("某人")
+            self.person.forward(origin, text=line[len("/forward ") :])
+        elif (pressed := self._button(line)) is not None:
+            update = self.person.press(pressed[0], label=pressed[1])
+            # A press may change nothing on screen (a question skipped): its answer says done.
+            await self.fake.wait_until(lambda: self.fake.callback_answer(update) is not None)
+            return await self._settled(line, answered=False)
+        elif line.startswith("/"):
+            command, _, args = line[1:].partition(" ")
+            self.person.send_command(command, args)
+        else:
+            self.person.send_text(line)
+        return await self._settled(line)
+
+    def _send_files(self, names: list[str]) -> None:
+        """Send images as photos, PDFs as documents; several at once as an album."""
+        contents = [(TRANSCRIPT_DATA / name).read_bytes() for name in names]
+        pdfs = [name.endswith(".pdf") for name in names]
+        if len(names) == 1:
+            if pdfs[0]:
+                self.person.send_document(contents[0], file_name=names[0])
+            else:
+                self.person.send_photo(contents[0])
+        elif not any(pdfs):
+            self.person.send_album(contents)
+        else:  # a photo cannot share an album with a document: all go as documents
+            kinds = ["application/pdf" if pdf else "image/png" for pdf in pdfs]
+            self.person.send_album(contents, kind="document", file_names=names, mime_types=kinds)
+
+    async def at(self, local_time: str) -> str:
+        self._mark()
+        moment = datetime.fromisoformat(local_time).replace(tzinfo=SHANGHAI).astimezone(UTC)
+        self.clock.set(moment)
+        await self.services.scheduler.settle()
+        return await self._settled(f"~ time {local_time}", answered=False)  # quiet hours
+
+    async def cases(self) -> list[dict[str, Any]]:
+        services = self.services
+        records = await services.store.list_all_cases(f"telegram:{self.person.id}")
+        return [case_to_json(c, flows=services.flows) for c in records]
+
+    def document(self, name: str) -> bytes | None:
+        for message in reversed(self.person.received):
+            if message.document is not None and message.document.file_name == name:
+                return message.document.content
+        return None
+
+
+@pytest.mark.parametrize("name", _transcripts())
+async def test_transcript_by_webhook(name: str, settings: Settings) -> None:
+    fake = FakeBotAPI()
+    settings = settings.replace(telegram_album_wait=0.1, telegram_forward_wait=0.1)
+    session = TelegramSession(fake, settings)
+    path = TRANSCRIPT_DIR / f"{name}.txt"
+    async with session.pusher:
+        await session.start()
+        try:
+            await _run_transcript(session, path)
+        except AssertionError:
+            print("\n".join(e.splitlines()[0] for e in fake.transcript(session.person.id)[-15:]))
+            raise
+        finally:
+            await session.stop()
+    assert {p.status for p in session.pusher.pushes} == {200}
+
+
+async def _run_transcript(session: TelegramSession, path: Path) -> None:
+    output, last_sent = "", "(start)"
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        where = f"{path.name}:{number}"
+        if not line or line.startswith("#"):
+            continue
+        if "{case " in line:
+            filed = [case["number"] for case in reversed(await session.cases())]
+            line = _CASE.sub(partial(_typed, filed), line)
+        if line.startswith("> "):
+            last_sent = line[2:]
+            output = await session.send(last_sent)
+        elif line.startswith("<! "):
+            assert line[3:] not in output, f"{where}: after '> {last_sent}' got:\n{output}"
+        elif line.startswith("< "):
+            assert line[2:] in output, (
+                f"{where}: after '> {last_sent}' expected:\n{line[2:]}\n--- got:\n{output}"
+            )
+        elif line.startswith("[") and line.endswith("]"):
+            labels = [row.split(". ", 1)[-1] for row in output.splitlines() if row.startswith("  ")]
+            assert line[1:-1] in labels, f"{where}: no button {line}; buttons: {labels}"
+        elif line == "~ restart":
+            await session.stop()
+            await session.start()
+        elif line.startswith("~ time "):
+            last_sent = line
+            output = await session.at(line[len("~ time ") :])
+        elif line.startswith("saved:"):
+            name, _, text = (part.strip() for part in line[6:].partition("~"))
+            content = session.document(name)
+            assert content is not None, f"{where}: no document {name}"
+            assert text.encode() in content, f"{where}: {name} lacks {text!r}"
+        elif line.startswith("cases:"):
+            found = len(await session.cases())
+            assert found == int(line.split(":", 1)[1]), f"{where}: {found} cases"
+        elif line.startswith("case:"):
+            key, _, wanted = line[5:].partition("=")
+            cases = await session.cases()
+            assert cases, f"{where}: no case filed"
+            value = _dig(cases[0], key.strip())
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            assert shown == wanted.strip(), f"{where}: case {key.strip()} is {shown!r}"
+        else:
+            raise AssertionError(f"{where}: cannot read this transcript line: {raw!r}")
