@@ -8,6 +8,7 @@ messenger named by each reminder's conversation key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Mapping, Sequence
@@ -36,6 +37,7 @@ from storage.factory import open_store
 
 if TYPE_CHECKING:
     import httpx
+    import uvicorn
     from starlette.routing import BaseRoute
     from telegram.ext import Application
     from telegram.request import BaseRequest
@@ -205,7 +207,7 @@ def telegram_options(settings: Settings) -> TelegramOptions:
     )
 
 
-def telegram_application(
+def telegram_bot(
     settings: Settings,
     *,
     request: BaseRequest | None = None,
@@ -213,8 +215,8 @@ def telegram_application(
     clock: Clock | None = None,
     rate_limited: bool = True,
     led: bool = False,
-) -> Application[Any, Any, Any, Any, Any, Any]:
-    """Build the Telegram bot: the services open in PTB's post_init and close in post_shutdown.
+) -> TelegramMessenger:
+    """Build the Telegram messenger: the services open in PTB's post_init, close in post_shutdown.
 
     `rate_limited=False` leaves out the rate limiter, so that a benchmark measures the bot's own
     cost rather than Telegram's ~30 messages/s ceiling. `led=True` leaves the messenger and the
@@ -252,7 +254,27 @@ def telegram_application(
     app.post_init, app.post_stop, app.post_shutdown = post_init, post_stop, post_shutdown
     app.bot_data["services_holder"] = holder
     app.bot_data["messenger"] = messenger
-    return app
+    return messenger
+
+
+def telegram_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    clock: Clock | None = None,
+    rate_limited: bool = True,
+    led: bool = False,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """Build the Telegram bot's PTB Application (see `telegram_bot`)."""
+    return telegram_bot(
+        settings,
+        request=request,
+        get_updates_request=get_updates_request,
+        clock=clock,
+        rate_limited=rate_limited,
+        led=led,
+    ).application
 
 
 class TelegramRole:
@@ -312,16 +334,21 @@ async def run_telegram_led(settings: Settings, *, poll_timeout: int = 10) -> Non
 
 
 def run_telegram(settings: Settings) -> None:
-    """Start the Telegram bot with long polling until interrupted."""
+    """Start the Telegram bot (long polling, or a webhook by telegram.mode) until interrupted."""
     from telegram.error import InvalidToken
 
     try:
+        if settings.telegram_mode == "webhook":
+            asyncio.run(serve_telegram_webhook(settings))
+            return
         if settings.storage_url:  # maybe one of several processes: poll only as the leader
             log.info("starting the Telegram bot (long polling while leading)")
             asyncio.run(run_telegram_led(settings))
             return
         app = telegram_application(settings)
         log.info("starting the Telegram bot (long polling)")
+        # PTB deletes a webhook set earlier before it polls: Telegram answers getUpdates 409
+        # while one is set.
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
     except InvalidToken:
         raise _rejected_token() from None
@@ -333,6 +360,104 @@ def _rejected_token() -> ConfigError:
         "telegram.token: Telegram rejected the bot token (check TELEGRAM_BOT_TOKEN,"
         " or get a new token from @BotFather)"
     )
+
+
+@dataclass
+class TelegramWebhookServer:
+    """The Telegram bot in webhook mode: the bot, HTTP on http.listen, the webhook registered."""
+
+    settings: Settings
+    request: BaseRequest | None = None  # tests: the fake Bot API in process
+    clock: Clock | None = None
+    messenger: TelegramMessenger | None = None
+    server: uvicorn.Server | None = None
+    _task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Open the bot, listen, then ask Telegram to post to the webhook (returns when set)."""
+        import uvicorn
+
+        from bot.http_server import build_app
+        from bot.messengers.telegram_webhook import register_webhook, telegram_webhook_routes
+
+        webhook = self.settings.require_webhook()
+        self.messenger = telegram_bot(self.settings, request=self.request, clock=self.clock)
+        app = self.messenger.application
+        await app.initialize()
+        assert app.post_init is not None
+        await app.post_init(app)
+        await app.start()
+        routes = telegram_webhook_routes(webhook.path, webhook.secret, self.messenger)
+        host, _, port = self.settings.http_listen.rpartition(":")
+        config = uvicorn.Config(
+            build_app(routes),
+            host=host.strip("[]"),
+            port=int(port),
+            log_config=None,
+            lifespan="off",
+        )
+        self.server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self.server.serve(), name="http")
+        while not self.server.started:
+            if self._task.done():
+                await self._task
+                raise ConfigError(f"http.listen: could not listen on {self.settings.http_listen}")
+            await asyncio.sleep(0.01)
+        await register_webhook(app.bot, webhook.url, webhook.secret, webhook.max_connections)
+        log.info("Telegram bot listening on %s%s", self.settings.http_listen, webhook.path)
+
+    @property
+    def port(self) -> int:
+        """Return the port bound (useful when http.listen asked for port 0)."""
+        assert self.server is not None
+        return int(self.server.servers[0].sockets[0].getsockname()[1])
+
+    async def wait(self) -> None:
+        """Run until the HTTP server stops (SIGTERM or Ctrl-C)."""
+        if self._task is not None:
+            await self._task
+
+    async def stop(self) -> None:
+        """Stop listening, finish the updates in hand, close the database.
+
+        The webhook stays set: Telegram keeps what arrives meanwhile and posts it once the bot
+        answers again.
+        """
+        if self.server is not None:
+            self.server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.messenger is None:
+            return
+        app = self.messenger.application
+        if app.running:
+            await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+
+async def serve_telegram_webhook(settings: Settings) -> None:
+    """Run the Telegram bot in webhook mode until SIGTERM or Ctrl-C."""
+    server = TelegramWebhookServer(settings)
+
+    def _exit(signum: int, frame: object) -> None:
+        # uvicorn re-raises the signal it caught once it stopped; this handler, not the
+        # default one that would end the process at once, lets the bot shut down in order.
+        if server.server is None:
+            raise KeyboardInterrupt  # still starting: stop there, and close what was opened
+        server.server.should_exit = True
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _exit)
+    try:
+        await server.start()
+        await server.wait()
+    finally:
+        await server.stop()
 
 
 async def chat(settings: Settings, user: str) -> int:

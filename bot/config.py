@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.deadlines import QuietHours, parse_duration
@@ -32,6 +33,11 @@ class Settings:
     telegram_album_wait: float
     telegram_forward_wait: float
     telegram_flood_limit: str
+    telegram_mode: str
+    telegram_webhook_url: str | None
+    telegram_webhook_secret: str | None
+    telegram_webhook_path: str | None
+    telegram_webhook_max_connections: int
     storage_db_path: str
     storage_data_dir: str
     storage_url: str
@@ -102,6 +108,37 @@ class Settings:
                 "or telegram.token in the config file; get one from @BotFather)"
             )
         return self.telegram_token
+
+    def require_webhook(self) -> Webhook:
+        """Return the webhook settings, or stop with one line naming the key that is missing."""
+        needs = "telegram.mode is webhook"
+        if not self.telegram_webhook_url:
+            raise ConfigError(
+                f"telegram.webhook_url: not set; {needs}, which needs the public https URL"
+                " Telegram posts updates to"
+            )
+        if not self.telegram_webhook_secret:
+            raise ConfigError(
+                f"telegram.webhook_secret: not set; {needs}, which needs a secret (set"
+                f" {SECRET_ENVS['telegram.webhook_secret']}, 1-256 letters, digits, _ or -)"
+            )
+        path = self.telegram_webhook_path or urlsplit(self.telegram_webhook_url).path or "/"
+        return Webhook(
+            self.telegram_webhook_url,
+            self.telegram_webhook_secret,
+            path,
+            self.telegram_webhook_max_connections,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """Where Telegram posts updates in webhook mode, and the secret it sends with them."""
+
+    url: str
+    secret: str = field(repr=False)  # never in a log line or a traceback's locals
+    path: str
+    max_connections: int
 
 
 def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -196,7 +233,7 @@ def example_yaml() -> str:
         "# complaint-bot settings. Copy to config.yaml (or pass --config FILE) and edit.",
         "# Every setting can also come from the environment: COMPLAINT_BOT_<KEY>, dots as __,",
         f"# e.g. COMPLAINT_BOT_STORAGE__DB_PATH. The bot token is best given as {TOKEN_ENV},",
-        "# the WeChat secrets as " + ", ".join(SECRET_ENVS.values()) + ".",
+        "# the other secrets as " + ", ".join(SECRET_ENVS.values()) + ".",
         "# This file is generated from bot/config.py; a test checks they agree.",
     ]
     section = ""

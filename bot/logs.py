@@ -19,6 +19,9 @@ _TOKEN = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}(?![A-Za-z0-9_-])")
 # for valid numbers: keep the head and the last 4 digits.
 # WeCom's access token and corp secret travel in query strings (httpx logs whole URLs).
 _QUERY_SECRET = re.compile(r"(?i)\b(access_token|corpsecret|secret)=[^&\s\"']+")
+# setWebhook's secret_token (PTB logs each call's parameters at DEBUG), in a dict, JSON or a
+# query, and the header Telegram sends it back in.
+_WEBHOOK_SECRET = re.compile(r"(?i)(secret[_-]token['\"]?\s*[:=]\s*['\"]?)[A-Za-z0-9_-]+")
 _PHONE = re.compile(r"(?<!\d)((?:\+?86)?1\d{2})(\d{4,14})(\d{4})(?!\d)")
 # Runs of digits (any script: \d is Unicode) with the separators people write inside a number.
 # Only these go to phonenumbers: its matcher over a whole 16 KB DEBUG line of JSON takes 0.2 s.
@@ -28,9 +31,10 @@ _DIGITS_MASKED = 4
 
 
 def redact(text: str) -> str:
-    """Return `text` without bot tokens or query secrets, phone numbers masked (138****8000)."""
+    """Return `text` without tokens or secrets, phone numbers masked (138****8000)."""
     text = _TOKEN.sub("<token>", text)
     text = _QUERY_SECRET.sub(lambda m: f"{m[1]}=<hidden>", text)
+    text = _WEBHOOK_SECRET.sub(lambda m: f"{m[1]}<hidden>", text)
     text = _CANDIDATE.sub(_mask_phones_in, text)
     return _PHONE.sub(lambda m: f"{m[1]}****{m[3]}", text)
 

@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.deadlines import QuietHours, parse_duration
 
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
-# WeChat (WeCom customer service) secrets, like the bot token, are best given in the environment.
+# The webhook's secret and WeChat's (WeCom customer service), like the bot token, are best given
+# in the environment.
 SECRET_ENVS = {
+    "telegram.webhook_secret": "TELEGRAM_WEBHOOK_SECRET",
     "wecom.secret": "WECOM_SECRET",
     "wecom.token": "WECOM_TOKEN",
     "wecom.encoding_aes_key": "WECOM_AES_KEY",
@@ -55,6 +57,43 @@ def _token(value: Any) -> str | None:
     if token is not None and not _TOKEN.fullmatch(token):
         raise ValueError
     return token
+
+
+def _telegram_mode(value: Any) -> str:
+    if value not in ("polling", "webhook"):
+        raise ValueError
+    return str(value)
+
+
+def _https_url(value: Any) -> str | None:
+    url = _optional_text(value)
+    if url is not None and not re.fullmatch(r"https://[^\s/?#]+(/[^\s?#]*)?", url):
+        raise ValueError
+    return url
+
+
+# Telegram's rule for setWebhook's secret_token: it is sent back in a header on every call.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _webhook_secret(value: Any) -> str | None:
+    secret = _optional_text(value)
+    if secret is not None and not _WEBHOOK_SECRET.fullmatch(secret):
+        raise ValueError
+    return secret
+
+
+def _url_path(value: Any) -> str | None:
+    path = _optional_text(value)
+    if path is not None and not re.fullmatch(r"/[^\s?#]*", path):
+        raise ValueError
+    return path
+
+
+def _connections(value: Any) -> int:
+    if isinstance(value, bool) or not 1 <= int(value) <= 100 or float(value) != int(value):
+        raise ValueError
+    return int(value)
 
 
 def _language(value: Any) -> str:
@@ -251,6 +290,47 @@ SETTINGS: tuple[Setting, ...] = (
         _flood_limit,
         "N/DURATION like 60/1m, or off",
         "e.g. 20/10s; units: ms, s, m, h",
+    ),
+    Setting(
+        "telegram.mode",
+        "polling",
+        "How updates arrive: polling (the bot asks Telegram) or webhook (Telegram posts them to"
+        " telegram.webhook_url, served on http.listen).",
+        _telegram_mode,
+        "polling or webhook",
+    ),
+    Setting(
+        "telegram.webhook_url",
+        None,
+        "Public https URL Telegram posts updates to in webhook mode (nginx with TLS in front of"
+        " http.listen).",
+        _https_url,
+        "an https:// URL like https://bot.example.com/telegram/webhook",
+        "Telegram posts only to https",
+    ),
+    Setting(
+        "telegram.webhook_secret",
+        None,
+        "Secret Telegram sends with every webhook call, so others cannot post updates. Prefer"
+        " TELEGRAM_WEBHOOK_SECRET, which wins.",
+        _webhook_secret,
+        "1-256 letters, digits, _ or -",
+        "e.g. from: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
+    ),
+    Setting(
+        "telegram.webhook_path",
+        None,
+        "Path the bot serves the webhook on; empty: the path of telegram.webhook_url (set it"
+        " when a proxy rewrites the path).",
+        _url_path,
+        "a path like /telegram/webhook",
+    ),
+    Setting(
+        "telegram.webhook_max_connections",
+        40,
+        "Most webhook calls Telegram makes at once (1-100).",
+        _connections,
+        "a whole number from 1 to 100",
     ),
     Setting(
         "storage.db_path",

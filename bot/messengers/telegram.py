@@ -175,6 +175,19 @@ class TelegramMessenger:
     async def stop(self) -> None:
         """Nothing to stop: PTB's Application stops polling and finishes the updates in hand."""
 
+    async def accept(self, updates: list[dict[str, Any]]) -> None:
+        """Take updates Telegram posted to the webhook; return once they are accepted.
+
+        The seam every webhook goes through: Telegram is answered 200 only after this returns.
+        Here "accepted" means queued for PTB's update processor in this process, the same way
+        polled updates are (a crash before they are handled loses them, as in polling); a
+        durable inbox makes it "stored". One delivered twice is handled once (its update_id is
+        a delivery id, see telegram_updates).
+        """
+        app = self.application
+        for payload in updates:
+            await app.update_queue.put(Update.de_json(payload, app.bot))
+
     async def on_message(self, update: Update, context: Context) -> None:
         """Handle a message (text, files, album, forward) from a private chat."""
         updates = [update]

@@ -9,12 +9,14 @@ its stdout and stderr is searched.
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from bot_process import bot_process
-from fake_telegram import FakeBotAPI
+from fake_telegram import SECRET_HEADER, FakeBotAPI, WebhookPusher
 from telegram_chat import SMS, Chat
 
 from bot.logs import RedactingFilter, redact, setup_logging
@@ -70,6 +72,12 @@ async def test_the_token_is_never_written_and_phones_are_masked(tmp_path: Path) 
             "GET https://api.telegram.org/bot<token>/getMe",
         ),
         ("sender 13800138000 said", "sender 138****8000 said"),
+        (
+            "{'url': 'https://b.example', 'secret_token': 'Ab_9-z'}",
+            "{'url': 'https://b.example', 'secret_token': '<hidden>'}",
+        ),
+        ('{"secret_token": "Ab_9-z"}', '{"secret_token": "<hidden>"}'),
+        ("X-Telegram-Bot-Api-Secret-Token: Ab_9-z", "X-Telegram-Bot-Api-Secret-Token: <hidden>"),
         ("+8613800138000", "+86138****8000"),
         ("10690123456789", "106****6789"),
         ("order 2026110312345", "order 2026110312345"),  # not a phone number
@@ -120,3 +128,47 @@ def test_an_uncaught_exception_is_printed_redacted(capsys: pytest.CaptureFixture
         root.handlers[:], root.level = handlers, level
     err = capsys.readouterr().err
     assert "RuntimeError: token <token>" in err and TOKEN not in err
+
+
+WEBHOOK_SECRET = "Wh-secret_0123456789abcdefXYZ"
+
+
+async def test_the_webhook_secret_is_never_written(tmp_path: Path) -> None:
+    """`run` in webhook mode at DEBUG: set the webhook, answer posts, refuse a wrong secret."""
+    fake = FakeBotAPI(token=TOKEN)
+    alice = fake.add_user("Alice")
+    chat = Chat(fake, alice)
+    with socket.socket() as probe:  # a free port for http.listen (the bot binds it next)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    target = f"http://127.0.0.1:{port}"
+    async with bot_process(fake, tmp_path) as bot, WebhookPusher(fake, target=target):
+        bot.env.update(
+            {
+                "COMPLAINT_BOT_LOG_LEVEL": "DEBUG",
+                "COMPLAINT_BOT_TELEGRAM__MODE": "webhook",
+                "COMPLAINT_BOT_TELEGRAM__WEBHOOK_URL": "https://bot.example.com/telegram/webhook",
+                "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "COMPLAINT_BOT_HTTP__LISTEN": f"127.0.0.1:{port}",
+            }
+        )
+        await bot.spawn()
+        await fake.wait_until(
+            lambda: bool(fake.calls("setWebhook")) or bot.exited,
+            timeout=30,
+            description="the bot to set its webhook",
+        )
+        assert not bot.exited, bot.log.read_text()[-3000:]
+        await chat.say("/start", "遇到了什么问题")
+        await chat.choose(SMS, "（1/11）")
+        async with httpx.AsyncClient() as http:
+            wrong = {SECRET_HEADER: WEBHOOK_SECRET[:-1]}
+            refused = await http.post(f"{target}/telegram/webhook", json={}, headers=wrong)
+            assert refused.status_code == 403
+        await bot.stop()
+        assert bot.process is not None and bot.process.returncode == 0
+
+    written = bot.log.read_text(errors="replace")
+    assert "setWebhook" in written  # the call was logged, with its parameters
+    assert WEBHOOK_SECRET not in written and WEBHOOK_SECRET[:-1] not in written
+    assert TOKEN.split(":")[1] not in written

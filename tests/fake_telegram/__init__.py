@@ -11,6 +11,10 @@ Quick start::
         reply = await alice.next_reply()
         assert "你好" in reply.text
 
+Webhook mode: ``async with WebhookPusher(fake, target=bot_url):`` posts each queued update to
+the URL the bot gave ``setWebhook`` (the host replaced by ``target``), with its secret header,
+retrying until the bot answers 2xx; ``getUpdates`` is refused (409) while a webhook is set.
+
 Over real HTTP instead: ``async with FakeBotAPIServer(fake) as server:`` and build the app with
 ``server.application_builder()``.
 
@@ -40,9 +44,11 @@ from ._users import (
     origin_hidden_user,
     origin_user,
 )
+from ._webhook import SECRET_HEADER, Push, WebhookPusher
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "SECRET_HEADER",
     "TINY_PNG",
     "ApiCall",
     "ApiError",
@@ -53,9 +59,11 @@ __all__ = [
     "FakeUser",
     "HttpResponse",
     "InProcessRequest",
+    "Push",
     "SentMessage",
     "StoredFile",
     "UploadedFile",
+    "WebhookPusher",
     "detect_entities",
     "image_size",
     "make_png",

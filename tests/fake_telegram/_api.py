@@ -111,6 +111,8 @@ _DEFAULT_EXT = {
     "animation": ".mp4",
     "video_note": ".mp4",
 }
+# setWebhook's secret_token: sent back in a header with every post.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _NOT_DEFAULT_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
@@ -938,9 +940,19 @@ class FakeBotAPI:
         url = params.get("url", "")
         if url and not str(url).startswith("https://"):
             raise ApiError.bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not _WEBHOOK_SECRET.fullmatch(str(secret)):
+            raise ApiError.bad_request("secret token contains unallowed characters")
+        connections = params.get("max_connections", 40)
+        if not isinstance(connections, int) or not 1 <= connections <= 100:
+            raise ApiError.bad_request("bad webhook: max_connections must be 1-100")
         self._webhook = {key: value for key, value in params.items() if key != "certificate"}
+        if "allowed_updates" in params:  # one setting shared with getUpdates, like Telegram
+            allowed = params["allowed_updates"]
+            self._allowed_updates = frozenset(allowed) if allowed else None
         if params.get("drop_pending_updates"):
             self._queue = []
+        self._notify()  # a WebhookPusher starts posting
         return True
 
     async def _get_webhook_info(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
@@ -949,10 +961,44 @@ class FakeBotAPI:
             "has_custom_certificate": False,
             "pending_update_count": len(self._queue),
         }
-        for key in ("max_connections", "allowed_updates", "ip_address"):
+        for key in (
+            "max_connections",
+            "allowed_updates",
+            "ip_address",
+            "last_error_date",
+            "last_error_message",
+        ):
             if key in self._webhook:
                 info[key] = self._webhook[key]
         return info
+
+    # The side of a WebhookPusher (fake_telegram._webhook): what to post, and its outcome.
+
+    @property
+    def changed(self) -> asyncio.Event:
+        """An event set at the next change in the fake (an update queued, a call, a webhook)."""
+        return self._changed
+
+    def webhook_next(self) -> _QueuedUpdate | None:
+        """Return the first update to post to the webhook (None: no webhook, or nothing queued)."""
+        if not self._webhook.get("url"):
+            return None
+        self._queue = [queued for queued in self._queue if self._is_allowed(queued.update)]
+        return self._queue[0] if self._queue else None
+
+    def webhook_confirm(self, queued: _QueuedUpdate) -> None:
+        """Drop an update the webhook answered with 2xx: Telegram never posts it again."""
+        self._queue = [q for q in self._queue if q is not queued]
+        self._touch()
+        self._notify()
+
+    def webhook_failed(self, message: str) -> None:
+        """Note a refused or failed post, as getWebhookInfo reports it; it will be retried."""
+        if self._webhook.get("url"):
+            self._webhook["last_error_date"] = self.now()
+            self._webhook["last_error_message"] = message
+        self._touch()
+        self._notify()
 
     async def _close(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
         self.closed = True

@@ -350,9 +350,11 @@ class FakeUser:
         caption: str | None = None,
         file_names: Sequence[str] | None = None,
         mime_type: str = "application/pdf",
+        mime_types: Sequence[str] | None = None,
     ) -> list[JSON]:
         """An album: one update per item, all sharing one ``media_group_id``, queued together
-        (the caption is on the first item only, like Telegram clients send it)."""
+        (the caption is on the first item only, like Telegram clients send it); documents are
+        of ``mime_type``, or each of its own from ``mime_types``."""
         if kind not in ("photo", "document"):
             raise ValueError("albums here are of photos or documents")
         group_id = self.api._new_media_group_id()
@@ -362,8 +364,9 @@ class FakeUser:
                 media = self._photo_content(content)
             else:
                 name = file_names[index] if file_names else f"file_{index + 1}.pdf"
+                mime = mime_types[index] if mime_types else mime_type
                 media = {
-                    "document": self._file(content, "document", file_name=name, mime_type=mime_type)
+                    "document": self._file(content, "document", file_name=name, mime_type=mime)
                 }
             data: JSON = {"media_group_id": group_id, **media}
             if index == 0:
