@@ -25,6 +25,8 @@ TABLES = {
     "wecom_cursors",
     "wecom_inbox",
     "wecom_people",
+    "inbox",
+    "outbox",
 }
 ALL = [m.__name__ for m in MIGRATIONS]
 
@@ -39,6 +41,7 @@ async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
             "m004_deliveries",
             "m005_reminder_leases",
             "m006_wecom",
+            "m007_inbox_outbox",
         ]
         rows = await conn.execute_fetchall("SELECT id, name, applied_at FROM migrations")
         assert [(r["id"], r["name"]) for r in rows] == list(enumerate(ALL, 1))
