@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +28,8 @@ from flows.conversation.engine import Engine
 from flows.definition.schema import DEFINITIONS, FlowSet, load_flows
 from flows.errors import StorageError
 from flows.model import ConversationKey, Incoming, Reply
-from flows.ports import Audience, Store
-from flows.records import Reminder
+from flows.ports import Audience, InboxStore, Store
+from flows.records import Deliveries, Reminder
 from storage.factory import open_store
 
 if TYPE_CHECKING:
@@ -145,6 +146,22 @@ class Services:
     def command_menu(self, language: str) -> Sequence[tuple[str, str]]:
         """Return the engine's registered menu commands, described in `language`."""
         return self.engine.command_menu(language)
+
+    @property
+    def mailbox(self) -> InboxStore:
+        """Return the store's inbox and outbox."""
+        return self.store
+
+    async def handle_recovered(self, incoming: Incoming, since: datetime) -> list[Reply]:
+        """Answer a message kept before a restart: resume it if its step had committed."""
+        deliveries = Deliveries(incoming.key.messenger, incoming.deliveries)
+        try:
+            handled = bool(incoming.deliveries) and await self.store.handled(deliveries)
+        except StorageError:
+            handled = False  # the engine will say it could not save
+        if handled:
+            return await self.engine.resume(incoming, since)
+        return await self.engine.handle(incoming)
 
     def start_reminders(self, messengers: Sequence[Messenger], audience: Audience = None) -> None:
         """Start the scheduler, sending each reminder through its person's messenger.

@@ -11,9 +11,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from flows.model import ConversationKey, Incoming, Reply
+from flows.ports import InboxStore
 from flows.records import Reminder
 
 
@@ -111,6 +113,19 @@ class Host(Receiver, Protocol):
 
     def command_menu(self, language: str) -> Sequence[tuple[str, str]]:
         """Return the commands to show in a menu, (name, description) in `language`."""
+        ...
+
+    @property
+    def mailbox(self) -> InboxStore:
+        """Return where updates are kept before they are acknowledged, and replies until sent."""
+        ...
+
+    async def handle_recovered(self, incoming: Incoming, since: datetime) -> list[Reply]:
+        """Answer a message kept (at `since`) before a restart, which may have been handled.
+
+        Handled before (its step committed, its replies lost with the process): say where
+        the conversation stands instead, the cases it filed first. Otherwise as `handle`.
+        """
         ...
 
 
