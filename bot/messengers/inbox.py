@@ -51,11 +51,13 @@ class Inbox:
             return
         while True:
             try:
-                await self.store.accept_updates(self.messenger, updates)
+                new = await self.store.accept_updates(self.messenger, updates)
                 break
             except StorageError:
                 log.warning("could not keep %s updates; trying again", len(updates), exc_info=True)
                 await asyncio.sleep(RETRY_SECONDS)
+        if new < len(updates):
+            log.info("%s %s updates delivered again; ignored", len(updates) - new, self.messenger)
         self._wake.set()
 
     def start(self) -> None:
