@@ -73,8 +73,7 @@ def ignore_deliveries() -> None:
     def accept_again(conn: sqlite3.Connection, messenger: str, updates: Any, at: str) -> int:
         for update in updates:  # an update kept and handled before is kept as new
             conn.execute(
-                "DELETE FROM inbox WHERE messenger = ? AND delivery_id = ?"
-                " AND done_at IS NOT NULL",
+                "DELETE FROM inbox WHERE messenger = ? AND delivery_id = ? AND done_at IS NOT NULL",
                 (messenger, update.delivery_id),
             )
         return accept(conn, messenger, updates, at)
