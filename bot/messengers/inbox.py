@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # Pending updates read at a time.
 BATCH = 200
-# How long to wait before trying again when the database refuses to keep an update.
+# How long to wait before reading the inbox again when the database refused.
 RETRY_SECONDS = 1.0
 
 # Hands one kept update to the messenger; `recovered` when it was kept by an earlier process.
@@ -44,18 +44,21 @@ class Inbox:
     async def accept(self, updates: Sequence[Inbound]) -> None:
         """Return once these updates are kept (new ones are then handed on).
 
-        A database that refuses is tried again until it takes them: the caller must not
-        acknowledge an update that is not kept.
+        When the database refuses to keep them, they are handed on from memory instead: the
+        person is answered (if the database refuses every write, with "could not save, send
+        it again") rather than not at all, and the caller may acknowledge them.
         """
         if not updates:
             return
-        while True:
-            try:
-                new = await self.store.accept_updates(self.messenger, updates)
-                break
-            except StorageError:
-                log.warning("could not keep %s updates; trying again", len(updates), exc_info=True)
-                await asyncio.sleep(RETRY_SECONDS)
+        try:
+            new = await self.store.accept_updates(self.messenger, updates)
+        except StorageError:
+            log.warning("could not keep %s updates; handling them unkept", len(updates))
+            now = datetime.now(UTC)
+            for update in updates:
+                entry = InboxEntry(0, update.delivery_id, update.user_id, update.payload, now)
+                self._hand_on(entry, recovered=False)
+            return
         if new < len(updates):
             log.info("%s %s updates delivered again; ignored", len(updates) - new, self.messenger)
         self._wake.set()
@@ -87,14 +90,16 @@ class Inbox:
             for entry in entries:
                 after = entry.id
                 # Kept before this process started: its step may have committed before a crash.
-                recovered = entry.received_at < self._started_at
-                task = asyncio.create_task(self._hand_on(entry, recovered))
-                self._running.add(task)
-                task.add_done_callback(self._running.discard)
+                self._hand_on(entry, recovered=entry.received_at < self._started_at)
             if len(entries) < BATCH:
                 await self._wake.wait()
 
-    async def _hand_on(self, entry: InboxEntry, recovered: bool) -> None:
+    def _hand_on(self, entry: InboxEntry, *, recovered: bool) -> None:
+        task = asyncio.create_task(self._run_one(entry, recovered))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run_one(self, entry: InboxEntry, recovered: bool) -> None:
         try:
             await self._dispatch(entry, recovered)
         except Exception:

@@ -222,7 +222,8 @@ class TelegramMessenger:
         """Return once these raw updates (Bot API JSON) are durably accepted.
 
         Then, and only then, may they be confirmed to Telegram (the getUpdates offset, a
-        webhook's 200). They are answered from the inbox, in order per chat.
+        webhook's 200). They are answered from the inbox, in order per chat (from memory when
+        the database refuses to keep them: see `Inbox.accept`).
         """
         if self._inbox is None:
             raise RuntimeError("the Telegram messenger was not started")
@@ -248,7 +249,7 @@ class TelegramMessenger:
         self._recovered.pop(update.update_id, None)
         if update.update_id in self._finished:
             self._finished.discard(update.update_id)
-        else:  # nothing to answer (not a private message, over the flood limit...)
+        elif entry.id:  # kept, and nothing to answer (not a private chat, over the flood limit)
             await self.host.mailbox.finish_updates(MESSENGER, [entry.delivery_id])
 
     async def _answer(self, incoming: Incoming, updates: Sequence[Update]) -> list[Reply]:

@@ -6,6 +6,7 @@ and started again on the same database.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,6 @@ import pytest
 from fake_telegram import FakeBotAPI
 from telegram_chat import Chat, bot_settings, read_back, running_bot, walk_sms_to_evidence
 
-import bot.messengers.inbox as inbox
 from bot.config import Settings
 from bot.messengers.outbox import Outbox
 from flows.errors import StorageError
@@ -34,29 +34,43 @@ async def test_an_update_is_confirmed_to_telegram_only_once_it_is_kept(
     fake = FakeBotAPI()
     alice = fake.add_user("Alice")
     chat = Chat(fake, alice)
-    refusing = True
-    refused = 0
+    keeping = asyncio.Event()  # set: the database finishes keeping what it was given
+    asked = asyncio.Event()
     accept = SqliteStore.accept_updates
 
-    async def flaky(self: SqliteStore, messenger: str, updates: Any) -> int:
-        nonlocal refused
-        if refusing:
-            refused += 1
-            raise StorageError("database: disk I/O error")
+    async def slow(self: SqliteStore, messenger: str, updates: Any) -> int:
+        asked.set()
+        await keeping.wait()
         return await accept(self, messenger, updates)
 
-    monkeypatch.setattr(SqliteStore, "accept_updates", flaky)
-    monkeypatch.setattr(inbox, "RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(SqliteStore, "accept_updates", slow)
     async with running_bot(fake, settings):
         start = alice.send_command("start")
-        await fake.wait_until(lambda: refused >= 3)  # fetched, and tried three times to keep
+        await asyncio.wait_for(asked.wait(), 5)
 
-        # Not kept: still unconfirmed (Telegram would give it again), and unanswered.
+        # Fetched, being kept: no further poll confirms it (Telegram would give it again
+        # after a crash now), and nothing is answered yet.
         assert [u["update_id"] for u in fake.pending_updates] == [start["update_id"]]
         assert alice.received == []
 
-        refusing = False
+        keeping.set()
         await chat.expect("遇到了什么问题")
+        await fake.wait_until(lambda: fake.pending_updates == [])  # the next poll confirmed it
+
+
+async def test_an_update_the_database_refuses_to_keep_is_answered_all_the_same(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeBotAPI()
+    alice = fake.add_user("Alice")
+    chat = Chat(fake, alice)
+
+    async def refuse(self: SqliteStore, messenger: str, updates: Any) -> int:
+        raise StorageError("database: disk I/O error")
+
+    monkeypatch.setattr(SqliteStore, "accept_updates", refuse)
+    async with running_bot(fake, settings):
+        await chat.say("/start", "遇到了什么问题")  # from memory, rather than not at all
         await fake.wait_until(lambda: fake.pending_updates == [])
 
 
