@@ -633,7 +633,7 @@ async def crash_run(
             print(bot.log.read_text(errors="replace")[-4000:] if bot.log.exists() else "(no log)")
             for person in people:
                 print(f"--- user {person.index}: {person.rounds}")
-                print("\n".join(line[:160] for line in fake.transcript(person.user.id)[-25:]))
+                print("\n".join(line[:160] for line in fake.transcript(person.user.id)[-int(os.environ.get("CRASH_TAIL", "25")):]))
             raise
         finally:
             await bot.kill()
