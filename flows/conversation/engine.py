@@ -111,10 +111,10 @@ class Engine:
         language = self.default_language
         try:
             conv = await self.store.load_conversation(incoming.key)
-            if conv is None:
-                return []
-            language = conv.language
-            ctx = TurnContext(self.services, conv, incoming, fresh=False)
+            language = conv.language if conv else language
+            ctx = TurnContext(
+                self.services, conv or self._new(incoming), incoming, fresh=conv is None
+            )
             filed = [c for c in await self.store.list_cases(incoming.key) if c.created_at >= since]
             for case in reversed(filed):  # listed newest first
                 ctx.say(
