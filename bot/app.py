@@ -13,7 +13,7 @@ import logging
 import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +31,8 @@ from flows.conversation.engine import Engine
 from flows.definition.schema import DEFINITIONS, FlowSet, load_flows
 from flows.errors import StorageError
 from flows.model import ConversationKey, Incoming, Reply
-from flows.ports import Audience, Store
-from flows.records import Reminder
+from flows.ports import Audience, InboxStore, Store
+from flows.records import Deliveries, Reminder
 from storage.factory import open_store
 
 if TYPE_CHECKING:
@@ -166,6 +166,22 @@ class Services:
     async def reminder_delivered(self, reminder: Reminder) -> None:
         """Record that a reminder reached its case's owner."""
         await self.engine.reminder_delivered(reminder)
+
+    @property
+    def mailbox(self) -> InboxStore:
+        """Return the store's inbox and outbox."""
+        return self.store
+
+    async def handle_recovered(self, incoming: Incoming, since: datetime) -> list[Reply]:
+        """Answer a message kept before a restart: resume it if its step had committed."""
+        deliveries = Deliveries(incoming.key.messenger, incoming.deliveries)
+        try:
+            handled = bool(incoming.deliveries) and await self.store.handled(deliveries)
+        except StorageError:
+            handled = False  # the engine will say it could not save
+        if handled:
+            return await self.engine.resume(incoming, since)
+        return await self.engine.handle(incoming)
 
     def start_reminders(self, messengers: Sequence[Messenger], audience: Audience = None) -> None:
         """Start the scheduler, sending each reminder through its person's messenger.

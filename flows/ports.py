@@ -1,8 +1,8 @@
 """The ports: what the engine needs from outside, as Protocols that `storage/` and `bot/` implement.
 
-Storage (`Store`, the union of `ConversationStore`, `CaseStore`, `ReminderStore` and
-`OperatorStore`), the message check (`Explainer`, `TextReader`), letters and exports
-(`Paperwork`) and deadline arithmetic (`DeadlinePolicy`). The records they exchange are in
+Storage (`Store`, the union of `ConversationStore`, `CaseStore`, `ReminderStore`,
+`InboxStore` and `OperatorStore`), the message check (`Explainer`, `TextReader`), letters and
+exports (`Paperwork`) and deadline arithmetic (`DeadlinePolicy`). The records they exchange are in
 `flows.records`; nothing here imports a wing of `flows`, so both wings may import it.
 """
 
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from flows.model import ConversationKey, Document
+from flows.model import ConversationKey, Document, Reply
 from flows.records import (
     BlobRef,
     CaseChange,
@@ -24,7 +24,10 @@ from flows.records import (
     Due,
     Explanation,
     Forgotten,
+    Inbound,
+    InboxEntry,
     Letter,
+    OutboxEntry,
     Profile,
     Reminder,
     StepCommit,
@@ -160,6 +163,54 @@ class ReminderStore(Protocol):
         ...
 
 
+class InboxStore(Protocol):
+    """What messengers keep so that nothing is lost in flight: an inbox and an outbox.
+
+    An update is kept (`accept_updates`) before its platform is told it arrived, and stays
+    pending until the replies to it are kept (`keep_replies`, which finishes it in the same
+    transaction) or it is finished without any (`finish_updates`). Kept replies stay until
+    they were sent (`replies_sent`): after a crash, `unsent_replies` are what to send first.
+    """
+
+    async def accept_updates(self, messenger: str, updates: Sequence[Inbound]) -> int:
+        """Keep updates not seen before, in their order; return how many were new.
+
+        An update kept before, pending or finished, is not kept again (a platform's repeat).
+        """
+        ...
+
+    async def pending_updates(
+        self, messenger: str, after: int = 0, limit: int = 100
+    ) -> list[InboxEntry]:
+        """Return up to `limit` pending updates with an id above `after`, oldest first."""
+        ...
+
+    async def finish_updates(self, messenger: str, delivery_ids: Sequence[str]) -> None:
+        """Mark these updates handled, with nothing to send."""
+        ...
+
+    async def keep_replies(
+        self,
+        key: ConversationKey,
+        chat_id: str,
+        replies: Sequence[Reply],
+        done: Sequence[str],
+    ) -> int | None:
+        """Keep a message's replies to send and finish its updates `done`, in one transaction.
+
+        Return the outbox id to pass to `replies_sent` (None when there was nothing to keep).
+        """
+        ...
+
+    async def unsent_replies(self, messenger: str) -> list[OutboxEntry]:
+        """Return the kept replies not yet sent, oldest first."""
+        ...
+
+    async def replies_sent(self, outbox_id: int) -> None:
+        """Forget kept replies once they went out."""
+        ...
+
+
 class OperatorStore(Protocol):
     """What an operator reads and does from the command line, whoever owns the data."""
 
@@ -187,7 +238,7 @@ class OperatorStore(Protocol):
         ...
 
 
-class Store(ConversationStore, CaseStore, ReminderStore, OperatorStore, Protocol):
+class Store(ConversationStore, CaseStore, ReminderStore, InboxStore, OperatorStore, Protocol):
     """Everything kept between messages; each backend implements all of it.
 
     `storage.open_store` opens one; the contract suite (tests/storage/contract/) is what a

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flows.model import ConversationKey, Document
+from flows.model import ConversationKey, Document, Reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,3 +266,33 @@ class Due:
 
     day: date
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A platform update to keep in the inbox before the platform is told it arrived."""
+
+    delivery_id: str  # unique per messenger; the same id as `Incoming.deliveries` carries
+    user_id: str | None  # the sender on the messenger (forgetting them deletes the row)
+    payload: dict[str, Any]  # the update as the platform sent it
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """An update kept in the inbox and not yet handled (its replies not yet kept to send)."""
+
+    id: int  # the order it arrived in
+    delivery_id: str
+    user_id: str | None
+    payload: dict[str, Any]
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """The replies of one handled message, kept until they have been sent."""
+
+    id: int
+    key: ConversationKey
+    chat_id: str
+    replies: tuple[Reply, ...]

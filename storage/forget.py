@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import storage.conversations as conversations
+import storage.mailbox as mailbox
 import storage.screenshots as screenshots
 import storage.wecom as wecom
 from flows.model import ConversationKey
@@ -47,6 +48,7 @@ def delete(conn: sqlite3.Connection, key: ConversationKey) -> tuple[Forgotten | 
     A file is content-addressed, so the same screenshot sent by someone else stays.
     """
     wecom.forget(conn, key)  # the WeChat messenger's rows, kept even before a first step
+    mailbox.forget(conn, key)  # the updates and replies in flight, kept the same way
     user_id = conversations.user_id_of(conn, key)
     if user_id is None:
         return None, []

@@ -196,6 +196,39 @@ def m006_wecom(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def m007_inbox_outbox(conn: sqlite3.Connection) -> None:
+    """Keep every update before it is acknowledged, and every reply until it is sent."""
+    statements = [
+        # An update stays after it is handled (done_at set) as long as deliveries are kept,
+        # so a platform's repeat of it is never queued again.
+        """CREATE TABLE inbox (
+            id INTEGER PRIMARY KEY,
+            messenger TEXT NOT NULL,
+            delivery_id TEXT NOT NULL,
+            user_id TEXT,
+            payload TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            done_at TEXT,
+            UNIQUE (messenger, delivery_id)
+        )""",
+        "CREATE INDEX inbox_pending ON inbox (messenger, id) WHERE done_at IS NULL",
+        "CREATE INDEX inbox_done ON inbox (done_at) WHERE done_at IS NOT NULL",
+        "CREATE INDEX inbox_by_user ON inbox (messenger, user_id)",
+        # The replies to one message, from the moment its handling ends until they went out.
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            messenger TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            replies TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX outbox_by_user ON outbox (messenger, user_id)",
+    ]
+    for statement in statements:
+        conn.execute(statement)
+
+
 def m008_wecom_tokens_and_inbox_order(conn: sqlite3.Connection) -> None:
     """Keep WeCom access tokens across restarts; give the inbox an order both dialects share."""
     statements = [
@@ -246,6 +279,7 @@ MIGRATIONS: list[Migration] = [
     m004_deliveries,
     m005_reminder_leases,
     m006_wecom,
+    m007_inbox_outbox,
     m008_wecom_tokens_and_inbox_order,
     m009_reminders_due_in_order,
 ]

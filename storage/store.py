@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,10 +19,11 @@ import storage.conversations as conversations
 import storage.deliveries as deliveries
 import storage.documents as documents
 import storage.forget as forget
+import storage.mailbox as mailbox
 import storage.reminders as reminders
 import storage.screenshots as screenshots
 import storage.steps as steps
-from flows.model import ConversationKey
+from flows.model import ConversationKey, Reply
 from flows.ports import Audience
 from flows.records import (
     BlobRef,
@@ -32,6 +33,9 @@ from flows.records import (
     Conversation,
     Deliveries,
     Forgotten,
+    Inbound,
+    InboxEntry,
+    OutboxEntry,
     Reminder,
     StepCommit,
 )
@@ -83,6 +87,7 @@ class SqliteStore:
         self._unclaimed: dict[str, tuple[int, float]] = {}  # path -> (puts not committed, when)
         self._closed = False
         self._recorded = 0  # writes that recorded deliveries, to prune now and then
+        self._accepted = 0  # writes that kept updates, likewise
         self._claims: dict[int, datetime] = {}  # claimed reminder id -> end of its lease
         self._claim_lock = asyncio.Lock()
 
@@ -363,6 +368,55 @@ class SqliteStore:
         """Mark the person as having blocked the bot, or as reachable again."""
         since = to_utc_iso(datetime.now(UTC), "since") if unreachable else None
         await self._write(lambda conn: conversations.set_unreachable(conn, key, since))
+
+    async def accept_updates(self, messenger: str, updates: Sequence[Inbound]) -> int:
+        """Keep updates not seen before, in their order; return how many were new."""
+        moment = datetime.now(UTC)
+        at = to_utc_iso(moment, "received_at")
+        self._accepted += 1
+        prune = self._accepted % _PRUNE_EVERY == 1
+
+        def write(conn: sqlite3.Connection) -> int:
+            if prune:
+                mailbox.prune(conn, moment)
+            return mailbox.accept(conn, messenger, updates, at)
+
+        return await self._write(write)
+
+    async def pending_updates(
+        self, messenger: str, after: int = 0, limit: int = 100
+    ) -> list[InboxEntry]:
+        """Return up to `limit` pending updates with an id above `after`, oldest first."""
+        return await self._run(lambda conn: mailbox.pending(conn, messenger, after, limit))
+
+    async def finish_updates(self, messenger: str, delivery_ids: Sequence[str]) -> None:
+        """Mark these updates handled, with nothing to send."""
+        at = to_utc_iso(datetime.now(UTC), "done_at")
+        await self._write(lambda conn: mailbox.finish(conn, messenger, delivery_ids, at))
+
+    async def keep_replies(
+        self,
+        key: ConversationKey,
+        chat_id: str,
+        replies: Sequence[Reply],
+        done: Sequence[str],
+    ) -> int | None:
+        """Keep a message's replies to send and finish its updates `done`, in one transaction."""
+        at = to_utc_iso(datetime.now(UTC), "created_at")
+
+        def write(conn: sqlite3.Connection) -> int | None:
+            mailbox.finish(conn, key.messenger, done, at)
+            return mailbox.keep(conn, key, chat_id, replies, at) if replies else None
+
+        return await self._write(write)
+
+    async def unsent_replies(self, messenger: str) -> list[OutboxEntry]:
+        """Return the kept replies not yet sent, oldest first."""
+        return await self._run(lambda conn: mailbox.unsent(conn, messenger))
+
+    async def replies_sent(self, outbox_id: int) -> None:
+        """Forget kept replies once they went out."""
+        await self._write(lambda conn: mailbox.sent(conn, outbox_id))
 
     async def read_sql(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn` on the connection, for a SQLite-only module's reads (the WeChat state)."""

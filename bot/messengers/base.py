@@ -11,9 +11,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from flows.model import ConversationKey, Incoming, Reply
+from flows.ports import InboxStore
 from flows.records import Reminder
 
 
@@ -122,6 +124,22 @@ class Host(Receiver, Protocol):
 
     async def reminder_delivered(self, reminder: Reminder) -> None:
         """Record that a reminder reached its case's owner."""
+        ...
+
+    # A messenger that keeps what it receives before acknowledging it (Telegram) answers
+    # from its inbox, and sends what its outbox kept, through these two.
+
+    @property
+    def mailbox(self) -> InboxStore:
+        """Return where updates are kept before they are acknowledged, and replies until sent."""
+        ...
+
+    async def handle_recovered(self, incoming: Incoming, since: datetime) -> list[Reply]:
+        """Answer a message kept (at `since`) before a restart, which may have been handled.
+
+        Handled before (its step committed, its replies lost with the process): say where
+        the conversation stands instead, the cases it filed first. Otherwise as `handle`.
+        """
         ...
 
 

@@ -44,17 +44,18 @@ class Intake(Generic[T]):
         self.warn: Say[T] | None = None  # says "slow down" once; set when the messenger starts
         self.dropped: Say[T] | None = None  # tidies up after a message that is not handled
 
-    async def process(self, arrival: Arrival[T], work: Awaitable[Any]) -> None:
+    async def process(self, arrival: Arrival[T], work: Awaitable[Any]) -> bool:
         """Run `work` (the handling of `arrival`) in its turn, or close it unrun.
 
-        Unrun: the message joined a group whose first message handles it, or it is over its
-        sender's flood limit (the first such gets the warning instead, in its turn).
+        Unrun: the message joined a group whose first message handles it (then True is
+        returned), or it is over its sender's flood limit (the first such gets the warning
+        instead, in its turn).
         """
         item, group = arrival.item, arrival.group
         album = group is not None and group.kind is Kind.ALBUM
         if group is not None and album and self.bursts.join(group, item):
             _close(work)
-            return
+            return True
         if self.flood is not None and arrival.sender is not None:
             verdict = await self.flood.admit(arrival.sender)
             if verdict is not Verdict.ADMIT:
@@ -64,13 +65,14 @@ class Intake(Generic[T]):
                 if verdict is Verdict.DROP or self.warn is None:
                     if self.dropped is not None:
                         await self.dropped(item)
-                    return
+                    return False
                 work = self.warn(item)  # in its turn, after what was admitted before
                 group = None  # a warning joins no burst
         if group is not None and not album and self.bursts.join(group, item):
             _close(work)
-            return
+            return True
         await self.lanes.run(arrival.lane, work)
+        return False
 
 
 def _close(work: Awaitable[Any]) -> None:

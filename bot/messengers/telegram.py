@@ -2,14 +2,20 @@
 
 The app (bot/app.py) builds it with `TelegramOptions` and hands it the `Host` when the bot
 starts; it reads no settings and opens no storage. PTB's Application runs the polling (with
-`run_polling`, or a test's runner); its update processor is the shared intake.
+`run_polling`, or a test's runner), but every update it fetches goes through `accept` into the
+inbox (bot/messengers/inbox.py) before PTB asks Telegram for the next ones, which is what
+confirms them; the inbox hands kept updates to PTB's handlers through the update processor
+(the shared intake), and each message's replies go out through the outbox
+(bot/messengers/outbox.py). A webhook calls `accept` the same way.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -37,6 +43,8 @@ from bot.messengers import fitting
 from bot.messengers.base import ButtonStyle, Delivery, Host, Limits, Measure
 from bot.messengers.bursts import Kind
 from bot.messengers.flood import FloodGate
+from bot.messengers.inbox import Inbox
+from bot.messengers.outbox import Outbox
 from bot.messengers.telegram_processor import (
     ChatOrderedProcessor,
     group_of,
@@ -44,8 +52,8 @@ from bot.messengers.telegram_processor import (
     telegram_intake,
 )
 from bot.messengers.telegram_updates import MESSENGER, burst, to_incoming
-from flows.model import ConversationKey, Reply
-from flows.records import Reminder
+from flows.model import ConversationKey, Incoming, Reply
+from flows.records import Inbound, InboxEntry, OutboxEntry, Reminder
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +124,32 @@ class TelegramOptions:
     flood_rate: tuple[int, float] | None = None  # (messages, seconds) per person; None: off
 
 
+class _KeepingQueue(asyncio.Queue[object]):
+    """PTB's update queue, into which its Updater puts each update it fetched: kept instead.
+
+    The Updater moves its getUpdates offset past a batch (confirming it to Telegram at the next
+    call) only once `put` returned for every update of it, so an update is confirmed only once
+    it is kept. PTB's own signals (its stop) pass through as in a plain queue.
+    """
+
+    def __init__(self, accept: Callable[[list[dict[str, Any]]], Awaitable[None]]) -> None:
+        super().__init__()
+        self._accept = accept
+
+    async def put(self, item: object) -> None:
+        """Keep an update in the inbox; queue anything else."""
+        if isinstance(item, Update):
+            await self._accept([item.to_dict()])
+        else:
+            await super().put(item)
+
+
 class TelegramMessenger:
     """The Telegram messenger: PTB's handlers hand each Incoming to the host and send its replies.
 
     `application` is the PTB Application to run; `start(host)` is called once it is initialised
-    (from its post_init) and registers the bot's commands.
+    (from its post_init): it registers the bot's commands, sends what a crash left unsent, and
+    starts handing on kept updates.
     """
 
     name = MESSENGER
@@ -140,12 +169,18 @@ class TelegramMessenger:
             options.album_wait, options.forward_wait, FloodGate(*rate) if rate else None
         )
         self._host: Host | None = None
+        self._inbox: Inbox | None = None
+        self._outbox: Outbox | None = None
+        self._recovered: dict[int, datetime] = {}  # update id -> kept at, by an earlier process
+        self._finished: set[int] = set()  # update ids whose replies were kept (or none were due)
+        self.processor = ChatOrderedProcessor(MAX_CONCURRENT_UPDATES, self.intake)
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(options.token)
             .base_url(options.base_url)
             .base_file_url(options.base_file_url)
-            .concurrent_updates(ChatOrderedProcessor(MAX_CONCURRENT_UPDATES, self.intake))
+            .concurrent_updates(self.processor)
+            .update_queue(_KeepingQueue(self.accept))
         )
         if rate_limited:
             builder = builder.rate_limiter(rate_limiter())
@@ -167,26 +202,85 @@ class TelegramMessenger:
         return self._host
 
     async def start(self, host: Host) -> None:
-        """Answer for `host` from now on, and show the bot's commands in Telegram's menu."""
+        """Answer for `host` from now on: show the bot's commands in Telegram's menu, send the
+        replies a crash left unsent, then hand on the kept updates."""
         self._host = host
         self.intake.warn = self.slow_down
+        self._inbox = Inbox(host.mailbox, MESSENGER, self._dispatch)
+        self._outbox = Outbox(host.mailbox, MESSENGER)
         await self._set_commands(host)
+        # Before any newer message of the same person is answered.
+        await self._outbox.resend(self._send_unsent)
+        self._inbox.start()
 
     async def stop(self) -> None:
-        """Nothing to stop: PTB's Application stops polling and finishes the updates in hand."""
+        """Stop handing on kept updates, once those in hand are answered (polling stops in PTB)."""
+        if self._inbox is not None:
+            await self._inbox.stop()
 
     async def accept(self, updates: list[dict[str, Any]]) -> None:
-        """Take updates Telegram posted to the webhook; return once they are accepted.
+        """Return once these raw updates (Bot API JSON) are durably accepted.
 
-        The seam every webhook goes through: Telegram is answered 200 only after this returns.
-        Here "accepted" means queued for PTB's update processor in this process, the same way
-        polled updates are (a crash before they are handled loses them, as in polling); a
-        durable inbox makes it "stored". One delivered twice is handled once (its update_id is
-        a delivery id, see telegram_updates).
+        Then, and only then, may they be confirmed to Telegram (the getUpdates offset, a
+        webhook's 200). They are answered from the inbox, in order per chat (from memory when
+        the database refuses to keep them: see `Inbox.accept`).
         """
+        if self._inbox is None:
+            raise RuntimeError("the Telegram messenger was not started")
+        bot = self.application.bot
+        kept = []
+        for data in updates:
+            update = Update.de_json(data, bot)
+            user = update.effective_user
+            kept.append(
+                Inbound(f"{bot.id}:{update.update_id}", str(user.id) if user else None, dict(data))
+            )
+        await self._inbox.accept(kept)
+
+    async def _dispatch(self, entry: InboxEntry, recovered: bool) -> None:
+        """Run one kept update through the intake and PTB's handlers; finish it if they did not."""
         app = self.application
-        for payload in updates:
-            await app.update_queue.put(Update.de_json(payload, app.bot))
+        update = Update.de_json(entry.payload, app.bot)
+        if recovered:
+            self._recovered[update.update_id] = entry.received_at
+        await self.processor.process_update(update, app.process_update(update))
+        if self.processor.joined.pop(update.update_id, False):
+            return  # part of an album or a burst: the message it joined finishes it
+        self._recovered.pop(update.update_id, None)
+        if update.update_id in self._finished:
+            self._finished.discard(update.update_id)
+        elif entry.id:  # kept, and nothing to answer (not a private chat, over the flood limit)
+            await self.host.mailbox.finish_updates(MESSENGER, [entry.delivery_id])
+
+    async def _answer(self, incoming: Incoming, updates: Sequence[Update]) -> list[Reply]:
+        """Ask the host for the replies, resuming instead where a crash may have lost them."""
+        kept_at = [
+            self._recovered.pop(u.update_id) for u in updates if u.update_id in self._recovered
+        ]
+        if kept_at:
+            return await self.host.handle_recovered(incoming, min(kept_at))
+        return await self.host.handle(incoming)
+
+    async def _deliver(
+        self,
+        incoming: Incoming,
+        handled: Update,
+        replies: Sequence[Reply],
+        pressed: Message | None = None,
+    ) -> None:
+        """Keep the replies (finishing every update they answer), send them, forget them."""
+        self._finished.add(handled.update_id)  # the others joined it: nobody looks them up
+        outbox = self._outbox
+        assert outbox is not None
+
+        async def send(kept: Sequence[Reply]) -> None:
+            await self.send_replies(incoming.key, incoming.chat_id, kept, pressed=pressed)
+
+        await outbox.deliver(incoming.key, incoming.chat_id, replies, incoming.deliveries, send)
+
+    async def _send_unsent(self, entry: OutboxEntry) -> None:
+        # The pressed message is not known any more: an edit becomes a new message.
+        await self.send_replies(entry.key, entry.chat_id, entry.replies)
 
     async def on_message(self, update: Update, context: Context) -> None:
         """Handle a message (text, files, album, forward) from a private chat."""
@@ -199,8 +293,8 @@ class TelegramMessenger:
         else:
             incoming = to_incoming(updates, context.bot)
         if incoming is not None:
-            replies = await self.host.handle(incoming)
-            await self.send_replies(incoming.key, incoming.chat_id, replies)
+            replies = await self._answer(incoming, updates)
+            await self._deliver(incoming, update, replies)
 
     async def on_button(self, update: Update, context: Context) -> None:
         """Handle a button press: acknowledge it, then answer like a message."""
@@ -213,13 +307,12 @@ class TelegramMessenger:
         incoming = to_incoming([update], context.bot)
         if incoming is None:
             return
-        replies = await self.host.handle(incoming)
-        if not replies:  # a press delivered again: it was answered the first time
-            return
-        if isinstance(query.message, Message) and not any(r.edit for r in replies):
+        replies = await self._answer(incoming, [update])
+        if replies and isinstance(query.message, Message) and not any(r.edit for r in replies):
             await self.mark_pressed(query.message, query.data or "")
         pressed = query.message if isinstance(query.message, Message) else None
-        await self.send_replies(incoming.key, incoming.chat_id, replies, pressed=pressed)
+        # No replies: a press delivered again, answered the first time; it is finished all the same.
+        await self._deliver(incoming, update, replies, pressed)
 
     async def mark_pressed(self, message: Message, data: str) -> None:
         """Remove the buttons of an answered question, noting which one was pressed."""

@@ -58,6 +58,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self.intake = intake
         intake.dropped = stop_spinner
+        # Update ids that joined an album or burst, for whoever handed them in to look up.
+        self.joined: dict[int, bool] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run `coroutine` in its chat's turn; album members after the first are skipped."""
@@ -71,7 +73,8 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             sender=sender.id if sender is not None else None,
             group=group_of(update),
         )
-        await self.intake.process(arrival, coroutine)
+        if await self.intake.process(arrival, coroutine):
+            self.joined[update.update_id] = True
 
     async def initialize(self) -> None:
         """Nothing to set up."""

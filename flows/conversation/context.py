@@ -145,4 +145,11 @@ class TurnContext:
 
     async def expired(self) -> None:
         """Say that the pressed button has expired, and where the conversation is now."""
-        await self.ask_current(prefix=self.t("button_expired"))
+        prefix = self.t("button_expired")
+        if self.idle and not self.fresh:
+            # Nothing moved on, so the menu keeps its turn: a new one would expire the menu
+            # sent just before, and two presses in flight would then expire each other forever.
+            menu = self.services.render.menu(self.conv)
+            self.replies.append(Reply(f"{prefix}\n\n{menu.text}", menu.buttons))
+            return
+        await self.ask_current(prefix=prefix)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+from flows.conversation.callbacks import GLOBAL, encode
 from flows.conversation.context import Services, TurnContext
 from flows.conversation.evidence import EvidenceTaker
 from flows.conversation.followup import FollowUps
@@ -17,7 +18,7 @@ from flows.definition.ladder import WeekdayDeadlines
 from flows.definition.machine import FlowMachine
 from flows.definition.schema import FlowSet
 from flows.errors import AlreadyHandled, StorageError
-from flows.model import Incoming, Reply
+from flows.model import Button, Incoming, Reply
 from flows.ports import DeadlinePolicy, Explainer, Paperwork, Store, TextReader
 from flows.records import Conversation, Deliveries, Reminder
 
@@ -98,6 +99,35 @@ class Engine:
             except Exception:
                 log.exception("could not handle a message from %s", incoming.key.messenger)
                 return [Reply(self.flows.catalog("internal_error", language))]
+        return ctx.replies
+
+    async def resume(self, incoming: Incoming, since: datetime) -> list[Reply]:
+        """Answer again a message handled before a crash whose replies were lost with it.
+
+        What it said cannot be said again word for word (it was never kept), so the person is
+        told what matters: each case filed since `since` (when the message arrived), then
+        where the conversation stands (the current question, or the menu).
+        """
+        language = self.default_language
+        try:
+            conv = await self.store.load_conversation(incoming.key)
+            language = conv.language if conv else language
+            ctx = TurnContext(
+                self.services, conv or self._new(incoming), incoming, fresh=conv is None
+            )
+            filed = [c for c in await self.store.list_cases(incoming.key) if c.created_at >= since]
+            for case in reversed(filed):  # listed newest first
+                ctx.say(
+                    ctx.t("filed", number=case.number),
+                    ((Button(ctx.t("view_case"), encode(GLOBAL, "case", case.number)),),),
+                )
+            await ctx.ask_current()
+        except StorageError:
+            log.exception("could not resume a conversation on %s", incoming.key.messenger)
+            return [Reply(self.flows.catalog("save_failed", language))]
+        except Exception:
+            log.exception("could not resume a conversation on %s", incoming.key.messenger)
+            return [Reply(self.flows.catalog("internal_error", language))]
         return ctx.replies
 
     def command_menu(self, language: str) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -32,13 +32,14 @@ import storage.conversations as conversations
 import storage.deliveries as deliveries
 import storage.documents as documents
 import storage.forget as forget
+import storage.mailbox as mailbox
 import storage.postgres.blobs as blobs
 import storage.postgres.reminders as claims
 import storage.reminders as reminders
 import storage.screenshots as screenshots
 import storage.steps as steps
 from flows.errors import AlreadyHandled
-from flows.model import ConversationKey
+from flows.model import ConversationKey, Reply
 from flows.records import (
     BlobRef,
     CaseChange,
@@ -47,6 +48,9 @@ from flows.records import (
     Conversation,
     Deliveries,
     Forgotten,
+    Inbound,
+    InboxEntry,
+    OutboxEntry,
     Reminder,
     StepCommit,
 )
@@ -107,6 +111,7 @@ class PostgresStore:
         self._unclaimed: dict[str, tuple[int, float]] = {}  # path -> (puts not committed, when)
         self._closed = False
         self._recorded = 0
+        self._accepted = 0  # writes that kept updates, to prune now and then
 
     @classmethod
     async def open(cls, url: str, data_dir: str | Path, pool_size: int = 10) -> PostgresStore:
@@ -365,6 +370,56 @@ class PostgresStore:
     async def write_sql(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run a shared SQL module's writes `fn` (the WeChat state) in one transaction."""
         return await self._run(lambda c: fn(c.as_sqlite()))
+
+    async def accept_updates(self, messenger: str, updates: Sequence[Inbound]) -> int:
+        """Keep updates not seen before, in their order; return how many were new."""
+        moment = datetime.now(UTC)
+        at = to_utc_iso(moment, "received_at")
+        self._accepted += 1
+        prune = self._accepted % _PRUNE_EVERY == 1
+
+        def write(c: Connection) -> int:
+            if prune:
+                mailbox.prune(c.as_sqlite(), moment)
+            return mailbox.accept(c.as_sqlite(), messenger, updates, at)
+
+        return await self._run(write)
+
+    async def pending_updates(
+        self, messenger: str, after: int = 0, limit: int = 100
+    ) -> list[InboxEntry]:
+        """Return up to `limit` pending updates with an id above `after`, oldest first."""
+        return await self._run(lambda c: mailbox.pending(c.as_sqlite(), messenger, after, limit))
+
+    async def finish_updates(self, messenger: str, delivery_ids: Sequence[str]) -> None:
+        """Mark these updates handled, with nothing to send."""
+        at = to_utc_iso(datetime.now(UTC), "done_at")
+        await self._run(lambda c: mailbox.finish(c.as_sqlite(), messenger, delivery_ids, at))
+
+    async def keep_replies(
+        self,
+        key: ConversationKey,
+        chat_id: str,
+        replies: Sequence[Reply],
+        done: Sequence[str],
+    ) -> int | None:
+        """Keep a message's replies to send and finish its updates `done`, in one transaction."""
+        at = to_utc_iso(datetime.now(UTC), "created_at")
+
+        def write(c: Connection) -> int | None:
+            conn = c.as_sqlite()
+            mailbox.finish(conn, key.messenger, done, at)
+            return mailbox.keep(conn, key, chat_id, replies, at) if replies else None
+
+        return await self._run(write)
+
+    async def unsent_replies(self, messenger: str) -> list[OutboxEntry]:
+        """Return the kept replies not yet sent, oldest first."""
+        return await self._run(lambda c: mailbox.unsent(c.as_sqlite(), messenger))
+
+    async def replies_sent(self, outbox_id: int) -> None:
+        """Forget kept replies once they went out."""
+        await self._run(lambda c: mailbox.sent(c.as_sqlite(), outbox_id))
 
     async def _run(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn` as one transaction on a pooled connection, in a worker thread."""

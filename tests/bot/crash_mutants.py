@@ -65,9 +65,51 @@ def send_reminders_twice() -> None:
 
 def ignore_deliveries() -> None:
     """Forget which updates were handled: a redelivered update has its effect again."""
-    from storage import deliveries
+    from storage import deliveries, mailbox
 
     deliveries.handled = lambda conn, found: False
+    accept = mailbox.accept
+
+    def accept_again(conn: sqlite3.Connection, messenger: str, updates: Any, at: str) -> int:
+        for update in updates:  # an update kept and handled before is kept as new
+            conn.execute(
+                "DELETE FROM inbox WHERE messenger = ? AND delivery_id = ? AND done_at IS NOT NULL",
+                (messenger, update.delivery_id),
+            )
+        return accept(conn, messenger, updates, at)
+
+    mailbox.accept = accept_again
+
+
+def drop_kept_updates() -> None:
+    """At every start, count every kept update as handled: what was in hand at a kill is lost.
+
+    That is what acknowledging an update before it is kept costs (PTB's long polling confirms
+    a batch when it fetches the next). The bot also pauses before handling a button press, so
+    that the kill the test makes right after a press lands while the press is in hand.
+    """
+    import asyncio
+
+    from bot.messengers.telegram import TelegramMessenger
+
+    db = Path(os.environ["COMPLAINT_BOT_STORAGE__DB_PATH"])
+    if db.exists():
+        conn = sqlite3.connect(db)
+        try:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'inbox'").fetchone():
+                conn.execute("UPDATE inbox SET done_at = received_at WHERE done_at IS NULL")
+                conn.commit()
+        finally:
+            conn.close()
+    on_button = TelegramMessenger.on_button
+
+    async def slow_button(self: TelegramMessenger, update: Any, context: Any) -> None:
+        query = update.callback_query
+        await query.answer()
+        await asyncio.sleep(0.5)
+        await on_button(self, update, context)
+
+    TelegramMessenger.on_button = slow_button  # type: ignore[method-assign]
 
 
 def wecom_inbox_emptied_first() -> None:
@@ -91,6 +133,7 @@ MUTANTS: dict[str, Callable[[], None]] = {
     "send_reminders_twice": send_reminders_twice,
     "ignore_deliveries": ignore_deliveries,
     "wecom_inbox_emptied_first": wecom_inbox_emptied_first,
+    "drop_kept_updates": drop_kept_updates,
 }
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ KILLS = int(os.environ.get("CRASH_KILLS", "30"))
 SEED = int(os.environ.get("CRASH_SEED") or random.SystemRandom().randrange(2**32))
 PEOPLE = 3
 PHOTOS = 2  # screenshots per complaint
-PATIENCE = 1.5  # seconds a person waits for an answer from a running bot before nudging it
+# Seconds a person waits for an answer from a running bot before nudging it: far longer than a
+# step takes even on a loaded machine, so that a nudge means the message was lost, not slow.
+PATIENCE = 10.0
 DEADLINE = "1s"  # every deadline, so reminders fall due during the run
 MUTANTS = Path(__file__).with_name("crash_mutants.py")
 
@@ -67,6 +69,7 @@ class Person:
     fake: FakeBotAPI
     script: Script = field(init=False)
     updates: list[JSON] = field(default_factory=list)  # every update this person sent
+    unanswered: int = 0  # messages the running bot never answered (the person nudged)
 
     def __post_init__(self) -> None:
         self.script = Script(self.index, PHOTOS, self.photo)
@@ -187,10 +190,14 @@ async def check_redelivery_at_rest(run: Run) -> int:
     return count
 
 
-async def killer(run: Run, kills: int, progress: int = 0) -> None:
+PRESS = "answerCallbackQuery"  # the bot's first call for a button press, before handling it
+
+
+async def killer(run: Run, kills: int, progress: int = 0, at: str | None = None) -> None:
     """Kill the bot `kills` times at random points, starting it again after each.
 
-    With `progress`, each kill waits until everyone's complaint has reached that question.
+    With `progress`, each kill waits until everyone's complaint has reached that question;
+    `at="press"` kills each time right after the bot acknowledged a button press.
     """
     bot, rng = run.bot, run.rng
     await bot.start()
@@ -200,15 +207,21 @@ async def killer(run: Run, kills: int, progress: int = 0) -> None:
             await bot.fake.wait_until(
                 lambda: all(p.script.current.furthest >= progress for p in run.people), timeout=20
             )
-        how = rng.random()
+        how = 0.5 if at == "press" else rng.random()
         if how < 0.1:  # during start-up (opening and migrating the database, first polls)
             await bot.kill()
             await bot.spawn()
             await asyncio.sleep(rng.uniform(0.05, 1.0))
-        elif how < 0.6:  # in the middle of handling: right after its k-th call to the API
+        elif how < 0.45:  # in the middle of handling: right after its k-th call to the API
             calls = len(bot.fake.calls()) + rng.randint(1, 12)
             with contextlib.suppress(AssertionError):  # quiet for a while: kill it anyway
                 await bot.fake.wait_until(lambda c=calls: len(bot.fake.calls()) >= c, timeout=1.5)
+        elif how < 0.6:  # a press fetched (confirmed to Telegram) and not yet handled
+            presses = len(bot.fake.calls(PRESS)) + 1
+            with contextlib.suppress(AssertionError):
+                await bot.fake.wait_until(
+                    lambda p=presses: len(bot.fake.calls(PRESS)) >= p, timeout=3
+                )
         else:
             await asyncio.sleep(rng.uniform(0.0, 1.5))
         await bot.kill()
@@ -229,6 +242,7 @@ async def play(person: Person, bot: BotProcess, keep_going: asyncio.Event) -> No
             await asyncio.sleep(0.05)
             waited = waited + 0.05 if bot.up.is_set() else 0.0
             if waited >= PATIENCE:  # no answer from a running bot: the message was lost
+                person.unanswered += 1
                 person.nudge()
                 before, waited = person.snapshot(), 0.0
         # An answer comes in parts (the pressed question edited, advice, the next question):
@@ -260,8 +274,28 @@ async def wait_for_reminders(bot: BotProcess) -> None:
     assert not missing(), f"REMINDERS: never sent for {sorted(missing())}"
 
 
+def check_handled(run: Run) -> dict[str, int]:
+    """Every update a person sent, now confirmed to Telegram, was handled (not lost in flight)."""
+    handled = handled_update_ids(run.bot.db_path)
+    unconfirmed = {u["update_id"] for u in run.bot.fake.pending_updates}
+    lost = [
+        (person.index, update["update_id"])
+        for person in run.people
+        for update in person.updates
+        if update["update_id"] not in handled and update["update_id"] not in unconfirmed
+    ]
+    assert lost == [], f"LOST: {len(lost)} updates confirmed to Telegram and never handled: {lost}"
+    return {"lost": len(lost)}
+
+
 async def crash_run(
-    folder: Path, kills: int, seed: int, *, mutant: str | None = None, progress: int = 0
+    folder: Path,
+    kills: int,
+    seed: int,
+    *,
+    mutant: str | None = None,
+    progress: int = 0,
+    at: str | None = None,
 ) -> JSON:
     """Play a crash run and check every invariant; return its figures."""
     print(f"crash test: CRASH_SEED={seed} CRASH_KILLS={kills} mutant={mutant}")
@@ -285,9 +319,9 @@ async def crash_run(
         try:
             players = [asyncio.create_task(play(p, bot, keep_going)) for p in people]
             try:
-                await killer(run, kills, progress)
+                await killer(run, kills, progress, at)
                 keep_going.clear()  # after the last kill: everyone completes what they began
-                await asyncio.wait_for(asyncio.gather(*players), 60)
+                await asyncio.wait_for(asyncio.gather(*players), 180)
             finally:
                 for task in players:
                     task.cancel()
@@ -298,6 +332,9 @@ async def crash_run(
             figures = crash_checks.check_database(
                 bot.folder, [p.view() for p in people], PHOTOS
             ) | crash_checks.check_reminders(reminder_sends(bot), bot.kills, len(people))
+            figures |= check_handled(run)
+            # Each person's announced cases are among theirs (checked): the rest were never told.
+            figures["unannounced"] = figures["cases"] - figures["announced"]
             for person in people:
                 assert person.script.regressions == [], f"QUESTIONS: {person.script.regressions}"
                 assert person.script.announced, (
@@ -309,12 +346,21 @@ async def crash_run(
                 "starts": bot.starts,
                 "steps_confirmed": sum(p.script.steps_confirmed for p in people),
                 "nudges": sum(p.script.nudges for p in people),
+                "unanswered": sum(p.unanswered for p in people),
                 "start_seconds": round(bot.starting_time / bot.starts, 2),
                 "redelivered": run.redelivered,
                 "redelivered_at_rest": at_rest,
                 "redeliveries_ignored": ignored,
             }
             print("crash test:", figures)
+            assert figures["unannounced"] == 0, (
+                f"ANNOUNCED: {figures['unannounced']} complaints filed and never announced"
+            )
+            for person in people:
+                assert person.unanswered == 0, (
+                    f"UNANSWERED: user {person.index}: {person.unanswered} messages the running"
+                    " bot never answered (the person had to nudge it)"
+                )
             assert bot.kills >= kills
             assert figures["steps_confirmed"] > 0
             if os.environ.get("CRASH_TRANSCRIPT"):
@@ -338,20 +384,23 @@ async def test_sigkill_at_random_points_loses_nothing_confirmed(tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    ("mutant", "caught_by"),
+    ("mutant", "caught_by", "at"),
     [
-        ("forget_conversations", "ANSWERS"),
-        ("drop_evidence_rows", "EVIDENCE|FILES"),
-        ("send_reminders_twice", "REMINDERS"),
-        ("ignore_deliveries", "REDELIVERY"),
+        ("forget_conversations", "ANSWERS", None),
+        ("drop_evidence_rows", "EVIDENCE|FILES", None),
+        ("send_reminders_twice", "REMINDERS", None),
+        ("ignore_deliveries", "REDELIVERY", None),
+        ("drop_kept_updates", "LOST", "press"),
     ],
 )
-async def test_mutants_are_caught(tmp_path: Path, mutant: str, caught_by: str) -> None:
+async def test_mutants_are_caught(
+    tmp_path: Path, mutant: str, caught_by: str, at: str | None
+) -> None:
     """A bot with a deliberate bug fails the crash run, on the invariant meant for it."""
     with pytest.raises(AssertionError) as failed:
         # One kill, once everyone is at the third question, keeps the run short and sure to
         # lose what the mutant loses.
-        await crash_run(tmp_path, 1, seed=1, mutant=mutant, progress=3)
+        await crash_run(tmp_path, 1, seed=1, mutant=mutant, progress=3, at=at)
     caught = str(failed.value).splitlines()[0]
     print(f"mutant {mutant} caught: {caught}")
     assert re.match(caught_by, caught), str(failed.value)

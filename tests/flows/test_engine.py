@@ -74,6 +74,24 @@ async def test_a_stale_button_expires_and_shows_the_current_step(engine: Engine)
     assert conv is not None and conv.answers["problem"] == "spam"
 
 
+async def test_an_expired_menu_press_leaves_the_menu_just_sent_working(engine: Engine) -> None:
+    # Two menus in flight (a message kept over a restart answered along with the person's
+    # nudge): each press of the older one must not expire the newer one, or a person who
+    # answers every reply presses an expired menu forever.
+    bot = Person(engine)
+    first = await bot.send("/start")
+    second = await bot.send("/start")
+    bot.replies = first
+    await bot.press("短信")
+    assert "这个按钮已经过期了" in bot.text and "遇到了什么问题" in bot.text
+    bot.replies = second
+    await bot.press("短信")
+    assert "这个按钮已经过期了" not in bot.text
+    assert "（1/11）" in bot.text
+    conv = await engine.store.load_conversation(ALICE)
+    assert conv is not None and conv.flow_id == "sms"
+
+
 @pytest.mark.parametrize("data", ["", "garbage", "x:y", "99999999999:opt:spam", "g:nope"])
 async def test_unknown_button_data_is_answered_politely(engine: Engine, data: str) -> None:
     bot = Person(engine)

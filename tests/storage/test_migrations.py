@@ -34,6 +34,8 @@ TABLES = {
     "wecom_cursors",
     "wecom_inbox",
     "wecom_people",
+    "inbox",
+    "outbox",
     "wecom_tokens",
 }
 ALL = [m.__name__ for m in MIGRATIONS]
@@ -49,6 +51,7 @@ async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
             "m004_deliveries",
             "m005_reminder_leases",
             "m006_wecom",
+            "m007_inbox_outbox",
             "m008_wecom_tokens_and_inbox_order",
             "m009_reminders_due_in_order",
         ]
