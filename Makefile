@@ -24,8 +24,10 @@ run: $(STAMP)
 # Bytecode is written (to the git-ignored __pycache__ folders) even where the environment says
 # PYTHONDONTWRITEBYTECODE: the suite starts bot processes again and again, and compiling the
 # bot's modules anew at each start made the start-up 1.19x as long (docs/performance.md).
+# Four xdist workers on two cores: many tests wait on a bot process, a server or a timer, and
+# with two workers the cores were busy only about half the time (docs/performance.md).
 test: lint typecheck flows-check
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 2
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 4
 
 ## soak: the crash tests (Telegram, WeChat) with 300 SIGKILLs each (CRASH_SEED=N replays a
 ## run), the failover test with 30 leader kills, and two processes on 10 minutes of due reminders
