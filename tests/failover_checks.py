@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from crash_checks import QUESTIONS, saved_form
 from crash_people import FILED, JSON, PHOTOS, Person, Round
 
 
@@ -35,36 +36,6 @@ class Checked:
     cases: int
     announced: int
     evidence: list[Any]  # rows of (case_id, sha256, path)
-
-
-def saved_form(key: str, value: Any) -> Any:
-    """Return a saved answer in the form `Person.answer` notes it."""
-    if value is None:
-        return None
-    if key == "sender":
-        return value["number"]
-    if key == "started":
-        return value["text"]
-    if key == "evidence":
-        return sorted(item["sha256"] for item in value)
-    if key == "remedies":
-        return value["selected"]
-    return value
-
-
-QUESTIONS = {
-    1: "problem",
-    2: "sender",
-    3: "started",
-    4: "frequency",
-    5: "content",
-    6: "td_reply",
-    7: "received",
-    8: "carrier",
-    9: "my_number",
-    10: "evidence",
-    11: "remedies",
-}
 
 
 def check_answers(person: Person, where: str, answers: JSON, round_: Round) -> None:
