@@ -163,9 +163,9 @@ class Services:
         """Return what a due reminder asks its case's owner, or None if it no longer applies."""
         return await self.engine.reminder_prompt(reminder)
 
-    async def reminder_delivered(self, reminder: Reminder) -> None:
-        """Record that a reminder reached its case's owner."""
-        await self.engine.reminder_delivered(reminder)
+    async def reminder_delivered(self, reminder: Reminder) -> bool:
+        """Mark a reminder sent with its record on the case; False if it had been already."""
+        return await self.engine.reminder_delivered(reminder)
 
     @property
     def mailbox(self) -> InboxStore:

@@ -50,8 +50,8 @@ class Prompter(Protocol):
         """Return what the reminder asks, or None when it no longer applies."""
         ...
 
-    async def reminder_delivered(self, reminder: Reminder) -> None:
-        """Record on the case that the reminder reached its owner."""
+    async def reminder_delivered(self, reminder: Reminder) -> bool:
+        """Mark the reminder sent with its record on the case; False if it had been already."""
         ...
 
 
@@ -163,8 +163,8 @@ class Scheduler:
             return 0
         result = await deliver(reminder, reply)
         if result is Delivery.SENT:
+            # One transaction: a crash before it sends the reminder again, never records it twice.
             await self.engine.reminder_delivered(reminder)
-            await self.store.finish_reminder(reminder.id, "sent")
             return 1
         if result is Delivery.DEFERRED:
             log.info("reminder %s: deferred to the person's next message", reminder.id)

@@ -99,6 +99,16 @@ class CaseStore(Protocol):
         """
         ...
 
+    async def reminder_sent(self, reminder_id: int, changes: Sequence[CaseChange]) -> bool:
+        """End a reminder as sent and record on its case what that means, in one transaction.
+
+        The first of `changes` that applies is written (a state change, then the event alone
+        when the case moved on). False, writing nothing, when the reminder had ended as sent
+        already: a delivery recorded twice (a crash between send and record, then a resend)
+        leaves one record.
+        """
+        ...
+
 
 class ReminderStore(Protocol):
     """The delivery of reminders: what falls due, who sends it, how it ended.
@@ -107,7 +117,8 @@ class ReminderStore(Protocol):
     its case moves on, only inside the case's own writes (`ConversationStore.commit` of a
     filed case, `CaseStore.change_case`): the engine's. Once due, the scheduler alone takes it
     (`claim_reminders`) and ends it (`finish_reminder`) or puts it off (`retry_reminder`,
-    `release_reminder`); the engine only records on the case what the delivery means.
+    `release_reminder`); a sent one ends with the engine's record on the case of what the delivery
+    means (`CaseStore.reminder_sent`), in one transaction.
     """
 
     async def due_reminders(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -163,6 +164,22 @@ def apply_change(conn: sqlite3.Connection, row: ChangeRow) -> bool:
         reminders.cancel_pending(conn, case_id, row.done_at)
     if row.reminder is not None:
         reminders.insert(conn, case_id, row.reminder)
+    return True
+
+
+def record_sent(
+    conn: sqlite3.Connection, reminder_id: int, rows: Sequence[ChangeRow], done_at: str
+) -> bool:
+    """End a reminder as sent and apply the first of `rows` that applies; False if it had ended.
+
+    Inside the caller's transaction, so a delivery is recorded with its reminder's end or not
+    at all: a reminder sent again after a crash in between finds it ended and records nothing.
+    """
+    if not reminders.finish(conn, reminder_id, "sent", done_at):
+        return False
+    for row in rows:
+        if apply_change(conn, row):
+            break
     return True
 
 

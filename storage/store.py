@@ -239,6 +239,15 @@ class SqliteStore:
 
         return await self._write(write)
 
+    async def reminder_sent(self, reminder_id: int, changes: Sequence[CaseChange]) -> bool:
+        """End a reminder as sent with the first of `changes` that applies, in one transaction."""
+        moment = datetime.now(UTC)
+        rows = [cases.encode_change(change, moment) for change in changes]
+        done_at = to_utc_iso(moment, "done_at")
+        ended = await self._write(lambda conn: cases.record_sent(conn, reminder_id, rows, done_at))
+        self._claims.pop(reminder_id, None)
+        return ended
+
     async def handled(self, found: Deliveries) -> bool:
         """Return True when every one of these deliveries was recorded as handled."""
         return await self._run(lambda conn: deliveries.handled(conn, found))

@@ -122,8 +122,8 @@ class Host(Receiver, Protocol):
         """Return what a due reminder asks its case's owner, or None if it no longer applies."""
         ...
 
-    async def reminder_delivered(self, reminder: Reminder) -> None:
-        """Record that a reminder reached its case's owner."""
+    async def reminder_delivered(self, reminder: Reminder) -> bool:
+        """Mark a reminder sent with its record on the case; False if it had been already."""
         ...
 
     # A messenger that keeps what it receives before acknowledging it (Telegram) answers

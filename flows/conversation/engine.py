@@ -138,9 +138,9 @@ class Engine:
         """Return what a due reminder asks its case's owner, or None if it no longer applies."""
         return await self.followups.prompt(reminder)
 
-    async def reminder_delivered(self, reminder: Reminder) -> None:
-        """Record that a reminder reached its case's owner."""
-        await self.followups.delivered(reminder)
+    async def reminder_delivered(self, reminder: Reminder) -> bool:
+        """Mark a reminder sent with its record on the case; False if it had been already."""
+        return await self.followups.delivered(reminder)
 
     def _new(self, incoming: Incoming) -> Conversation:
         return Conversation(incoming.key, incoming.chat_id, self.default_language)

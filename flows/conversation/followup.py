@@ -263,29 +263,33 @@ class FollowUps:
             return None
         return self.question(case, reminder.language, key=kind.question)
 
-    async def delivered(self, reminder: Reminder) -> None:
-        """Record on the case that the reminder went out: past its deadline, it awaits an update.
+    async def delivered(self, reminder: Reminder) -> bool:
+        """Mark the reminder sent and record it on the case: past its deadline, it awaits an update.
 
-        The reminder itself is the scheduler's to mark sent (see `flows.ports.ReminderStore`).
+        Both in one transaction; False, recording nothing, when it had been marked sent already
+        (sent again after a crash between the send and this record).
         """
         events = [CaseEvent("reminded", self.clock())]
+        changes: list[CaseChange] = []
         case = await self.store.get_case(reminder.key, reminder.case_number)
         kind = REMINDER_KINDS.get(reminder.kind)
         if case is not None and kind is not None and kind.on_delivery is not None:
             dest = self.machine.fire(
                 kind.on_delivery, case.state, has_next_rung=False, at_first_rung=False
             )
-            change = CaseChange(
-                case.number,
-                None,
-                expect_states=frozenset({case.state}),
-                state=dest,
-                events=events,
-            )
-            if dest is not None and await self.store.change_case(change):
-                return
+            if dest is not None:
+                changes.append(
+                    CaseChange(
+                        case.number,
+                        None,
+                        expect_states=frozenset({case.state}),
+                        state=dest,
+                        events=events,
+                    )
+                )
         # A kind that changes nothing (a snooze), or a case that moved on: only the event.
-        await self.store.change_case(CaseChange(reminder.case_number, None, events=events))
+        changes.append(CaseChange(reminder.case_number, None, events=events))
+        return await self.store.reminder_sent(reminder.id, changes)
 
     # --------------------------------------------------------------------------- helpers
 

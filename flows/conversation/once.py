@@ -10,7 +10,7 @@ the ids taken, and rolled back. The engine stays ignorant of what the ids mean.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -79,6 +79,10 @@ class OnceStore:
         if applied and receipt is not None:
             receipt.recorded = True
         return applied
+
+    async def reminder_sent(self, reminder_id: int, changes: Sequence[CaseChange]) -> bool:
+        """End a reminder as sent with its record on the case (no message's deliveries)."""
+        return await self.inner.reminder_sent(reminder_id, changes)
 
     async def handled(self, deliveries: Deliveries) -> bool:
         """Return True when every one of these deliveries was recorded as handled."""

@@ -236,6 +236,15 @@ class PostgresStore:
 
         return await self._run(write)
 
+    async def reminder_sent(self, reminder_id: int, changes: Sequence[CaseChange]) -> bool:
+        """End a reminder as sent with the first of `changes` that applies, in one transaction."""
+        moment = datetime.now(UTC)
+        rows = [cases.encode_change(change, moment) for change in changes]
+        done_at = to_utc_iso(moment, "done_at")
+        return await self._run(
+            lambda c: cases.record_sent(c.as_sqlite(), reminder_id, rows, done_at)
+        )
+
     async def handled(self, found: Deliveries) -> bool:
         """Return True when every one of these deliveries was recorded as handled."""
         return await self._run(lambda c: deliveries.handled(c.as_sqlite(), found))

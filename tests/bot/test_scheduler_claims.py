@@ -23,13 +23,16 @@ DUE = datetime(2026, 12, 9, 0, 0, tzinfo=UTC)
 
 
 class Prompts:
-    """The engine's side of a reminder, recording nothing on the case."""
+    """The engine's side of a reminder: it only marks the reminder sent, nothing on the case."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     async def reminder_prompt(self, reminder: Reminder) -> Reply:
         return Reply(f"{reminder.case_number}: did they answer?")
 
-    async def reminder_delivered(self, reminder: Reminder) -> None:
-        pass
+    async def reminder_delivered(self, reminder: Reminder) -> bool:
+        return await self.store.finish_reminder(reminder.id, "sent")
 
 
 class BothLooking:
@@ -85,7 +88,7 @@ async def test_two_schedulers_on_one_store_send_each_reminder_once(tmp_path: Pat
         return Delivery.SENT
 
     clock = ManualClock(DUE)
-    schedulers = [Scheduler(shared, Prompts(), clock, timezone=UTC) for _ in range(2)]
+    schedulers = [Scheduler(shared, Prompts(store), clock, timezone=UTC) for _ in range(2)]
     try:
         for scheduler in schedulers:
             scheduler.start(deliver, "telegram")
@@ -100,7 +103,7 @@ async def test_two_schedulers_on_one_store_send_each_reminder_once(tmp_path: Pat
     assert len(sent) == 5 and set(sent.values()) == {1}
     # Nor does a restart: what went out was recorded as sent.
     store = await open_store("", tmp_path / "bot.sqlite3", tmp_path / "data")
-    restarted = Scheduler(store, Prompts(), clock, timezone=UTC)
+    restarted = Scheduler(store, Prompts(store), clock, timezone=UTC)
     try:
         restarted.start(deliver, "telegram")
         await restarted.settle()
@@ -123,7 +126,7 @@ async def test_a_reminder_whose_pass_failed_goes_out_on_the_next_pass(tmp_path: 
         return Delivery.SENT
 
     clock = ManualClock(DUE)
-    scheduler = Scheduler(store, Prompts(), clock, timezone=UTC)
+    scheduler = Scheduler(store, Prompts(store), clock, timezone=UTC)
     try:
         scheduler.start(deliver, "telegram")
         await scheduler.settle()

@@ -68,3 +68,15 @@ async def test_an_unknown_kind_is_not_sent(tmp_path: Path) -> None:
     engine, store, reminder = await _filed_reminder(tmp_path)
     assert await engine.reminder_prompt(replace(reminder, kind="from-a-newer-bot")) is None
     await store.close()
+
+
+async def test_a_reminder_delivered_twice_is_recorded_once(tmp_path: Path) -> None:
+    # Sent again after a crash between the send and its record: the case shows one reminder.
+    engine, store, reminder = await _filed_reminder(tmp_path)
+    assert await engine.reminder_delivered(reminder)
+    assert not await engine.reminder_delivered(reminder)
+    case = await store.get_case(reminder.key, reminder.case_number)
+    assert case is not None
+    assert [e.kind for e in case.events].count("reminded") == 1
+    assert await store.pending_reminders() == []
+    await store.close()

@@ -256,9 +256,8 @@ class WecomMessenger:
             await self.state.forget(key)
             return
         for reminder in turn.reminders[: max(0, sent)]:
+            # Marked sent with its record on the case, in one transaction (see `flows.ports`).
             await self.host.reminder_delivered(reminder)
-            # The sender marks a reminder sent (see `flows.ports.ReminderStore`): here, this.
-            await self.store.finish_reminder(reminder.id, "sent")
         await self.state.save_screen(
             key.user_id, open_kfid, turn.screen.to_json(), [o.to_json() for o in [*rest, *pages]]
         )

@@ -172,3 +172,46 @@ async def test_a_person_who_blocked_the_bot_is_unreachable_until_they_write(
     await store.set_unreachable(ALICE, True)
     await store.commit(StepCommit(conversation(state=None, draft=None)))  # they write again
     assert not any(r.unreachable for r in await store.due_reminders(DUE))
+
+
+async def test_a_sent_reminder_is_recorded_on_its_case_once(store: Store) -> None:
+    number = await file_case(store)
+    [reminder] = await store.claim_reminders(DUE, lease=LEASE)
+    case = await store.get_case(ALICE, number)
+    assert case is not None
+    moved = CaseChange(
+        number,
+        None,
+        expect_states=frozenset({case.state}),
+        state="follow_up",
+        events=[CaseEvent("reminded", DUE)],
+    )
+    only_event = CaseChange(number, None, events=[CaseEvent("reminded", DUE)])
+
+    assert await store.reminder_sent(reminder.id, [moved, only_event])
+    # Sent again after a crash between the send and this record: nothing is recorded twice.
+    assert not await store.reminder_sent(reminder.id, [moved, only_event])
+    after = await store.get_case(ALICE, number)
+    assert after is not None and after.state == "follow_up"
+    assert [e.kind for e in after.events].count("reminded") == 1
+    assert await store.pending_reminders() == []
+    assert not await store.finish_reminder(reminder.id, "sent")
+
+
+async def test_a_sent_reminder_whose_case_moved_on_records_only_the_event(store: Store) -> None:
+    number = await file_case(store)
+    [reminder] = await store.claim_reminders(DUE, lease=LEASE)
+    stale = CaseChange(
+        number,
+        None,
+        expect_states=frozenset({"no_such_state"}),
+        state="follow_up",
+        events=[CaseEvent("reminded", DUE)],
+    )
+    only_event = CaseChange(number, None, events=[CaseEvent("reminded", DUE)])
+
+    assert await store.reminder_sent(reminder.id, [stale, only_event])
+    after = await store.get_case(ALICE, number)
+    assert after is not None and after.state != "follow_up"
+    assert [e.kind for e in after.events].count("reminded") == 1
+    assert await store.pending_reminders() == []
