@@ -34,7 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help=CONFIG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("run", help="start the Telegram bot (long polling)")
+    commands.add_parser(
+        "run",
+        help="start the Telegram bot (long polling, or a webhook with telegram.mode: webhook)",
+    )
 
     chat = commands.add_parser("chat", help="talk to the bot in this terminal; no account needed")
     chat.add_argument("--db", help="SQLite database file (overrides storage.db_path)")
