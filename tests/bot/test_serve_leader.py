@@ -38,10 +38,10 @@ WAIT = 15.0  # seconds, only so that a broken test ends
 START = "遇到了什么问题"
 
 
-async def until(what: str, predicate: Callable[[], bool]) -> None:
-    """Wait until `predicate()` holds (fail after WAIT seconds)."""
+async def until(what: str, predicate: Callable[[], bool], wait: float = WAIT) -> None:
+    """Wait until `predicate()` holds (fail after `wait` seconds)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
+    deadline = loop.time() + wait
     while not predicate():
         assert loop.time() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.02)
