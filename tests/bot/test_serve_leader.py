@@ -26,7 +26,7 @@ from wecom_chat import NOW, wecom_settings
 import storage.postgres.wakeups as wakeups
 from bot.app import Receiving, Serving, ServingRole, bot_name
 from bot.clock import ManualClock
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from flows.model import ConversationKey, Incoming, Reply
 from storage.postgres.leader_lock import LeaderLock
 from storage.postgres.wakeups import Wakeups
@@ -266,3 +266,18 @@ async def test_a_standby_hands_wecom_news_to_the_leader_and_the_leader_pulls_its
     await receiving.close()
     assert told == ["wecom wkA T1"]
     assert wecom.wakes == [("wkA", "T3")]
+
+
+async def test_serve_refuses_a_webhook_on_the_wecom_callback_path(tmp_path: Path) -> None:
+    wecom = FakeWecom(ManualClock(NOW).now)
+    settings = wecom_settings(tmp_path, wecom).replace(
+        telegram_token=DEFAULT_TOKEN,
+        telegram_mode="webhook",
+        telegram_webhook_url="https://bot.example.com/wecom/kf",
+        telegram_webhook_secret=SECRET,
+    )
+    serving = Serving(settings)
+    with pytest.raises(ConfigError, match=r"telegram\.webhook_path: expected a path other than"):
+        await serving.start()
+    await serving.stop()
+    assert not (tmp_path / "bot.sqlite3").exists()  # refused before anything was opened
