@@ -24,9 +24,10 @@ from test_wecom_command import seed_due_case
 from wecom_chat import NOW, wecom_settings
 
 import storage.postgres.wakeups as wakeups
-from bot.app import Receiving, Serving, ServingRole, bot_name
+from bot.app import Serving, bot_name
 from bot.clock import ManualClock
 from bot.config import ConfigError, Settings
+from bot.standby import Receiving, ServingRole
 from flows.model import ConversationKey, Incoming, Reply
 from storage.postgres.leader_lock import LeaderLock
 from storage.postgres.wakeups import Wakeups
