@@ -284,3 +284,30 @@ async def test_serve_refuses_a_webhook_on_the_wecom_callback_path(tmp_path: Path
         await serving.start()
     await serving.stop()
     assert not (tmp_path / "bot.sqlite3").exists()  # refused before anything was opened
+
+
+async def test_serve_takes_telegram_by_webhook_beside_wechat_on_sqlite(tmp_path: Path) -> None:
+    clock = ManualClock(NOW)
+    wecom, telegram = FakeWecom(clock.now), FakeBotAPI()
+    settings = wecom_settings(tmp_path, wecom).replace(
+        telegram_token=DEFAULT_TOKEN,
+        telegram_mode="webhook",
+        telegram_webhook_url=URL,
+        telegram_webhook_secret=SECRET,
+    )
+    serving = Serving(
+        settings,
+        clock=clock,
+        wecom_transport=httpx.ASGITransport(app=wecom.app),
+        telegram_requests=(telegram.make_request(), telegram.make_request()),
+    )
+    await serving.start()
+    try:
+        assert telegram.webhook["url"] == URL
+        async with WebhookPusher(telegram, target=f"http://127.0.0.1:{serving.port}") as pushed:
+            bob = Chat(telegram, telegram.add_user("Bob"))
+            await bob.say("/start", START)
+        assert {p.status for p in pushed.pushes} == {200}
+        assert not telegram.calls("getUpdates")  # nothing polled: Telegram posts
+    finally:
+        await serving.stop()
