@@ -8,10 +8,10 @@ messenger named by each reminder's conversation key.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import hashlib
 import logging
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,10 +43,14 @@ if TYPE_CHECKING:
     from telegram.request import BaseRequest
 
     from bot.http_server import HttpServer
+    from bot.leader import Lock, Tenure
     from bot.messengers.telegram import TelegramMessenger, TelegramOptions
     from bot.messengers.wecom.api import TokenCache, WecomApi
     from bot.messengers.wecom.crypto import WecomCrypto
     from bot.messengers.wecom.messenger import WecomMessenger, WecomOptions
+    from bot.messengers.wecom.server import Waking
+    from bot.standby import Receiving
+    from storage.postgres.wakeups import Wakeups
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +337,7 @@ async def run_telegram_led(settings: Settings, *, poll_timeout: int = 10) -> Non
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
-    leadership = Leadership(LeaderLock(settings.storage_url, "telegram"))
+    leadership = Leadership(LeaderLock(settings.storage_url, bot_name(settings, telegram=True)))
     await app.initialize()
     try:
         assert app.post_init is not None and app.post_shutdown is not None
@@ -378,60 +382,123 @@ def _rejected_token() -> ConfigError:
     )
 
 
-@dataclass
-class TelegramWebhookServer:
-    """The Telegram bot in webhook mode: the bot, HTTP on http.listen, the webhook registered."""
+# Several processes on one PostgreSQL database: who leads, and what the others do meanwhile.
 
-    settings: Settings
-    request: BaseRequest | None = None  # tests: the fake Bot API in process
-    clock: Clock | None = None
-    messenger: TelegramMessenger | None = None
-    server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
+
+def bot_name(settings: Settings, *, telegram: bool = False, wecom: bool = False) -> str:
+    """Return what names this bot on a shared database (its leader lock, its wake-ups).
+
+    The Telegram bot's id is the public half of its token; WeCom's corp id and accounts are
+    hashed. Never the secret: the name shows in logs and in pg_stat_activity.
+    """
+    parts = []
+    if wecom:
+        accounts = ",".join(sorted(settings.wecom_open_kfids))
+        corp = f"{settings.wecom_corp_id}/{accounts}"
+        parts.append(f"wecom {hashlib.sha256(corp.encode()).hexdigest()[:12]}")
+    if telegram and settings.telegram_token:
+        bot_id, colon, _ = settings.telegram_token.partition(":")
+        if not (colon and bot_id.isdigit()):  # not a token's shape: keep all of it hidden
+            bot_id = hashlib.sha256(settings.telegram_token.encode()).hexdigest()[:12]
+        parts.append(f"telegram {bot_id}")
+    return ", ".join(parts) or "bot"
+
+
+def leader_lock(settings: Settings, name: str) -> tuple[Lock | None, Wakeups | None]:
+    """Return the leader lock and wake-ups of `name` on PostgreSQL; (None, None) on SQLite.
+
+    On SQLite the bot is one process (its lock file refuses a second), which leads at once.
+    """
+    if not settings.storage_url:
+        return None, None
+    from storage.postgres.leader_lock import LeaderLock
+    from storage.postgres.wakeups import Wakeups
+
+    return LeaderLock(settings.storage_url, name), Wakeups(settings.storage_url, name)
+
+
+async def wait_serving(http: HttpServer | None, tenure: Tenure | None) -> None:
+    """Run until the HTTP server stops, or until leading failed (raised here)."""
+    waits: list[asyncio.Future[None]] = []
+    if http is not None:
+        waits.append(asyncio.ensure_future(http.wait()))
+    if tenure is not None and tenure.task is not None:
+        waits.append(tenure.task)
+    if not waits:
+        return
+    done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for finished in done:
+        finished.result()
+
+
+class TelegramWebhookServer:
+    """The Telegram bot in webhook mode: the bot, HTTP on http.listen, the webhook registered.
+
+    Every process keeps what is posted to it in the inbox and answers 200; the one that leads
+    (the only one on SQLite) hands kept updates on, answers, and sends the reminders.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        request: BaseRequest | None = None,  # tests: the fake Bot API in process
+        clock: Clock | None = None,
+        *,
+        timings: Mapping[str, float] | None = None,  # tests: shorter leader lock timings
+    ) -> None:
+        self.settings = settings
+        self.request = request
+        self.clock = clock
+        self.timings = dict(timings or {})
+        self.messenger: TelegramMessenger | None = None
+        self.http: HttpServer | None = None
+        self.tenure: Tenure | None = None
+        self.receiving: Receiving | None = None
+
+    @property
+    def server(self) -> uvicorn.Server | None:
+        """Return the uvicorn server (None before `start`)."""
+        return self.http.server if self.http is not None else None
 
     async def start(self) -> None:
         """Open the bot, listen, then ask Telegram to post to the webhook (returns when set)."""
-        import uvicorn
-
-        from bot.http_server import build_app
+        from bot.http_server import HttpServer
+        from bot.leader import Tenure
         from bot.messengers.telegram_webhook import register_webhook, telegram_webhook_routes
+        from bot.standby import Receiving, ServingRole
 
-        webhook = self.settings.require_webhook()
-        self.messenger = telegram_bot(self.settings, request=self.request, clock=self.clock)
-        app = self.messenger.application
+        settings = self.settings
+        webhook = settings.require_webhook()
+        self.messenger = messenger = telegram_bot(
+            settings, request=self.request, clock=self.clock, led=True
+        )
+        app = messenger.application
         await app.initialize()
         assert app.post_init is not None
         await app.post_init(app)
+        services: Services = app.bot_data["services_holder"]["services"]
         await app.start()
-        routes = telegram_webhook_routes(webhook.path, webhook.secret, self.messenger)
-        host, _, port = self.settings.http_listen.rpartition(":")
-        config = uvicorn.Config(
-            build_app(routes),
-            host=host.strip("[]"),
-            port=int(port),
-            log_config=None,
-            lifespan="off",
-        )
-        self.server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self.server.serve(), name="http")
-        while not self.server.started:
-            if self._task.done():
-                await self._task
-                raise ConfigError(f"http.listen: could not listen on {self.settings.http_listen}")
-            await asyncio.sleep(0.01)
+        messenger.open(services)  # posts are kept from now on, by every process
+        lock, wakeups = leader_lock(settings, bot_name(settings, telegram=True))
+        role = ServingRole(services, telegram=messenger, wakeups=wakeups)
+        self.tenure = Tenure(role, lock, **self.timings)
+        self.receiving = Receiving(self.tenure.leading, wakeups, telegram=messenger)
+        routes = telegram_webhook_routes(webhook.path, webhook.secret, self.receiving)
+        self.http = HttpServer(routes, settings.http_listen)
+        await self.tenure.start()
+        await self.http.start()
         await register_webhook(app.bot, webhook.url, webhook.secret, webhook.max_connections)
-        log.info("Telegram bot listening on %s%s", self.settings.http_listen, webhook.path)
+        log.info("Telegram bot listening on %s%s", settings.http_listen, webhook.path)
 
     @property
     def port(self) -> int:
         """Return the port bound (useful when http.listen asked for port 0)."""
-        assert self.server is not None
-        return int(self.server.servers[0].sockets[0].getsockname()[1])
+        assert self.http is not None
+        return self.http.port
 
     async def wait(self) -> None:
-        """Run until the HTTP server stops (SIGTERM or Ctrl-C)."""
-        if self._task is not None:
-            await self._task
+        """Run until the HTTP server stops (SIGTERM or Ctrl-C), or leading failed."""
+        await wait_serving(self.http, self.tenure)
 
     async def stop(self) -> None:
         """Stop listening, finish the updates in hand, close the database.
@@ -439,11 +506,12 @@ class TelegramWebhookServer:
         The webhook stays set: Telegram keeps what arrives meanwhile and posts it once the bot
         answers again.
         """
-        if self.server is not None:
-            self.server.should_exit = True
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self.http is not None:
+            await self.http.stop()
+        if self.tenure is not None:
+            await self.tenure.stop()
+        if self.receiving is not None:
+            await self.receiving.close()
         if self.messenger is None:
             return
         app = self.messenger.application
@@ -573,8 +641,13 @@ def wecom_messenger(
     *,
     clock: Clock,
     options: WecomOptions | None = None,
+    waking: Callable[[WecomMessenger], Waking] | None = None,
 ) -> tuple[WecomMessenger, list[BaseRoute]]:
-    """Build the WeChat messenger on `services`' store, and its callback route."""
+    """Build the WeChat messenger on `services`' store, and its callback route.
+
+    The route wakes the messenger's pull loops, or `waking(messenger)` when given (a process
+    that may stand by hands the wake-up to the leader).
+    """
     from bot.messengers.wecom.messenger import WecomMessenger
     from bot.messengers.wecom.server import wecom_routes
     from bot.wecom_state import wecom_state
@@ -587,16 +660,21 @@ def wecom_messenger(
         services.store,
         clock=clock,
     )
-    routes = wecom_routes(settings.wecom_callback_path, crypto, messenger, clock.now)
+    woken = waking(messenger) if waking is not None else messenger
+    routes = wecom_routes(settings.wecom_callback_path, crypto, woken, clock.now)
     return messenger, routes
 
 
 class Serving:
-    """`complaint-bot serve`: the WeChat messenger behind the HTTP server, and Telegram (long
-    polling) beside it when a token is set; one Services (engine, store, scheduler) for both.
+    """`complaint-bot serve`: the WeChat messenger behind the HTTP server, and Telegram beside
+    it when a token is set (long polling, or a webhook on the same server by telegram.mode);
+    one Services (engine, store, scheduler) for both.
+
+    On PostgreSQL several may run on one database: each serves HTTP and keeps what arrives,
+    and the leader pulls WeCom, polls Telegram, answers and sends the reminders.
 
     Tests hand in the fake platforms: `wecom_transport` for the WeCom API, `telegram_requests`
-    (one for sending, one for getUpdates) for the Bot API.
+    (one for sending, one for getUpdates) for the Bot API; `timings` shortens the leader lock's.
     """
 
     def __init__(
@@ -606,65 +684,99 @@ class Serving:
         clock: Clock | None = None,
         wecom_transport: httpx.AsyncBaseTransport | None = None,
         telegram_requests: tuple[BaseRequest, BaseRequest] | None = None,
+        timings: Mapping[str, float] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.wecom_transport = wecom_transport
         self.telegram_requests = telegram_requests
+        self.timings = dict(timings or {})
         self.services: Services | None = None
         self.wecom: WecomMessenger | None = None
         self.telegram: TelegramMessenger | None = None
         self.http: HttpServer | None = None
+        self.tenure: Tenure | None = None
+        self.receiving: Receiving | None = None
 
     async def start(self) -> None:
         """Open everything and start receiving (returns once the port is bound)."""
         from bot.http_server import HttpServer
+        from bot.leader import Tenure
+        from bot.standby import Receiving, ServingRole
 
         settings = self.settings
         keys = ("wecom.corp_id", "wecom.secret", "wecom.token", "wecom.encoding_aes_key")
         require_wecom(settings, *keys)
         options = wecom_options(settings)  # all checked before anything is opened
         wecom_crypto(settings)
+        webhook = bool(settings.telegram_token) and settings.telegram_mode == "webhook"
+        if webhook and settings.require_webhook().path == settings.wecom_callback_path:
+            raise ConfigError(
+                f"telegram.webhook_path: expected a path other than wecom.callback_path,"
+                f" got {settings.wecom_callback_path!r} for both"
+            )
         from bot.wecom_state import wecom_state
 
+        name = bot_name(settings, telegram=True, wecom=True)
+        lock, wakeups = leader_lock(settings, name)
+        # Leading is the tenure's to say, once it exists: the routes are built first.
+        self.receiving = receiving = Receiving(asyncio.Event(), wakeups)
         self.services = services = await Services.open(settings, clock=self.clock)
         # The token is kept in the database storage.url (or storage.db_path) names.
         api = wecom_api(settings, self.clock, self.wecom_transport, wecom_state(services.store))
         self.wecom, routes = wecom_messenger(
-            settings, services, api, clock=self.clock, options=options
+            settings, services, api, clock=self.clock, options=options, waking=lambda _: receiving
         )
-        self.http = HttpServer(routes, settings.http_listen)
-        messengers: list[Messenger] = [self.wecom]
-        await self.wecom.start(services)
+        receiving.wecom = self.wecom
         if settings.telegram_token:
-            messengers.append(await self._start_telegram(services))
+            self.telegram = receiving.telegram = await self._open_telegram(services)
+            if webhook:
+                from bot.messengers.telegram_webhook import telegram_webhook_routes
+
+                hook = settings.require_webhook()
+                routes += telegram_webhook_routes(hook.path, hook.secret, receiving)
         else:
             log.info("no Telegram token (TELEGRAM_BOT_TOKEN): serving WeChat only")
-        services.start_reminders(messengers)
+        self.http = HttpServer(routes, settings.http_listen)
+        role = ServingRole(
+            services,
+            telegram=self.telegram,
+            poll=not webhook,
+            wecom=self.wecom,
+            wakeups=wakeups,
+        )
+        self.tenure = Tenure(role, lock, **self.timings)
+        receiving.leading = self.tenure.leading
+        await self.tenure.start()
         await self.http.start()
+        if webhook and self.telegram is not None:
+            from bot.messengers.telegram_webhook import register_webhook
+
+            hook = settings.require_webhook()
+            bot = self.telegram.application.bot
+            await register_webhook(bot, hook.url, hook.secret, hook.max_connections)
+            log.info("Telegram bot on a webhook beside WeChat (%s)", hook.path)
+        elif self.telegram is not None:
+            log.info("Telegram bot polling beside WeChat")
         log.info("WeChat bot listening on %s%s", settings.http_listen, settings.wecom_callback_path)
 
-    async def _start_telegram(self, services: Services) -> TelegramMessenger:
+    async def _open_telegram(self, services: Services) -> TelegramMessenger:
+        """Build the Telegram messenger and keep what it receives (answering waits to lead)."""
         from telegram.error import InvalidToken
 
         from bot.messengers.telegram import TelegramMessenger
 
         request, updates = self.telegram_requests or (None, None)
-        self.telegram = telegram = TelegramMessenger(
+        telegram = TelegramMessenger(
             telegram_options(self.settings), request=request, get_updates_request=updates
         )
         app = telegram.application
-        assert app.updater is not None
         try:
             await app.initialize()
         except InvalidToken:
             raise _rejected_token() from None
-        await telegram.start(services)
-        await app.updater.start_polling(
-            poll_interval=0.0, timeout=timedelta(seconds=10), allowed_updates=ALLOWED_UPDATES
-        )
         await app.start()
-        log.info("Telegram bot polling beside WeChat")
+        telegram.open(services)
         return telegram
 
     @property
@@ -674,20 +786,21 @@ class Serving:
         return self.http.port
 
     async def wait(self) -> None:
-        """Run until the HTTP server stops (Ctrl-C or SIGTERM)."""
-        if self.http is not None:
-            await self.http.wait()
+        """Run until the HTTP server stops (Ctrl-C or SIGTERM), or leading failed."""
+        await wait_serving(self.http, self.tenure)
 
     async def stop(self) -> None:
-        """Stop receiving (HTTP, pulls, polling), then the scheduler; close the database."""
+        """Stop receiving (HTTP), then leading (pulls, polling, reminders); close the database."""
         if self.http is not None:
             await self.http.stop()
-        if self.services is not None:
+        if self.tenure is not None:
+            await self.tenure.stop()
+        elif self.services is not None:
             await self.services.scheduler.stop()
+        if self.receiving is not None:
+            await self.receiving.close()
         if self.telegram is not None:
             app = self.telegram.application
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
             if app.running:
                 await app.stop()
             await self.telegram.stop()

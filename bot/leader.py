@@ -181,3 +181,46 @@ async def _sleep(stopping: asyncio.Event, seconds: float) -> bool:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stopping.wait(), seconds)
     return stopping.is_set()
+
+
+class Tenure:
+    """Run a role for a process that serves HTTP: led at once when it is the only process (no
+    lock: SQLite), else in the background whenever it holds the leader lock.
+
+    `task` is the leadership loop (None without a lock): it ends only when stopped, or when the
+    role failed to start, which the process treats as fatal (its `wait` returns and raises).
+    """
+
+    def __init__(self, role: Role, lock: Lock | None, **timings: float) -> None:
+        self.role = role
+        self.leadership = Leadership(lock, **timings) if lock is not None else None
+        self.leading = self.leadership.leading if self.leadership else asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        """Lead now (no lock), or start competing for the lock in the background."""
+        if self.leadership is None:
+            await self.role.lead()
+            self.leading.set()
+            return
+        self.task = asyncio.create_task(
+            self.leadership.run(self.role, self._stopping), name="leadership"
+        )
+        self.task.add_done_callback(_log_failure)
+
+    async def stop(self) -> None:
+        """Step down (what is in hand is finished) and let go of the lock."""
+        if self.leadership is None:
+            if self.leading.is_set():
+                self.leading.clear()
+                await self.role.step_down()
+            return
+        self._stopping.set()
+        if self.task is not None:
+            await asyncio.gather(self.task, return_exceptions=True)  # logged, and raised by wait
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("leader: could not lead; stopping", exc_info=task.exception())

@@ -63,6 +63,10 @@ class Inbox:
             log.info("%s %s updates delivered again; ignored", len(updates) - new, self.messenger)
         self._wake.set()
 
+    def wake(self) -> None:
+        """Look for kept updates now: another process may have kept some (it said so)."""
+        self._wake.set()
+
     def start(self) -> None:
         """Start handing on kept updates: first those an earlier process left, then new ones."""
         self._started_at = datetime.now(UTC)

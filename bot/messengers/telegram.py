@@ -201,13 +201,20 @@ class TelegramMessenger:
             raise RuntimeError("the Telegram messenger was not started")
         return self._host
 
-    async def start(self, host: Host) -> None:
-        """Answer for `host` from now on: show the bot's commands in Telegram's menu, send the
-        replies a crash left unsent, then hand on the kept updates."""
+    def open(self, host: Host) -> None:
+        """Keep updates for `host` from now on, without handing them on (a standby's webhook)."""
+        if self._inbox is not None:
+            return
         self._host = host
         self.intake.warn = self.slow_down
         self._inbox = Inbox(host.mailbox, MESSENGER, self._dispatch)
         self._outbox = Outbox(host.mailbox, MESSENGER)
+
+    async def start(self, host: Host) -> None:
+        """Answer for `host` from now on: show the bot's commands in Telegram's menu, send the
+        replies a crash left unsent, then hand on the kept updates."""
+        self.open(host)
+        assert self._inbox is not None and self._outbox is not None
         await self._set_commands(host)
         # Before any newer message of the same person is answered.
         await self._outbox.resend(self._send_unsent)
@@ -217,6 +224,11 @@ class TelegramMessenger:
         """Stop handing on kept updates, once those in hand are answered (polling stops in PTB)."""
         if self._inbox is not None:
             await self._inbox.stop()
+
+    def wake(self) -> None:
+        """Look in the inbox for updates another process kept (a webhook post to a standby)."""
+        if self._inbox is not None:
+            self._inbox.wake()
 
     async def accept(self, updates: list[dict[str, Any]]) -> None:
         """Return once these raw updates (Bot API JSON) are durably accepted.

@@ -69,6 +69,8 @@ LEASE = timedelta(minutes=5)
 # As in SqliteStore: bytes put for a step not yet committed are not deleted as unused meanwhile.
 _UNCLAIMED_TTL = 3600.0
 _PRUNE_EVERY = 1000
+# Advisory key serialising inbox writes across processes (any constant of our own).
+_INBOX_LOCK = 7_318_046_211
 
 Audience = str | ConversationKey | None
 
@@ -388,6 +390,9 @@ class PostgresStore:
         prune = self._accepted % _PRUNE_EVERY == 1
 
         def write(c: Connection) -> int:
+            # One keeper at a time, so that inbox ids become visible in their order: a leader
+            # reading "after id N" must never pass an id another process has yet to commit.
+            c.execute("SELECT pg_advisory_xact_lock(?)", (_INBOX_LOCK,))
             if prune:
                 mailbox.prune(c.as_sqlite(), moment)
             return mailbox.accept(c.as_sqlite(), messenger, updates, at)

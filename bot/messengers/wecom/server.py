@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -17,13 +18,20 @@ from starlette.routing import BaseRoute, Route
 
 from bot.messengers.wecom import envelope
 from bot.messengers.wecom.crypto import CryptoError, WecomCrypto
-from bot.messengers.wecom.messenger import WecomMessenger
 
 log = logging.getLogger(__name__)
 
 
+class Waking(Protocol):
+    """What a callback wakes: the messenger's pull loops, or the leader's on another process."""
+
+    def wake(self, open_kfid: str, token: str | None) -> bool:
+        """Ask for a pull of the account; False for an account not configured here."""
+        ...
+
+
 def wecom_routes(
-    path: str, crypto: WecomCrypto, messenger: WecomMessenger, clock: Callable[[], datetime]
+    path: str, crypto: WecomCrypto, messenger: Waking, clock: Callable[[], datetime]
 ) -> list[BaseRoute]:
     """Return the callback route for one WeCom corp."""
 
