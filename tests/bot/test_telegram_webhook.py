@@ -8,6 +8,7 @@ through nginx, and posts again until it gets a 2xx.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -378,8 +379,17 @@ class TelegramSession:
             await self.fake.wait_until(
                 self._changed, timeout=30, description=f"an answer to {line!r}"
             )
+        await self._drained(line)
         await self.fake.settle(quiet=0.25, timeout=30)
         return self._output()
+
+    async def _drained(self, line: str) -> None:
+        """Wait until every kept update is handled and its replies sent (a busy machine is slow)."""
+        store = self.services.store
+        deadline = asyncio.get_running_loop().time() + 30
+        while await store.pending_updates("telegram") or await store.unsent_replies("telegram"):
+            assert asyncio.get_running_loop().time() < deadline, f"{line!r}: still handling"
+            await asyncio.sleep(0.05)
 
     def _button(self, line: str) -> tuple[SentMessage, str] | None:
         """Return the message and label `line` presses: a label on the newest message showing
