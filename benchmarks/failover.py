@@ -188,6 +188,7 @@ def main(argv: Sequence[str] | None = None) -> bool:
             f"{name:<58} median {median(times):5.2f} s  p95 {p95(times):5.2f} s"
             f"  max {max(times):5.2f} s"
         )
+        print("  each, sorted:", " ".join(f"{t:.2f}" for t in sorted(times)))
     holds = median(standby) < TARGET and p95(standby) < TARGET
     print(f"failover median and p95 < {TARGET:g} s: {verdict(holds)}")
     return holds
