@@ -62,13 +62,23 @@ class Cluster:
         )
         assert not bot.exited, f"the standby exited: {bot.log.read_text()[-3000:]}"
 
-    async def start_leader(self, bot: BotProcess, terms: int) -> None:
-        """Wait until `bot` leads (a new term past `terms`) and polls Telegram."""
+    async def start_leader(self, bot: BotProcess, terms: int, since: float = 0.0) -> None:
+        """Wait until `bot` leads (a new term past `terms`) and polls Telegram after `since`."""
         await self.until("the standby to lead", lambda: self.said(bot, LEADS) > terms)
-        polls = len(self.fake.calls("getUpdates"))
-        await self.fake.wait_until(lambda: len(self.fake.calls("getUpdates")) > polls, timeout=WAIT)
+        await self.fake.wait_until(lambda: self.polling_since(since), timeout=WAIT)
         self.leader = bot
         self.up.set()
+
+    def polling_since(self, since: float) -> bool:
+        """Return whether a process started polling after loop time `since`.
+
+        A poll counts when it arrives: its answer may wait the whole long-poll timeout, and
+        the first poll may arrive before the LEADS line is read. PTB deletes any webhook
+        before it polls, and a dead process sends nothing, so a poll after a deleteWebhook
+        made after the kill is the new leader's (not a request the dead one left in flight).
+        """
+        hooks = [call.at for call in self.fake.calls("deleteWebhook") if call.at >= since]
+        return bool(hooks) and self.fake.polls_received(hooks[0]) > 0
 
     async def start(self) -> None:
         """Start both processes at once; wait until one leads and the other stands by."""
@@ -90,7 +100,7 @@ class Cluster:
         killed_at = asyncio.get_running_loop().time()
         await dead.kill()
         then()
-        await self.start_leader(standby, terms)
+        await self.start_leader(standby, terms, killed_at)
         self.takeovers.append(asyncio.get_running_loop().time() - killed_at)
         if restart:
             self.standbys[dead] = self.said(dead, STANDBY)

@@ -14,6 +14,7 @@ from fake_telegram import (
     FakeBotAPI,
     FakeBotAPIServer,
     FakeUser,
+    HttpResponse,
     InProcessRequest,
     make_png,
     origin_channel,
@@ -563,6 +564,63 @@ async def test_get_updates_offset_limit_long_poll_and_redelivery(
             await bot.get_updates()
         assert (await bot.get_webhook_info()).url == "https://example.com/hook"
         await bot.delete_webhook()
+
+
+async def _long_poll(fake: FakeBotAPI, **params: Any) -> asyncio.Task[HttpResponse]:
+    """Start a getUpdates that waits (30 s unless answered), once the fake has received it."""
+    arrived = fake.polls_received()
+    poll = asyncio.create_task(fake.call("getUpdates", {"timeout": 30, **params}))
+    await fake.wait_until(lambda: fake.polls_received() > arrived)
+    return poll
+
+
+async def test_a_waiting_long_poll_cuts_off_the_older_one_with_409(
+    fake: FakeBotAPI, alice: FakeUser
+) -> None:
+    older = await _long_poll(fake)
+    assert not older.done() and fake.calls("getUpdates") == []  # counted, not yet answered
+    newer = await _long_poll(fake)
+    cut_off = await asyncio.wait_for(older, 5)
+    assert cut_off.status == 409
+    assert "terminated by other getUpdates request" in cut_off.json()["description"]
+    update = alice.send_text("你好")
+    answered = await asyncio.wait_for(newer, 5)
+    assert [u["update_id"] for u in answered.json()["result"]] == [update["update_id"]]
+
+
+async def test_a_poll_answered_at_once_leaves_the_older_long_poll_alone(
+    fake: FakeBotAPI, alice: FakeUser
+) -> None:
+    # Telegram's server gives the long-poll slot only to a request that has to wait
+    # (tdlib/telegram-bot-api, Client::do_get_updates): a short poll, or one that finds
+    # updates, is answered without cutting anyone off.
+    older = await _long_poll(fake)
+    assert (await fake.call("getUpdates", {"timeout": 0})).json()["result"] == []
+    assert not older.done()
+    update = alice.send_text("你好")  # unconfirmed: every poll gets it until an offset passes it
+    found = await fake.call("getUpdates", {"timeout": 30})
+    assert [u["update_id"] for u in found.json()["result"]] == [update["update_id"]]
+    woken = await asyncio.wait_for(older, 5)
+    assert woken.status == 200
+    assert [u["update_id"] for u in woken.json()["result"]] == [update["update_id"]]
+
+
+async def test_a_second_cut_off_within_3_seconds_is_answered_late(
+    fake: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Telegram answers one cut-off poll at once, then others only after 3 s
+    # (Client::fail_query_conflict); shortened here.
+    monkeypatch.setattr("fake_telegram._api.CONFLICT_DELAY", 1.0)
+    first = await _long_poll(fake)
+    second = await _long_poll(fake)
+    assert (await asyncio.wait_for(first, 5)).status == 409
+    third = await _long_poll(fake)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not second.done()  # cut off, but its 409 waits out the throttle
+    assert (await asyncio.wait_for(second, 5)).status == 409
+    third.cancel()
+    await asyncio.gather(third, return_exceptions=True)
 
 
 async def test_redelivered_update_reaches_handlers_twice(

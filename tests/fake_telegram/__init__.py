@@ -14,6 +14,9 @@ Quick start::
 Webhook mode: ``async with WebhookPusher(fake, target=bot_url):`` posts each queued update to
 the URL the bot gave ``setWebhook`` (the host replaced by ``target``), with its secret header,
 retrying until the bot answers 2xx; ``getUpdates`` is refused (409) while a webhook is set.
+Long polls follow Telegram's server: a ``getUpdates`` that has to wait cuts off the one
+waiting before it (409 "terminated by other getUpdates request", one at once every 3 s);
+one answered at once cuts nobody off. ``polls_received`` counts polls as they arrive.
 
 Over real HTTP instead: ``async with FakeBotAPIServer(fake) as server:`` and build the app with
 ``server.application_builder()``.

@@ -54,6 +54,9 @@ MAX_CALLBACK_DATA_BYTES = 64
 MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024
 MAX_UPLOAD_SIZE = 50 * 1024 * 1024
 MAX_PHOTO_UPLOAD_SIZE = 10 * 1024 * 1024
+# Telegram answers at most one cut-off long poll a 409 at once every 3 s; later ones wait 3 s
+# first (tdlib/telegram-bot-api, Client::fail_query_conflict).
+CONFLICT_DELAY = 3.0
 
 _CHAT_ACTIONS = frozenset(
     {
@@ -175,6 +178,8 @@ class FakeBotAPI:
         self._queue: list[_QueuedUpdate] = []
         self._changed = asyncio.Event()
         self._poll_generation = 0
+        self._poll_arrivals: list[float] = []  # loop time each getUpdates arrived
+        self._next_conflict_at = 0.0  # loop time from which a cut-off poll is answered at once
         self._allowed_updates: frozenset[str] | None = None  # None: Telegram's default set
         self._last_activity = 0.0  # loop time of the last enqueue, delivery or non-poll call
 
@@ -728,6 +733,11 @@ class FakeBotAPI:
         lowered = method.lower()
         return [call for call in self._calls if call.method.lower() == lowered]
 
+    def polls_received(self, since: float = 0.0) -> int:
+        """How many getUpdates requests arrived at or after loop time ``since``, counted on
+        arrival (a long poll may wait its whole timeout before it is answered and recorded)."""
+        return sum(1 for at in self._poll_arrivals if at >= since)
+
     def sent_to(self, chat_id: int, *, include_deleted: bool = True) -> list[SentMessage]:
         """Messages the bot sent to ``chat_id``, oldest first, each in its current (edited)
         state; ``.history`` holds earlier versions."""
@@ -897,31 +907,55 @@ class FakeBotAPI:
             allowed = params["allowed_updates"]
             self._allowed_updates = frozenset(allowed) if allowed else None
         self._confirm(params.get("offset"))
+        loop = asyncio.get_running_loop()
+        self._poll_arrivals.append(loop.time())
+        batch = self._batch(limit)
+        if batch or timeout <= 0:
+            return self._hand_over(batch)
+        # As Telegram's Bot API server does (tdlib/telegram-bot-api, Client::do_get_updates):
+        # only a request that has to wait takes the one long-poll slot, and the request that
+        # held it is cut off with 409. One answered at once leaves an older long poll waiting.
         self._poll_generation += 1
         generation = self._poll_generation
-        self._notify()  # lets an older long poll notice it has been superseded
-        loop = asyncio.get_running_loop()
+        self._notify()  # lets the older long poll notice it has been cut off
         deadline = loop.time() + timeout
         while True:
             if generation != self._poll_generation:
+                await self._conflict_delay(loop)
                 raise ApiError(
                     409,
                     "Conflict: terminated by other getUpdates request; make sure that only one "
                     "bot instance is running",
                 )
-            # updates of types the bot did not ask for are never delivered
-            self._queue = [queued for queued in self._queue if self._is_allowed(queued.update)]
-            batch = self._queue[:limit]
+            batch = self._batch(limit)
             remaining = deadline - loop.time()
             if batch or remaining <= 0:
-                for queued in batch:
-                    queued.delivered = True
-                if batch:
-                    self._touch()
-                return [copy.deepcopy(queued.update) for queued in batch]
+                return self._hand_over(batch)
             event = self._changed
+            # Not wait_for: on 3.11 it swallows a cancel that comes as the event is set (a
+            # server stopping while a reply wakes the poll), and the poll waits on.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await event.wait()
+
+    def _batch(self, limit: int) -> list[_QueuedUpdate]:
+        # updates of types the bot did not ask for are never delivered
+        self._queue = [queued for queued in self._queue if self._is_allowed(queued.update)]
+        return self._queue[:limit]
+
+    def _hand_over(self, batch: list[_QueuedUpdate]) -> list[JSON]:
+        for queued in batch:
+            queued.delivered = True
+        if batch:
+            self._touch()
+        return [copy.deepcopy(queued.update) for queued in batch]
+
+    async def _conflict_delay(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        if now < self._next_conflict_at:
+            await asyncio.sleep(CONFLICT_DELAY)
+        else:
+            self._next_conflict_at = now + CONFLICT_DELAY
 
     def _is_allowed(self, update: JSON) -> bool:
         kinds = [key for key in update if key != "update_id"]
