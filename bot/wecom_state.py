@@ -16,8 +16,8 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import storage.wecom as sql
 import storage.wecom_tokens as tokens
 from bot.config import ConfigError
-from bot.messengers.wecom.state import Person, Pulled
-from flows.model import ConversationKey
+from bot.messengers.wecom.state import Kept, Person, Pulled
+from flows.model import ConversationKey, Reply
 from flows.ports import Store
 from flows.records import Reminder
 
@@ -103,6 +103,43 @@ class StoredWecomState:
     async def forget(self, key: ConversationKey) -> None:
         """Delete what is kept about a person who has no conversation (left, or forgotten)."""
         await self.store.write_sql(lambda c: sql.forget(c, key))
+
+    async def keep_turn(
+        self,
+        person: str,
+        open_kfid: str,
+        messages: list[Reply],
+        menu: dict[str, Any] | None,
+        pages: list[dict[str, Any]],
+        msgids: list[str],
+    ) -> None:
+        """Keep a turn's messages (counted against the person's 5), its screen and pages, and
+        take the messages it answers out of the inbox: all or nothing."""
+        await self.store.write_sql(
+            lambda c: sql.keep_turn(c, person, open_kfid, messages, menu, pages, msgids)
+        )
+
+    async def rekeep(
+        self,
+        person: str,
+        open_kfid: str,
+        replaced: list[int],
+        messages: list[Reply],
+        pages: list[dict[str, Any]],
+    ) -> None:
+        """Put `messages` in place of the kept messages `replaced`, and keep the waiting pages."""
+        await self.store.write_sql(
+            lambda c: sql.rekeep(c, person, open_kfid, replaced, messages, pages)
+        )
+
+    async def unsent(self, open_kfid: str) -> list[Kept]:
+        """Return the messages kept for the account's people and not yet sent, oldest first."""
+        rows = await self.store.read_sql(lambda c: sql.unsent(c, open_kfid))
+        return [Kept(*row) for row in rows]
+
+    async def unkeep(self, ids: list[int], person: str, open_kfid: str, given_back: int) -> None:
+        """Forget kept messages (sent, or refused); give `given_back` back to the person's 5."""
+        await self.store.write_sql(lambda c: sql.unkeep(c, ids, person, open_kfid, given_back))
 
     async def load_token(self, corp_id: str, secret_hash: str) -> tuple[str, datetime] | None:
         """Return the kept access token and when it expires (None: none kept)."""
