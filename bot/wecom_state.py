@@ -56,9 +56,14 @@ class StoredWecomState:
     def __init__(self, store: SqlRunner) -> None:
         self.store = store
 
-    async def record_page(self, open_kfid: str, items: list[Pulled], cursor: str) -> int:
-        """Keep a page of pulled messages and its cursor, together; return how many were new."""
-        return await self.store.write_sql(lambda c: sql.record_page(c, open_kfid, items, cursor))
+    async def record_page(
+        self, open_kfid: str, items: list[Pulled], cursor: str, at: datetime | None = None
+    ) -> int:
+        """Keep a page of pulled messages (pulled `at`) and its cursor, together; return how
+        many were new."""
+        return await self.store.write_sql(
+            lambda c: sql.record_page(c, open_kfid, items, cursor, at)
+        )
 
     async def cursor(self, open_kfid: str) -> str | None:
         """Return where pulling resumes for an account (None: from the start)."""
@@ -68,6 +73,10 @@ class StoredWecomState:
         """Return the account's pulled messages not yet handled, in the order pulled."""
         rows = await self.store.read_sql(lambda c: sql.inbox(c, open_kfid))
         return [Pulled(*row) for row in rows]
+
+    async def received(self, msgids: list[str]) -> dict[str, datetime]:
+        """Return when each of these messages still in the inbox was first pulled."""
+        return await self.store.read_sql(lambda c: sql.received(c, msgids))
 
     async def handled(self, msgids: list[str]) -> None:
         """Remove handled messages from the inbox."""

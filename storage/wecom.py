@@ -54,10 +54,15 @@ KeptRow = tuple[int, str, Reply]
 
 
 def record_page(
-    conn: sqlite3.Connection, open_kfid: str, items: Sequence[Pulled], cursor: str
+    conn: sqlite3.Connection,
+    open_kfid: str,
+    items: Sequence[Pulled],
+    cursor: str,
+    at: datetime | None = None,
 ) -> int:
-    """Keep pulled messages and move the cursor past them (in the caller's transaction)."""
-    now = to_utc_iso(datetime.now(UTC), "received_at")
+    """Keep pulled messages (received `at`, by default now) and move the cursor past them (in
+    the caller's transaction)."""
+    now = to_utc_iso(at or datetime.now(UTC), "received_at")
     added = 0
     for item in items:
         found = conn.execute(
@@ -113,6 +118,16 @@ def inbox(conn: sqlite3.Connection, open_kfid: str) -> list[InboxRow]:
         (open_kfid,),
     )
     return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+
+def received(conn: sqlite3.Connection, msgids: Sequence[str]) -> dict[str, datetime]:
+    """Return when each of these messages still in the inbox was first pulled."""
+    found: dict[str, datetime] = {}
+    for msgid in msgids:
+        row = conn.execute("SELECT received_at FROM wecom_inbox WHERE msgid = ?", (msgid,))
+        if (at := row.fetchone()) is not None:
+            found[msgid] = from_iso(at[0])
+    return found
 
 
 def handled(conn: sqlite3.Connection, msgids: list[str]) -> None:

@@ -162,7 +162,7 @@ class WecomMessenger:
         while True:
             page = await self.api.sync_msg(open_kfid, cursor, token)
             items = [p for m in page.messages if (p := _pulled(m, open_kfid)) is not None]
-            await self.state.record_page(open_kfid, items, page.next_cursor)
+            await self.state.record_page(open_kfid, items, page.next_cursor, self.clock.now())
             cursor = page.next_cursor
             # An empty page may still say has_more: the loop follows has_more, not the list.
             if not page.has_more:
@@ -197,11 +197,13 @@ class WecomMessenger:
         """Answer one person's pulled messages: deferred reminders first, within the quota."""
         key = ConversationKey(MESSENGER, person)
         state = await self.state.person(person)
-        # Begun before and not finished: answered as recovered (by when the person wrote).
+        # Begun before and not finished: answered as recovered, since they were pulled (not
+        # since they were written: a message handed out again was pulled after its first
+        # answer, which says nothing new about it).
+        begun = [p.msgid for p in items if p.msgid in self._begun]
         recovered = {
-            delivery_id(self.api.corp_id, p.msgid): _written_at(p.body) or self.clock.now()
-            for p in items
-            if p.msgid in self._begun
+            delivery_id(self.api.corp_id, msgid): at
+            for msgid, at in (await self.state.received(begun) if begun else {}).items()
         }
         self._begun.update(p.msgid for p in items)
         msgids = [p.msgid for p in items]
@@ -554,12 +556,6 @@ def _pulled(message: dict[str, Any], open_kfid: str) -> Pulled | None:
     if _wrote(message):
         sent_at = datetime.fromtimestamp(int(message.get("send_time") or 0), UTC)
     return Pulled(item.msgid, item.open_kfid or open_kfid, item.external_userid, message, sent_at)
-
-
-def _written_at(message: dict[str, Any]) -> datetime | None:
-    """Return when WeCom says the message was sent (None: it does not say)."""
-    send_time = message.get("send_time")
-    return datetime.fromtimestamp(int(send_time), UTC) if send_time else None
 
 
 def _together(incomings: list[Incoming]) -> list[Incoming]:

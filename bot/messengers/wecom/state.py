@@ -49,8 +49,11 @@ class Kept:
 class WecomState(Protocol):
     """Account cursors, the inbox, each person's window and screen, and deferred reminders."""
 
-    async def record_page(self, open_kfid: str, items: list[Pulled], cursor: str) -> int:
-        """Keep a page of pulled messages and its cursor, together; return how many were new."""
+    async def record_page(
+        self, open_kfid: str, items: list[Pulled], cursor: str, at: datetime | None = None
+    ) -> int:
+        """Keep a page of pulled messages (pulled `at`) and its cursor, together; return how
+        many were new."""
         ...
 
     async def cursor(self, open_kfid: str) -> str | None:
@@ -59,6 +62,10 @@ class WecomState(Protocol):
 
     async def inbox(self, open_kfid: str) -> list[Pulled]:
         """Return the account's pulled messages not yet handled, in the order pulled."""
+        ...
+
+    async def received(self, msgids: list[str]) -> dict[str, datetime]:
+        """Return when each of these messages still in the inbox was first pulled."""
         ...
 
     async def handled(self, msgids: list[str]) -> None:
