@@ -34,9 +34,12 @@ MORE = "回复「继续」"
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[WecomBot]:
+async def bot(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[WecomBot]:
+    """A bot on SQLite, or on PostgreSQL for a test parametrized with "postgres"."""
+    on_postgres = getattr(request, "param", "sqlite") == "postgres"
+    url = str(request.getfixturevalue("pg_url")) if on_postgres else ""
     clock = ManualClock(NOW)
-    running = WecomBot(tmp_path, clock, FakeWecom(clock.now))
+    running = WecomBot(tmp_path, clock, FakeWecom(clock.now), url)
     running.settings = running.settings.replace(deadline_override="1s")
     await running.start()
     try:
@@ -87,6 +90,8 @@ async def test_a_turn_kept_and_never_sent_goes_out_after_a_restart(bot: WecomBot
     assert bot.fake.refusals == []
 
 
+# On PostgreSQL too: it runs every new statement (keep, send one, forget one, keep again).
+@pytest.mark.parametrize("bot", ["sqlite", "postgres"], indirect=True)
 async def test_a_turn_cut_short_after_a_send_is_resent_within_the_quota(bot: WecomBot) -> None:
     session = await up_to(bot, LETTER)
     assert bot.messenger is not None
