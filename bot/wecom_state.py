@@ -16,8 +16,8 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import storage.wecom as sql
 import storage.wecom_tokens as tokens
 from bot.config import ConfigError
-from bot.messengers.wecom.state import Person, Pulled
-from flows.model import ConversationKey
+from bot.messengers.wecom.state import Kept, Person, Pulled
+from flows.model import ConversationKey, Reply
 from flows.ports import Store
 from flows.records import Reminder
 
@@ -56,9 +56,14 @@ class StoredWecomState:
     def __init__(self, store: SqlRunner) -> None:
         self.store = store
 
-    async def record_page(self, open_kfid: str, items: list[Pulled], cursor: str) -> int:
-        """Keep a page of pulled messages and its cursor, together; return how many were new."""
-        return await self.store.write_sql(lambda c: sql.record_page(c, open_kfid, items, cursor))
+    async def record_page(
+        self, open_kfid: str, items: list[Pulled], cursor: str, at: datetime | None = None
+    ) -> int:
+        """Keep a page of pulled messages (pulled `at`) and its cursor, together; return how
+        many were new."""
+        return await self.store.write_sql(
+            lambda c: sql.record_page(c, open_kfid, items, cursor, at)
+        )
 
     async def cursor(self, open_kfid: str) -> str | None:
         """Return where pulling resumes for an account (None: from the start)."""
@@ -68,6 +73,10 @@ class StoredWecomState:
         """Return the account's pulled messages not yet handled, in the order pulled."""
         rows = await self.store.read_sql(lambda c: sql.inbox(c, open_kfid))
         return [Pulled(*row) for row in rows]
+
+    async def received(self, msgids: list[str]) -> dict[str, datetime]:
+        """Return when each of these messages still in the inbox was first pulled."""
+        return await self.store.read_sql(lambda c: sql.received(c, msgids))
 
     async def handled(self, msgids: list[str]) -> None:
         """Remove handled messages from the inbox."""
@@ -103,6 +112,43 @@ class StoredWecomState:
     async def forget(self, key: ConversationKey) -> None:
         """Delete what is kept about a person who has no conversation (left, or forgotten)."""
         await self.store.write_sql(lambda c: sql.forget(c, key))
+
+    async def keep_turn(
+        self,
+        person: str,
+        open_kfid: str,
+        messages: list[Reply],
+        menu: dict[str, Any] | None,
+        pages: list[dict[str, Any]],
+        msgids: list[str],
+    ) -> None:
+        """Keep a turn's messages (counted against the person's 5), its screen and pages, and
+        take the messages it answers out of the inbox: all or nothing."""
+        await self.store.write_sql(
+            lambda c: sql.keep_turn(c, person, open_kfid, messages, menu, pages, msgids)
+        )
+
+    async def rekeep(
+        self,
+        person: str,
+        open_kfid: str,
+        replaced: list[int],
+        messages: list[Reply],
+        pages: list[dict[str, Any]],
+    ) -> None:
+        """Put `messages` in place of the kept messages `replaced`, and keep the waiting pages."""
+        await self.store.write_sql(
+            lambda c: sql.rekeep(c, person, open_kfid, replaced, messages, pages)
+        )
+
+    async def unsent(self, open_kfid: str) -> list[Kept]:
+        """Return the messages kept for the account's people and not yet sent, oldest first."""
+        rows = await self.store.read_sql(lambda c: sql.unsent(c, open_kfid))
+        return [Kept(*row) for row in rows]
+
+    async def unkeep(self, ids: list[int], person: str, open_kfid: str, given_back: int) -> None:
+        """Forget kept messages (sent, or refused); give `given_back` back to the person's 5."""
+        await self.store.write_sql(lambda c: sql.unkeep(c, ids, person, open_kfid, given_back))
 
     async def load_token(self, corp_id: str, secret_hash: str) -> tuple[str, datetime] | None:
         """Return the kept access token and when it expires (None: none kept)."""

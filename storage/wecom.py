@@ -1,7 +1,11 @@
-"""What the WeChat messenger keeps: account cursors, the inbox, each person's window and screen.
+"""What the WeChat messenger keeps: account cursors, the inbox, each person's window and screen,
+and the messages of a turn until they are sent.
 
 The inbox row of a pulled message is written in the same transaction as the cursor that moves
-past it, so a crash between the two can neither lose a message nor skip one. Rows are keyed by
+past it, so a crash between the two can neither lose a message nor skip one. A turn's messages
+go into the messengers' outbox (`storage.mailbox`, messenger "wecom", one row per WeChat
+message) in the same transaction that counts them against the person's 5 and removes the
+messages they answer from the inbox; each row is deleted once WeCom took it. Rows are keyed by
 WeCom's external_userid; forgetting a person deletes theirs (see `forget`).
 
 SQLite and PostgreSQL run these same statements (PostgreSQL through
@@ -17,8 +21,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import storage.mailbox as mailbox
 import storage.reminders as reminders
-from flows.model import ConversationKey
+from flows.model import ConversationKey, Reply
 from flows.records import Reminder
 from storage.db import from_iso, to_utc_iso
 
@@ -44,13 +49,20 @@ class Pulled(Protocol):
 PersonRow = tuple[str, datetime | None, int, dict[str, Any], list[dict[str, Any]]]
 # An inbox row: msgid, open_kfid, external_userid, body.
 InboxRow = tuple[str, str, str, dict[str, Any]]
+# An outbox row of the messenger: its id, the person, and the one WeChat message it keeps.
+KeptRow = tuple[int, str, Reply]
 
 
 def record_page(
-    conn: sqlite3.Connection, open_kfid: str, items: Sequence[Pulled], cursor: str
+    conn: sqlite3.Connection,
+    open_kfid: str,
+    items: Sequence[Pulled],
+    cursor: str,
+    at: datetime | None = None,
 ) -> int:
-    """Keep pulled messages and move the cursor past them (in the caller's transaction)."""
-    now = to_utc_iso(datetime.now(UTC), "received_at")
+    """Keep pulled messages (received `at`, by default now) and move the cursor past them (in
+    the caller's transaction)."""
+    now = to_utc_iso(at or datetime.now(UTC), "received_at")
     added = 0
     for item in items:
         found = conn.execute(
@@ -106,6 +118,16 @@ def inbox(conn: sqlite3.Connection, open_kfid: str) -> list[InboxRow]:
         (open_kfid,),
     )
     return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+
+def received(conn: sqlite3.Connection, msgids: Sequence[str]) -> dict[str, datetime]:
+    """Return when each of these messages still in the inbox was first pulled."""
+    found: dict[str, datetime] = {}
+    for msgid in msgids:
+        row = conn.execute("SELECT received_at FROM wecom_inbox WHERE msgid = ?", (msgid,))
+        if (at := row.fetchone()) is not None:
+            found[msgid] = from_iso(at[0])
+    return found
 
 
 def handled(conn: sqlite3.Connection, msgids: list[str]) -> None:
@@ -193,3 +215,77 @@ def forget(conn: sqlite3.Connection, key: ConversationKey) -> None:
         return
     conn.execute("DELETE FROM wecom_inbox WHERE external_userid = ?", (key.user_id,))
     conn.execute("DELETE FROM wecom_people WHERE external_userid = ?", (key.user_id,))
+
+
+def keep_turn(
+    conn: sqlite3.Connection,
+    external_userid: str,
+    open_kfid: str,
+    messages: Sequence[Reply],
+    menu: dict[str, Any] | None,
+    pages: list[dict[str, Any]],
+    msgids: Sequence[str],
+) -> None:
+    """Keep a turn's messages to send, counted against the person's 5, with the screen and
+    pages after it, and take the messages it answers out of the inbox (the caller's transaction).
+    """
+    _keep(conn, external_userid, open_kfid, messages)
+    if messages:
+        count_sent(conn, external_userid, open_kfid, len(messages))
+    save_screen(conn, external_userid, open_kfid, menu, pages)
+    handled(conn, list(msgids))
+
+
+def rekeep(
+    conn: sqlite3.Connection,
+    external_userid: str,
+    open_kfid: str,
+    replaced: Sequence[int],
+    messages: Sequence[Reply],
+    pages: list[dict[str, Any]],
+) -> None:
+    """Put `messages` in place of the kept rows `replaced`, and keep the waiting pages."""
+    _unkeep(conn, replaced)
+    _keep(conn, external_userid, open_kfid, messages)
+    save_screen(conn, external_userid, open_kfid, None, pages)
+
+
+def unsent(conn: sqlite3.Connection, open_kfid: str) -> list[KeptRow]:
+    """Return the messages kept for the account's people and not yet sent, oldest first."""
+    rows = conn.execute(
+        "SELECT id, user_id, chat_id, replies FROM outbox WHERE messenger = ? ORDER BY id",
+        (MESSENGER,),
+    ).fetchall()
+    mine = f"{open_kfid}|"
+    return [
+        (int(row[0]), row[1], mailbox.decode_replies(row[3])[0])
+        for row in rows
+        if str(row[2]).startswith(mine)
+    ]
+
+
+def unkeep(
+    conn: sqlite3.Connection,
+    ids: Sequence[int],
+    external_userid: str,
+    open_kfid: str,
+    given_back: int,
+) -> None:
+    """Forget kept messages (sent, or refused by WeCom); give back what was not sent."""
+    _unkeep(conn, ids)
+    if given_back:
+        count_sent(conn, external_userid, open_kfid, -given_back)
+
+
+def _keep(
+    conn: sqlite3.Connection, external_userid: str, open_kfid: str, messages: Sequence[Reply]
+) -> None:
+    at = to_utc_iso(datetime.now(UTC), "created_at")
+    key = ConversationKey(MESSENGER, external_userid)
+    chat_id = f"{open_kfid}|{external_userid}"
+    for message in messages:  # a row each: each is forgotten as soon as WeCom took it
+        mailbox.keep(conn, key, chat_id, [message], at)
+
+
+def _unkeep(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+    conn.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])

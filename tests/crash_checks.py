@@ -3,7 +3,8 @@
 A `Script` is a person filing SMS complaints with screenshots by answering whatever the bot
 showed last; it notes every answer the bot moved past. After the run `check_database` and
 `check_reminders` check the invariants (ANSWERS, CASES, EVIDENCE, FILES, REMINDERS, DATABASE)
-against what each script noted. The Telegram test (tests/bot/test_crash.py) and the WeChat test
+against what each script noted, and `check_answered` what each person was told (ANNOUNCED,
+UNANSWERED). The Telegram test (tests/bot/test_crash.py) and the WeChat test
 (tests/bot/test_wecom_crash.py) drive the bot each through their fake messenger.
 """
 
@@ -353,3 +354,19 @@ def check_reminders(sends: dict[str, list[int]], kills: int, people: int) -> dic
     bound = kills * people
     assert repeats <= bound, f"REMINDERS: {repeats} repeated, more than {bound} (kills x people)"
     return {"reminders_sent": sum(map(len, sends.values())), "reminder_repeats": repeats}
+
+
+def check_answered(figures: dict[str, int], unanswered: Sequence[int]) -> dict[str, int]:
+    """Every filed case was announced and every message answered; return the two counts.
+
+    `figures` are `check_database`'s (cases and announced); `unanswered` gives, per person, the
+    messages the running bot never answered (the person had to nudge it).
+    """
+    unannounced = figures["cases"] - figures["announced"]
+    assert unannounced == 0, f"ANNOUNCED: {unannounced} complaints filed and never announced"
+    for index, count in enumerate(unanswered):
+        assert count == 0, (
+            f"UNANSWERED: person {index}: {count} messages the running bot never answered"
+            " (the person had to nudge it)"
+        )
+    return {"unannounced": unannounced, "unanswered": sum(unanswered)}

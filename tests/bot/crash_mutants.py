@@ -121,10 +121,36 @@ def wecom_inbox_emptied_first() -> None:
         for pulled in await self.state.inbox(open_kfid):
             people.setdefault(pulled.external_userid, []).append(pulled)
         for person, items in people.items():
-            await self.state.handled([i.msgid for i in items])
+            msgids = [i.msgid for i in items]
+            await self.state.handled(msgids)
             await self.handle_person(open_kfid, person, items)
+            self._begun.difference_update(msgids)
 
     WecomMessenger.handle_inbox = handle_inbox  # type: ignore[method-assign]
+
+
+def wecom_outbox_never_resent() -> None:
+    """Drop what a crash left in the WeChat outbox instead of sending it.
+
+    The bot also pauses between keeping a turn and sending it, so that the kill the test makes
+    once a turn is kept lands before it is sent.
+    """
+    import asyncio
+
+    from bot.messengers.wecom.messenger import WecomMessenger
+
+    async def resend(self: WecomMessenger, open_kfid: str) -> None:
+        for kept in await self.state.unsent(open_kfid):
+            await self.state.unkeep([kept.id], kept.external_userid, open_kfid, 0)
+
+    send_kept = WecomMessenger._send_kept
+
+    async def slow_send_kept(self: WecomMessenger, *args: Any, **kwargs: Any) -> int:
+        await asyncio.sleep(0.5)
+        return await send_kept(self, *args, **kwargs)
+
+    WecomMessenger.resend = resend  # type: ignore[method-assign]
+    WecomMessenger._send_kept = slow_send_kept  # type: ignore[method-assign]
 
 
 MUTANTS: dict[str, Callable[[], None]] = {
@@ -133,6 +159,7 @@ MUTANTS: dict[str, Callable[[], None]] = {
     "send_reminders_twice": send_reminders_twice,
     "ignore_deliveries": ignore_deliveries,
     "wecom_inbox_emptied_first": wecom_inbox_emptied_first,
+    "wecom_outbox_never_resent": wecom_outbox_never_resent,
     "drop_kept_updates": drop_kept_updates,
 }
 

@@ -7,12 +7,19 @@ write again. Every pulled message is in the inbox before its cursor moves; its m
 delivery id, so a message pulled twice has its effect once. Someone who opens the chat without
 writing is greeted once with the event's `welcome_code` (one message, within 20 s).
 
+Nothing said is lost to a crash: a turn's messages are kept (the outbox) in the transaction
+that counts them against the person's 5 and takes what they answer out of the inbox, then
+sent, each forgotten once WeCom took it; what a crash left kept goes out before the next pull
+(see `resend`). A message whose step committed before a crash but whose turn was never kept is
+answered by saying where the conversation stands (`Host.handle_recovered`).
+
 The app (bot/app.py) builds it with `WecomOptions`, the API client and the state, and hands it
 the `Host` in `start`; it reads no settings and opens no storage.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -28,11 +35,12 @@ from bot.messengers.wecom.api import Media, WecomApi, WecomError
 from bot.messengers.wecom.calendar import deadline_invite
 from bot.messengers.wecom.outbox import Out
 from bot.messengers.wecom.pull import PullLoop
-from bot.messengers.wecom.state import Person, Pulled, WecomState
+from bot.messengers.wecom.state import Kept, Person, Pulled, WecomState
 from bot.messengers.wecom.updates import (
     MESSENGER,
     Item,
     MediaUnavailable,
+    delivery_id,
     split_chat_id,
     to_incoming,
 )
@@ -44,6 +52,7 @@ from flows.records import Deliveries, Reminder
 log = logging.getLogger(__name__)
 
 HUMAN_AGENT = 95018  # the session is with a person at the company: the API may not send
+UNREACHABLE = -1  # WeCom could not be reached, or answered 5xx: the send may be tried again
 _FAIL_WINDOW = frozenset({4, 6})  # msg_send_fail: past 48 hours, over 5 messages
 _FAIL_REFUSED = 10  # the person refused messages
 
@@ -105,6 +114,9 @@ class WecomMessenger:
             k: PullLoop(k, self.pull, clock, options.poll_interval) for k in options.open_kfids
         }
         self._host: Host | None = None
+        # Pulled messages whose handling began (here, or in a process before a restart) and
+        # did not end: their step may have committed with their answer lost.
+        self._begun: set[str] = set()
         self.refused = 0  # sends WeCom refused (an error code); for the logs and tests
 
     @property
@@ -119,7 +131,8 @@ class WecomMessenger:
     async def start(self, host: Host) -> None:
         """Answer for `host` from now on: start one pull loop per account."""
         self._host = host
-        for loop in self.loops.values():
+        for open_kfid, loop in self.loops.items():
+            self._begun |= {pulled.msgid for pulled in await self.state.inbox(open_kfid)}
             loop.start()
 
     async def stop(self) -> None:
@@ -142,11 +155,14 @@ class WecomMessenger:
 
     async def pull(self, open_kfid: str, token: str | None) -> None:
         """Pull every page after the saved cursor into the inbox, then handle the inbox."""
+        # Before a new message of theirs opens a new window: until then what is kept for a
+        # person is counted in the window it was kept in (see `resend`).
+        await self.resend(open_kfid)
         cursor = await self.state.cursor(open_kfid)
         while True:
             page = await self.api.sync_msg(open_kfid, cursor, token)
             items = [p for m in page.messages if (p := _pulled(m, open_kfid)) is not None]
-            await self.state.record_page(open_kfid, items, page.next_cursor)
+            await self.state.record_page(open_kfid, items, page.next_cursor, self.clock.now())
             cursor = page.next_cursor
             # An empty page may still say has_more: the loop follows has_more, not the list.
             if not page.has_more:
@@ -159,19 +175,38 @@ class WecomMessenger:
         for pulled in await self.state.inbox(open_kfid):
             people.setdefault(pulled.external_userid, []).append(pulled)
         for person, items in people.items():
+            msgids = [i.msgid for i in items]
             try:
                 await self.handle_person(open_kfid, person, items)
             except StorageError:
                 log.warning("wecom: could not store; the messages stay in the inbox", exc_info=True)
                 return
             except Exception:
-                log.exception("wecom: handling a person's messages failed; dropped")
-            await self.state.handled([i.msgid for i in items])
+                log.exception("wecom: handling a person's messages failed; asking them again")
+                try:
+                    await self._apologise(open_kfid, person, msgids)
+                except StorageError:
+                    log.warning("wecom: could not store; the messages stay in the inbox")
+                    return
+                except Exception:
+                    log.exception("wecom: could not tell them; their messages are dropped")
+            await self.state.handled(msgids)
+            self._begun.difference_update(msgids)
 
     async def handle_person(self, open_kfid: str, person: str, items: list[Pulled]) -> None:
         """Answer one person's pulled messages: deferred reminders first, within the quota."""
         key = ConversationKey(MESSENGER, person)
         state = await self.state.person(person)
+        # Begun before and not finished: answered as recovered, since they were pulled (not
+        # since they were written: a message handed out again was pulled after its first
+        # answer, which says nothing new about it).
+        begun = [p.msgid for p in items if p.msgid in self._begun]
+        recovered = {
+            delivery_id(self.api.corp_id, msgid): at
+            for msgid, at in (await self.state.received(begun) if begun else {}).items()
+        }
+        self._begun.update(p.msgid for p in items)
+        msgids = [p.msgid for p in items]
         for pulled in items:
             if pulled.body.get("msgtype") == "event":
                 await self._event(key, pulled.body.get("event") or {})
@@ -214,7 +249,7 @@ class WecomMessenger:
                 pages = []
                 await self.store.mark_handled(Deliveries(MESSENGER, incoming.deliveries))
                 continue
-            replies = await self.host.handle(_pressed(incoming, turn.screen))
+            replies = await self._answer(_pressed(incoming, turn.screen), recovered)
             pages = []  # a new answer replaces what waited for "继续"
             replies = await self._with_invite(key, replies)
             self._add(turn, replies)
@@ -222,7 +257,24 @@ class WecomMessenger:
             # Said when a file could not be fetched from WeCom (expired, gone, failing).
             language = await self.host.language(key)
             self._add(turn, [Reply(self.host.text("file_unfetched", language))])
-        await self._send_turn(open_kfid, key, state, turn, pages)
+        await self._send_turn(open_kfid, key, state, turn, pages, msgids)
+
+    async def _answer(self, incoming: Incoming, recovered: dict[str, datetime]) -> list[Reply]:
+        """Ask the host for the replies, resuming instead where a crash may have lost them."""
+        since = [recovered[d] for d in incoming.deliveries if d in recovered]
+        if since:
+            return await self.host.handle_recovered(incoming, min(since))
+        return await self.host.handle(incoming)
+
+    async def _apologise(self, open_kfid: str, person: str, msgids: list[str]) -> None:
+        """Tell a person whose messages could not be handled to send them again."""
+        key = ConversationKey(MESSENGER, person)
+        state = await self.state.person(person)
+        language = await self.host.language(key)
+        turn = Turn(menus.screen_of(state.menu))
+        self._add(turn, [Reply(self.host.text("internal_error", language))])
+        pages = [Out.from_json(p) for p in state.pages]
+        await self._send_turn(open_kfid, key, state, turn, pages, msgids)
 
     async def send_replies(
         self, key: ConversationKey, chat_id: str, replies: Sequence[Reply]
@@ -232,7 +284,7 @@ class WecomMessenger:
         state = await self.state.person(person)
         turn = Turn(menus.screen_of(state.menu))
         self._add(turn, replies)
-        await self._send_turn(open_kfid, key, state, turn, [])
+        await self._send_turn(open_kfid, key, state, turn, [], [])
 
     def _add(self, turn: Turn, replies: Sequence[Reply]) -> None:
         rendered = outbox.render(
@@ -245,12 +297,32 @@ class WecomMessenger:
         turn.screen = rendered.screen
 
     async def _send_turn(
-        self, open_kfid: str, key: ConversationKey, state: Person, turn: Turn, pages: list[Out]
+        self,
+        open_kfid: str,
+        key: ConversationKey,
+        state: Person,
+        turn: Turn,
+        pages: list[Out],
+        msgids: list[str],
     ) -> None:
+        """Keep the turn (finishing the messages `msgids` it answers), then send it."""
+        leftover = await self._kept(open_kfid, key.user_id)
+        if leftover:  # a send failed before (WeCom unreachable): those go first
+            with contextlib.suppress(WecomError):
+                await self._resend(open_kfid, key.user_id, leftover)
+            state = await self.state.person(key.user_id)
         room = self._room(state)
         language = await self.host.language(key)
         now_outs, rest = outbox.budget(outbox.merge(turn.outs), room, language)
-        sent = await self._send_counted(open_kfid, key.user_id, now_outs)
+        await self.state.keep_turn(
+            key.user_id,
+            open_kfid,
+            [out.as_reply() for out in now_outs],
+            turn.screen.to_json(),
+            [o.to_json() for o in [*rest, *pages]],
+            msgids,
+        )
+        sent = await self._send_kept(open_kfid, key.user_id)
         if await self.store.load_conversation(key) is None:
             # Forgotten in this turn (or never started): keep nothing about them.
             await self.state.forget(key)
@@ -258,9 +330,6 @@ class WecomMessenger:
         for reminder in turn.reminders[: max(0, sent)]:
             # Marked sent with its record on the case, in one transaction (see `flows.ports`).
             await self.host.reminder_delivered(reminder)
-        await self.state.save_screen(
-            key.user_id, open_kfid, turn.screen.to_json(), [o.to_json() for o in [*rest, *pages]]
-        )
 
     async def _welcome(
         self, open_kfid: str, key: ConversationKey, state: Person, pulled: Pulled, code: str
@@ -292,9 +361,13 @@ class WecomMessenger:
         await self.state.save_screen(key.user_id, open_kfid, rendered.screen.to_json(), [])
 
     def _room(self, state: Person) -> int:
-        if state.window_at is None or self.clock.now() - state.window_at >= self.options.window:
+        if not self._window_open(state):
             return 0
         return max(0, self.options.per_message - state.sent)
+
+    def _window_open(self, state: Person) -> bool:
+        at = state.window_at
+        return at is not None and self.clock.now() - at < self.options.window
 
     async def _event(self, key: ConversationKey, event: dict[str, Any]) -> None:
         if event.get("event_type") != "msg_send_fail":
@@ -326,6 +399,70 @@ class WecomMessenger:
         return await self.api.media(media_id, max_bytes)
 
     # ------------------------------------------------------------------------- sending
+
+    async def resend(self, open_kfid: str) -> None:
+        """Send what was kept for the account's people and not sent (a crash, WeCom down).
+
+        The first message kept for a person may have gone out just before the crash: sending
+        it again may cost one more of their 5. With no room for that one, what fits goes out
+        ending in "reply 继续 for the rest", and the rest waits for 继续; with their window
+        closed, all of it waits. Raises WecomError when WeCom cannot be reached (what is kept
+        stays, and the pull waits: a new message would open a new window under it).
+        """
+        people: dict[str, list[Kept]] = {}
+        for kept in await self.state.unsent(open_kfid):
+            people.setdefault(kept.external_userid, []).append(kept)
+        for person, kept_ones in people.items():
+            await self._resend(open_kfid, person, kept_ones)
+
+    async def _resend(self, open_kfid: str, person: str, kept: list[Kept]) -> None:
+        """Send again what was kept for one person, within their 5 (see `resend`)."""
+        log.info("wecom: sending %s messages kept and not sent before", len(kept))
+        state = await self.state.person(person)
+        if self._room(state) > 0:
+            await self.state.count_sent(person, open_kfid, 1)
+        else:
+            outs = [Out.of_reply(k.message) for k in kept]
+            fits = len(outs) - 1 if self._window_open(state) else 0
+            language = await self.host.language(ConversationKey(MESSENGER, person))
+            now_outs, rest = outbox.budget(outs, fits, language)
+            pages = [*(o.to_json() for o in rest), *state.pages]
+            replies = [o.as_reply() for o in now_outs]
+            await self.state.rekeep(person, open_kfid, [k.id for k in kept], replies, pages)
+        await self._send_kept(open_kfid, person, raise_unreachable=True)
+
+    async def _kept(self, open_kfid: str, person: str) -> list[Kept]:
+        return [k for k in await self.state.unsent(open_kfid) if k.external_userid == person]
+
+    async def _send_kept(
+        self, open_kfid: str, person: str, *, raise_unreachable: bool = False
+    ) -> int:
+        """Send what is kept for a person, oldest first, forgetting each once WeCom took it or
+        refused it; return how many went out. Unreachable: the rest stays for the next pull."""
+        kept = await self._kept(open_kfid, person)
+        sent = 0
+        for index, message in enumerate(kept):
+            try:
+                out = Out.of_reply(message.message)
+                await self.api.send_msg(await self._message(open_kfid, person, out))
+            except WecomError as exc:
+                if exc.code == UNREACHABLE:
+                    log.warning("wecom: a reply could not be sent (%s); kept for later", exc)
+                    if raise_unreachable:
+                        raise
+                    return sent
+                self.refused += 1
+                if exc.code == HUMAN_AGENT:
+                    log.warning("wecom: a human agent holds the session; replies not sent")
+                    rest = [k.id for k in kept[index:]]
+                    await self.state.unkeep(rest, person, open_kfid, len(rest))
+                    return sent
+                log.warning("wecom: a reply was not sent (%s); sending the rest", exc)
+                await self.state.unkeep([message.id], person, open_kfid, 1)
+                continue
+            await self.state.unkeep([message.id], person, open_kfid, 0)
+            sent += 1
+        return sent
 
     async def _send(self, open_kfid: str, person: str, outs: list[Out]) -> int:
         """Send messages in order; return how many WeCom took (a refused one is skipped)."""

@@ -45,6 +45,15 @@ class Out:
             else [doc.file_name, doc.mime_type, base64.b64encode(doc.content).decode()],
         }
 
+    def as_reply(self) -> Reply:
+        """Return this message as the outbox keeps it: a reply, one menu item a row."""
+        return Reply(self.text, tuple((b,) for b in self.menu), self.document)
+
+    @classmethod
+    def of_reply(cls, reply: Reply) -> Out:
+        """Return the message `as_reply` kept."""
+        return cls(reply.text, tuple(b for row in reply.buttons for b in row), reply.document)
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Out:
         doc = data.get("document")

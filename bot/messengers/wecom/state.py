@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from flows.model import ConversationKey
+from flows.model import ConversationKey, Reply
 from flows.records import Reminder
 
 
@@ -37,11 +37,23 @@ class Person:
     pages: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """One WeChat message of a turn, kept until WeCom has taken it (a menu's items as rows)."""
+
+    id: int
+    external_userid: str
+    message: Reply
+
+
 class WecomState(Protocol):
     """Account cursors, the inbox, each person's window and screen, and deferred reminders."""
 
-    async def record_page(self, open_kfid: str, items: list[Pulled], cursor: str) -> int:
-        """Keep a page of pulled messages and its cursor, together; return how many were new."""
+    async def record_page(
+        self, open_kfid: str, items: list[Pulled], cursor: str, at: datetime | None = None
+    ) -> int:
+        """Keep a page of pulled messages (pulled `at`) and its cursor, together; return how
+        many were new."""
         ...
 
     async def cursor(self, open_kfid: str) -> str | None:
@@ -50,6 +62,10 @@ class WecomState(Protocol):
 
     async def inbox(self, open_kfid: str) -> list[Pulled]:
         """Return the account's pulled messages not yet handled, in the order pulled."""
+        ...
+
+    async def received(self, msgids: list[str]) -> dict[str, datetime]:
+        """Return when each of these messages still in the inbox was first pulled."""
         ...
 
     async def handled(self, msgids: list[str]) -> None:
@@ -84,4 +100,36 @@ class WecomState(Protocol):
 
     async def forget(self, key: ConversationKey) -> None:
         """Delete what is kept about a person who has no conversation (left, or forgotten)."""
+        ...
+
+    async def keep_turn(
+        self,
+        person: str,
+        open_kfid: str,
+        messages: list[Reply],
+        menu: dict[str, Any] | None,
+        pages: list[dict[str, Any]],
+        msgids: list[str],
+    ) -> None:
+        """Keep a turn's messages (counted against the person's 5), its screen and pages, and
+        take the messages it answers out of the inbox: all or nothing."""
+        ...
+
+    async def rekeep(
+        self,
+        person: str,
+        open_kfid: str,
+        replaced: list[int],
+        messages: list[Reply],
+        pages: list[dict[str, Any]],
+    ) -> None:
+        """Put `messages` in place of the kept messages `replaced`, and keep the waiting pages."""
+        ...
+
+    async def unsent(self, open_kfid: str) -> list[Kept]:
+        """Return the messages kept for the account's people and not yet sent, oldest first."""
+        ...
+
+    async def unkeep(self, ids: list[int], person: str, open_kfid: str, given_back: int) -> None:
+        """Forget kept messages (sent, or refused); give `given_back` back to the person's 5."""
         ...
