@@ -2,7 +2,10 @@
 
 Single-flight: a callback arriving while a pull runs only asks for one more pull after it, so
 two pulls of one account never race over its cursor. A lost callback is made up for by the
-safety pull every `interval`.
+safety pull every `interval`. A pull that failed is tried again sooner, 2 s then doubling to a
+minute: the first pull after a start has no callback token, and WeCom refuses more than about 10
+such pulls a minute (45009), so after quick restarts the messages written meanwhile would
+otherwise wait for the person's next message or the next safety pull.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ log = logging.getLogger(__name__)
 
 Pull = Callable[[str, str | None], Awaitable[None]]
 
+RETRY_FIRST = timedelta(seconds=2)  # after a failed pull; doubled after each failure
+RETRY_MOST = timedelta(seconds=60)
+
 
 class PullLoop:
     """Run `pull(open_kfid, token)` when woken, and at least every `interval`."""
@@ -34,6 +40,7 @@ class PullLoop:
         self._passes = 0
         self._busy = False
         self._done = asyncio.Condition()
+        self._retry: timedelta | None = None  # set while pulls fail
 
     def wake(self, token: str | None) -> None:
         """Ask for a pull soon (a callback's token lets it skip the strict rate limit)."""
@@ -67,14 +74,22 @@ class PullLoop:
 
     async def _loop(self) -> None:
         while True:
-            await self.clock.sleep_until(self.clock.now() + self.interval, self._wake)
+            wait = self.interval if self._retry is None else min(self._retry, self.interval)
+            await self.clock.sleep_until(self.clock.now() + wait, self._wake)
             self._wake.clear()
             token, self._token = self._token, None
             self._busy = True
             try:
                 await self._pull(self.open_kfid, token)
+                self._retry = None
             except Exception:
-                log.exception("pulling account %s failed; trying again later", self.open_kfid)
+                self._retry = RETRY_FIRST if self._retry is None else self._retry * 2
+                self._retry = min(self._retry, RETRY_MOST)
+                log.exception(
+                    "pulling account %s failed; trying again in %d s",
+                    self.open_kfid,
+                    min(self._retry, self.interval).total_seconds(),
+                )
             finally:
                 self._busy = False
                 async with self._done:
