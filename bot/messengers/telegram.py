@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -122,6 +122,14 @@ class TelegramOptions:
     album_wait: float = 0.8  # seconds to wait for the rest of an album
     forward_wait: float | None = None  # for more forwards of a burst (None: album_wait)
     flood_rate: tuple[int, float] | None = None  # (messages, seconds) per person; None: off
+
+
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    """The message whose button a person pressed, and that button's data."""
+
+    message: Message
+    data: str
 
 
 class _KeepingQueue(asyncio.Queue[object]):
@@ -278,7 +286,7 @@ class TelegramMessenger:
         incoming: Incoming,
         handled: Update,
         replies: Sequence[Reply],
-        pressed: Message | None = None,
+        pressed: Pressed | None = None,
     ) -> None:
         """Keep the replies (finishing every update they answer), send them, forget them."""
         self._finished.add(handled.update_id)  # the others joined it: nobody looks them up
@@ -319,10 +327,16 @@ class TelegramMessenger:
         incoming = to_incoming([update], context.bot)
         if incoming is None:
             return
+        recovered = update.update_id in self._recovered
         replies = await self._answer(incoming, [update])
-        if replies and isinstance(query.message, Message) and not any(r.edit for r in replies):
-            await self.mark_pressed(query.message, query.data or "")
-        pressed = query.message if isinstance(query.message, Message) else None
+        if recovered:
+            # Kept before a restart, which may have sent messages below the pressed one (replies
+            # a crash left unsent, reminders): an edit up there would go unseen.
+            replies = [replace(reply, edit=False) for reply in replies]
+        message = query.message if isinstance(query.message, Message) else None
+        if replies and message is not None and not any(r.edit for r in replies):
+            await self.mark_pressed(message, query.data or "")
+        pressed = Pressed(message, query.data or "") if message is not None else None
         # No replies: a press delivered again, answered the first time; it is finished all the same.
         await self._deliver(incoming, update, replies, pressed)
 
@@ -351,7 +365,7 @@ class TelegramMessenger:
         chat_id: str,
         replies: Sequence[Reply],
         *,
-        pressed: Message | None = None,
+        pressed: Pressed | None = None,
     ) -> None:
         """Send the replies: edits in place where asked, long texts split, documents attached.
 
@@ -365,7 +379,7 @@ class TelegramMessenger:
         for reply in fitting.fit(replies, LIMITS):
             markup = keyboard(reply)
             if reply.edit and pressed is not None:
-                sends.append(partial(_edit, pressed, reply.text, markup))
+                sends.append(partial(self._edit, chat, pressed, reply.text, markup))
                 continue
             if reply.text:
                 sends.append(partial(bot.send_message, chat, reply.text, reply_markup=markup))
@@ -384,6 +398,21 @@ class TelegramMessenger:
                 log.warning("chat %s: a reply was not sent; sending the rest", chat, exc_info=True)
         if refused:
             await self._say_unsent(key, chat)
+
+    async def _edit(
+        self, chat: int, pressed: Pressed, text: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        """Show `text` in place of the pressed message, or anew below it if Telegram refuses."""
+        try:
+            await pressed.message.edit_text(text, reply_markup=markup)
+            return
+        except BadRequest as exc:
+            # "Not modified": the pressed message shows this already (a stale copy of the
+            # question was pressed), so the person would see nothing happen. "Not found",
+            # "can't be edited": it is gone. Either way the question comes where they look.
+            log.info("chat %s: pressed message not edited (%s); sending it anew", chat, exc)
+        await self.application.bot.send_message(chat, text, reply_markup=markup)
+        await self.mark_pressed(pressed.message, pressed.data)  # one live copy of the question
 
     async def _say_unsent(self, key: ConversationKey, chat: int) -> None:
         language = await self.host.language(key)
@@ -442,14 +471,6 @@ class TelegramMessenger:
             await bot.set_my_commands(commands, language_code=code)
             if index == 0 and code is not None:
                 await bot.set_my_commands(commands)
-
-
-async def _edit(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    try:
-        await message.edit_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():  # the same text again is no failure
-            raise
 
 
 def rate_limiter() -> AIORateLimiter:
