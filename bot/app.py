@@ -323,7 +323,9 @@ class TelegramRole:
         """Answer for the services, start the reminders, then poll Telegram."""
         services: Services = self.app.bot_data["services_holder"]["services"]
         messenger = self.app.bot_data["messenger"]
-        if not messenger.shared:  # a worker's has answered since it started
+        # A worker's has answered since it started; a leader leading again still answers
+        # (a second start would drain the inbox twice, and resend replies being sent).
+        if not messenger.started:
             await messenger.start(services)
         services.start_reminders([messenger])
         assert self.app.updater is not None

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 from flows.errors import StorageError
@@ -36,9 +36,6 @@ BATCH = 200
 RETRY_SECONDS = 1.0
 # Shared: seconds between looks for waiting conversations when no notice came (a lost one).
 LOOK_EVERY = 1.0
-# Shared: replies kept this long ago and still not sent were left by a dead worker (a live one
-# holds the conversation until they are sent, so taking it too early only finds it held).
-STALE_REPLIES = timedelta(seconds=5)
 # Shared: most conversations one process takes at one look, so that others get their share.
 TAKE_AT_ONCE = 50
 
@@ -51,10 +48,8 @@ Resend = Callable[[str], Awaitable[None]]
 class Locks(Protocol):
     """Which process handles which conversation, when several share the inbox."""
 
-    async def take_waiting(
-        self, messenger: str, held: Collection[str], stale_before: datetime, limit: int
-    ) -> list[str]:
-        """Take free conversations with pending updates or stale replies; return their lanes."""
+    async def take_waiting(self, messenger: str, held: Collection[str], limit: int) -> list[str]:
+        """Take free conversations with pending updates or unsent replies; return their lanes."""
         ...
 
     async def give_back(self, messenger: str, lane: str) -> None:
@@ -168,14 +163,18 @@ class Inbox:
         """Take the conversations waiting, whenever an update is kept anywhere (shared)."""
         locks = self._locks
         assert locks is not None
+        loop = asyncio.get_running_loop()
         heard: set[str] | None = None  # whose updates were kept since the last look (None: any)
+        looked = -LOOK_EVERY
         while True:
-            if heard is None or not heard.issubset(self._held):
+            # Notices naming only people held here need no look, but a look is due every
+            # LOOK_EVERY s all the same: a killed worker's people send nothing more while
+            # they wait for their answer, and would wait as long as the others keep writing.
+            due = loop.time() - looked >= LOOK_EVERY
+            if heard is None or not heard <= self._held.keys() or due:
+                looked = loop.time()
                 try:
-                    stale = datetime.now(UTC) - STALE_REPLIES
-                    taken = await locks.take_waiting(
-                        self.messenger, self._held, stale, TAKE_AT_ONCE
-                    )
+                    taken = await locks.take_waiting(self.messenger, self._held, TAKE_AT_ONCE)
                 except StorageError:
                     log.warning("could not look for waiting people; trying again", exc_info=True)
                     await asyncio.sleep(RETRY_SECONDS)
@@ -197,9 +196,6 @@ class Inbox:
                 log.warning("could not listen for kept updates", exc_info=True)
                 await asyncio.sleep(RETRY_SECONDS)
                 heard = None
-            else:
-                # Nothing heard for a while: look anyway (a lost notice, replies left stale).
-                heard = None if heard == set() else heard
 
     async def _serve(self, lane: str) -> None:
         """Hand on one taken person's updates until none is pending or in hand, then give back."""

@@ -202,6 +202,11 @@ class TelegramMessenger:
         app.add_error_handler(_error_handler)
 
     @property
+    def started(self) -> bool:
+        """Return whether `start` was called (the inbox is being handed on)."""
+        return self._inbox is not None
+
+    @property
     def shared(self) -> bool:
         """Return whether other processes answer from the same inbox (workers)."""
         return self._locks is not None

@@ -7,24 +7,26 @@ connection of the process's own, not the pool's (a pooled connection goes back a
 and the lock with it); PostgreSQL drops them the moment that session ends, so what a killed
 process held is free at once and its pending updates go to whoever looks next.
 
-One query finds the conversations waiting (pending updates, or replies kept long enough ago that
-their sender must be dead) and takes the free ones, so a look costs one round trip however many
-people are waiting. A second connection LISTENs for the inbox's notices (`PostgresStore`
-notifies on every update kept), so that every process looks as soon as an update is kept, the
-idle ones first, instead of at its next timer.
+One query finds the conversations waiting (pending updates, or replies kept and not sent) and
+takes the free ones, so a look costs one round trip however many people are waiting. Replies
+are kept and sent while their conversation is held, so a free one with replies still kept was
+left by a dead worker (or a send that failed): they go out first, before the next update.
+
+A second connection LISTENs for the inbox's notices (`PostgresStore` notifies, naming the people,
+whenever updates are kept), so that every process looks as soon as one is kept, the idle ones
+first, instead of at its next timer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Collection
-from datetime import datetime
 from typing import Any
 
 import psycopg
 
-from storage.db import to_utc_iso
 from storage.errors import StorageError
 from storage.postgres.store import INBOX_CHANNEL, redact
 
@@ -42,8 +44,7 @@ SELECT w.lane FROM (
         SELECT COALESCE(user_id, '') AS lane, min(id) AS first FROM inbox
          WHERE messenger = %(messenger)s AND done_at IS NULL GROUP BY 1
         UNION ALL
-        SELECT user_id, min(id) FROM outbox
-         WHERE messenger = %(messenger)s AND created_at < %(stale)s GROUP BY 1
+        SELECT user_id, min(id) FROM outbox WHERE messenger = %(messenger)s GROUP BY 1
     ) AS waiting
     WHERE lane <> ALL(%(held)s)
     GROUP BY lane ORDER BY min(first) LIMIT %(limit)s
@@ -64,20 +65,13 @@ class ConversationLocks:
         self._held: dict[tuple[str, str], int] = {}  # (messenger, lane) -> session it was taken on
         self._session = 0  # counts the lock connections opened: a new one holds none of the old
 
-    async def take_waiting(
-        self, messenger: str, held: Collection[str], stale_before: datetime, limit: int
-    ) -> list[str]:
+    async def take_waiting(self, messenger: str, held: Collection[str], limit: int) -> list[str]:
         """Take the free conversations waiting to be handled, oldest first; return their lanes.
 
-        Waiting: with a pending update, or with replies kept before `stale_before` and not
-        sent. `held` are this process's own, left out (a session lock taken twice is held twice).
+        Waiting: with a pending update, or with replies kept and not sent. `held` are this
+        process's own, left out (a session lock taken twice is held twice).
         """
-        params = {
-            "messenger": messenger,
-            "held": list(held),
-            "stale": to_utc_iso(stale_before, "stale_before"),
-            "limit": limit,
-        }
+        params = {"messenger": messenger, "held": list(held), "limit": limit}
         try:
             conn = await self._connection()
             cursor = await conn.execute(_TAKE, params)
@@ -142,7 +136,8 @@ class ConversationLocks:
                 self.url,
                 autocommit=True,
                 connect_timeout=max(1, round(self._connect_timeout)),
-                application_name=f"complaint-bot {purpose}",
+                # The pid lets an operator (and the tests) see whose locks these are.
+                application_name=f"complaint-bot {purpose} (pid {os.getpid()})",
             )
         except psycopg.Error as e:
             raise StorageError(f"storage.url: cannot connect to {redact(self.url)!r}: {e}") from e
