@@ -367,6 +367,8 @@ async def run_telegram_led(
             await leadership.run(TelegramRole(app, poll_timeout), stopping)
         finally:
             await app.stop()
+            if app.post_stop is not None:  # the updates in hand are answered before closing
+                await app.post_stop(app)
     finally:
         await app.shutdown()
         if app.post_shutdown is not None:

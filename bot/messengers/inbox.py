@@ -52,6 +52,10 @@ class Locks(Protocol):
         """Take free conversations with pending updates or unsent replies; return their lanes."""
         ...
 
+    async def take(self, messenger: str, lane: str) -> bool:
+        """Take one conversation if it is free; return whether this process holds it now."""
+        ...
+
     async def give_back(self, messenger: str, lane: str) -> None:
         """Let another process take this conversation."""
         ...
@@ -199,9 +203,12 @@ class Inbox:
 
     async def _serve(self, lane: str) -> None:
         """Hand on one taken person's updates until none is pending or in hand, then give back."""
+        locks = self._locks
+        assert locks is not None
         wake = self._held[lane]
         in_hand: set[asyncio.Task[None]] = set()
         after = 0
+        holding = True
         try:
             if self._resend is not None:
                 await self._resend(lane)  # replies of an earlier message first
@@ -216,11 +223,24 @@ class Inbox:
                     # checks (one read) rather than this guessing from times.
                     in_hand.add(self._hand_on(entry, recovered=True))
                 in_hand = {task for task in in_hand if not task.done()}
-                if not in_hand and not entries:
-                    return
-                woken = asyncio.ensure_future(wake.wait())
-                await asyncio.wait({*in_hand, woken}, return_when=asyncio.FIRST_COMPLETED)
-                woken.cancel()
+                if in_hand or entries:
+                    woken = asyncio.ensure_future(wake.wait())
+                    await asyncio.wait({*in_hand, woken}, return_when=asyncio.FIRST_COMPLETED)
+                    woken.cancel()
+                    continue
+                # Nothing left: give them back, then look once more. An update kept while
+                # they were held here was announced to the others as held (they did not
+                # look for it), and the person, just answered, often writes again right now.
+                wake.clear()
+                holding = False
+                await locks.give_back(self.messenger, lane)
+                if not wake.is_set() and not await self.store.pending_updates(
+                    self.messenger, after, 1, user_id=lane
+                ):
+                    return  # anything kept from now on is announced as nobody's here
+                if not await locks.take(self.messenger, lane):
+                    return  # another process took them
+                holding = True
             # Stopping: what is in hand is finished; the rest is left for the others.
             await asyncio.gather(*in_hand, return_exceptions=True)
         except Exception:
@@ -229,12 +249,13 @@ class Inbox:
             if in_hand:
                 await asyncio.gather(*in_hand, return_exceptions=True)
         finally:
+            if holding:
+                try:
+                    await locks.give_back(self.messenger, lane)
+                except StorageError:  # the session is lost, and its locks with it
+                    log.warning("could not give a conversation back", exc_info=True)
+            # Only now: a look here meanwhile would take them again on this same session.
             del self._held[lane]
-            assert self._locks is not None
-            try:
-                await self._locks.give_back(self.messenger, lane)
-            except StorageError:  # the session is lost, and its locks with it
-                log.warning("could not give a conversation back", exc_info=True)
 
     def _hand_on(self, entry: InboxEntry, *, recovered: bool) -> asyncio.Task[None]:
         task = asyncio.create_task(self._run_one(entry, recovered))

@@ -51,6 +51,7 @@ SELECT w.lane FROM (
 ) AS w
 WHERE pg_try_advisory_lock({_KEY.format(lane="w.lane")})
 """
+_TAKE_ONE = f"SELECT pg_try_advisory_lock({_KEY.format(lane='%(lane)s')})"
 _GIVE_BACK = f"SELECT pg_advisory_unlock({_KEY.format(lane='%(lane)s')})"
 
 
@@ -82,6 +83,23 @@ class ConversationLocks:
         for lane in lanes:
             self._held[(messenger, lane)] = self._session
         return lanes
+
+    async def take(self, messenger: str, lane: str) -> bool:
+        """Take one conversation if it is free; return whether this session holds it now.
+
+        Not one this process holds already (a session lock taken twice is held twice).
+        """
+        try:
+            conn = await self._connection()
+            cursor = await conn.execute(_TAKE_ONE, {"messenger": messenger, "lane": lane})
+            row = await cursor.fetchone()
+        except psycopg.Error as e:
+            await self._drop()
+            raise StorageError(f"storage.url: conversation locks: {e}") from e
+        if row and row[0]:
+            self._held[(messenger, lane)] = self._session
+            return True
+        return False
 
     async def give_back(self, messenger: str, lane: str) -> None:
         """Let another process take this conversation (nothing if the session was lost since)."""

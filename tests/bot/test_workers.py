@@ -78,8 +78,12 @@ async def test_a_sigkilled_worker_s_people_are_taken_over_losing_nothing(
                 for task in players:
                     task.cancel()
                 await asyncio.gather(*players, return_exceptions=True)
-            assert cluster.leader is not None and not cluster.leader.exited
+            leader = cluster.leader
+            assert leader is not None and not leader.exited
             await cluster.stop()
+            assert leader.process is not None and leader.process.returncode == 0
+            # Stopped by SIGTERM, it answered what it had in hand before closing the database.
+            assert "the store is closed" not in leader.log.read_text(errors="replace")
 
             with psycopg.connect(pg_url, row_factory=row_factory) as raw:
                 checked = check_people(Connection(raw), people)
