@@ -234,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> bool:
     )
     if "postgres" not in backends.chosen("postgres"):
         return True
-    latencies = [args.latency] if args.quick else [args.latency, 0.0]
+    latencies = [args.latency] if args.quick else list(dict.fromkeys([args.latency, 0.0]))
     sizes = (1, 2) if args.quick else (1, 2, 4)
     holds = True
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
