@@ -95,6 +95,7 @@ class Inbox:
         self._held: dict[str, asyncio.Event] = {}
         self._serving: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._failed: set[int] = set()  # kept updates whose handling raised here
 
     @property
     def shared(self) -> bool:
@@ -219,11 +220,13 @@ class Inbox:
                 )
                 for entry in entries:
                     after = entry.id
+                    if entry.id in self._failed:
+                        continue  # as unshared: left for the next start (or another worker)
                     # Taken over from a killed worker, its step may have committed: the host
                     # checks (one read) rather than this guessing from times.
                     in_hand.add(self._hand_on(entry, recovered=True))
                 in_hand = {task for task in in_hand if not task.done()}
-                if in_hand or entries:
+                if in_hand:
                     woken = asyncio.ensure_future(wake.wait())
                     await asyncio.wait({*in_hand, woken}, return_when=asyncio.FIRST_COMPLETED)
                     woken.cancel()
@@ -269,3 +272,4 @@ class Inbox:
         except Exception:
             # Left pending: handed on again at the next start.
             log.exception("could not handle kept update %s", entry.delivery_id)
+            self._failed.add(entry.id)

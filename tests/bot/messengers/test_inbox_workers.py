@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from pg_server import make_postgres_store
 
-from bot.messengers.inbox import Inbox
+from bot.messengers.inbox import LOOK_EVERY, Inbox
 from flows.model import ConversationKey
 from flows.records import Inbound, InboxEntry
 from storage.postgres.conversation_locks import ConversationLocks
@@ -40,6 +40,7 @@ class Worker:
     done: list[tuple[str, int]]  # (person, n) as handled by every worker, in order
     handled: int = 0  # how many of them this worker handled
     hang: asyncio.Event | None = None  # set: every update waits here before any work
+    broken: int | None = None  # the update number whose handling always raises
     lanes: dict[str | None, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     inbox: Inbox | None = None
 
@@ -51,6 +52,8 @@ class Worker:
         if self.hang is not None:
             await asyncio.Event().wait()  # stuck mid-step, until killed
         await asyncio.sleep(0.001 * (entry.payload["n"] % 3))  # steps take a little while
+        if entry.payload["n"] == self.broken:
+            raise RuntimeError("a bug in handling this update")
         assert entry.user_id is not None
         key = ConversationKey(TELEGRAM, entry.user_id)
         n = entry.payload["n"]
@@ -143,4 +146,35 @@ async def test_two_workers_handle_every_update_once_in_order_and_survive_a_kill(
         await b.store.close()
         if a.inbox is not None and a.inbox._drain is not None and not a.inbox._drain.done():
             await kill(a)
+        await poller.close()
+
+
+async def test_an_update_whose_handling_fails_is_left_pending_and_the_rest_go_on(
+    pg_url: str,
+) -> None:
+    poller = await make_postgres_store(pg_url)
+    done: list[tuple[str, int]] = []
+    worker = await start_worker("a", pg_url, done)
+    worker.broken = 1
+    ids = itertools.count(1)
+    try:
+        await send(poller, range(2), range(3), ids)
+        await until("the others handled", lambda: len(done) >= 4)
+        # Nobody is held on to for it, even once taken again by a later look (every
+        # LOOK_EVERY s: the update is still pending): another worker may take them meanwhile.
+        assert worker.inbox is not None
+        inbox = worker.inbox
+        await asyncio.sleep(LOOK_EVERY * 1.5)
+        await until("both people given back", lambda: not inbox._held)
+        # The worker is not stuck on it: what comes next is answered too.
+        await send(poller, range(2), range(3, 4), ids)
+        await until("the next ones handled", lambda: len(done) >= 6)
+
+        assert by_person(done) == {"u0": [0, 2, 3], "u1": [0, 2, 3]}
+        left = await poller.pending_updates(TELEGRAM)
+        assert sorted((e.user_id, e.payload["n"]) for e in left) == [("u0", 1), ("u1", 1)]
+    finally:
+        assert worker.inbox is not None
+        await worker.inbox.stop()
+        await worker.store.close()
         await poller.close()
