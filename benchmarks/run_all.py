@@ -26,6 +26,7 @@ BENCHMARKS = {
     "check_stall": "8. a crafted message does not stall others",
     "postgres": "9. the intake on PostgreSQL vs SQLite",
     "failover": "10. failover: SIGKILL of the leader to the next answer",
+    "workers": "11. the intake with 1, 2 and 4 worker processes on PostgreSQL",
 }
 
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from bot.http_server import HttpServer
     from bot.leader import Lock, Tenure
+    from bot.messengers.inbox import Locks
     from bot.messengers.telegram import TelegramMessenger, TelegramOptions
     from bot.messengers.wecom.api import TokenCache, WecomApi
     from bot.messengers.wecom.crypto import WecomCrypto
@@ -224,6 +225,7 @@ def telegram_options(settings: Settings) -> TelegramOptions:
         album_wait=settings.telegram_album_wait,
         forward_wait=settings.telegram_forward_wait,
         flood_rate=settings.flood_rate,
+        workers=settings.telegram_workers,
     )
 
 
@@ -249,6 +251,7 @@ def telegram_bot(
         request=request,
         get_updates_request=get_updates_request,
         rate_limited=rate_limited,
+        locks=conversation_locks(settings),
     )
     app = messenger.application
     holder: dict[str, Services] = {}
@@ -259,6 +262,8 @@ def telegram_bot(
         if not led:
             await messenger.start(services)
             services.start_reminders([messenger])
+        elif messenger.shared:  # a worker answers whether it leads or not
+            await messenger.start(services)
 
     async def post_stop(_: object) -> None:
         if "services" in holder:
@@ -275,6 +280,20 @@ def telegram_bot(
     app.bot_data["services_holder"] = holder
     app.bot_data["messenger"] = messenger
     return messenger
+
+
+def conversation_locks(settings: Settings) -> Locks | None:
+    """Return the locks of workers sharing the inbox (telegram.workers > 1), else None."""
+    if settings.telegram_workers == 1:
+        return None
+    if not settings.storage_url:
+        raise ConfigError(
+            f"telegram.workers: expected 1 on SQLite (one process per database), got"
+            f" {settings.telegram_workers} (set storage.url to share a PostgreSQL database)"
+        )
+    from storage.postgres.conversation_locks import ConversationLocks
+
+    return ConversationLocks(settings.storage_url)
 
 
 def telegram_application(
@@ -308,7 +327,10 @@ class TelegramRole:
         """Answer for the services, start the reminders, then poll Telegram."""
         services: Services = self.app.bot_data["services_holder"]["services"]
         messenger = self.app.bot_data["messenger"]
-        await messenger.start(services)
+        # A worker's has answered since it started; a leader leading again still answers
+        # (a second start would drain the inbox twice, and resend replies being sent).
+        if not messenger.started:
+            await messenger.start(services)
         services.start_reminders([messenger])
         assert self.app.updater is not None
         await self.app.updater.start_polling(
@@ -323,7 +345,9 @@ class TelegramRole:
             await self.app.updater.stop()
 
 
-async def run_telegram_led(settings: Settings, *, poll_timeout: int = 10) -> None:
+async def run_telegram_led(
+    settings: Settings, *, poll_timeout: int = 10, rate_limited: bool = True
+) -> None:
     """Run the Telegram bot on a shared PostgreSQL database: poll and remind only as leader.
 
     Every process opens the database (a warm standby); the leader lock decides which one polls
@@ -332,7 +356,7 @@ async def run_telegram_led(settings: Settings, *, poll_timeout: int = 10) -> Non
     from bot.leader import Leadership
     from storage.postgres.leader_lock import LeaderLock
 
-    app = telegram_application(settings, led=True)
+    app = telegram_application(settings, led=True, rate_limited=rate_limited)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -347,6 +371,8 @@ async def run_telegram_led(settings: Settings, *, poll_timeout: int = 10) -> Non
             await leadership.run(TelegramRole(app, poll_timeout), stopping)
         finally:
             await app.stop()
+            if app.post_stop is not None:  # the updates in hand are answered before closing
+                await app.post_stop(app)
     finally:
         await app.shutdown()
         if app.post_shutdown is not None:

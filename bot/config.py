@@ -38,6 +38,7 @@ class Settings:
     telegram_webhook_secret: str | None
     telegram_webhook_path: str | None
     telegram_webhook_max_connections: int
+    telegram_workers: int
     storage_db_path: str
     storage_data_dir: str
     storage_url: str

@@ -96,6 +96,12 @@ def _connections(value: Any) -> int:
     return int(value)
 
 
+def _workers(value: Any) -> int:
+    if isinstance(value, bool) or not 1 <= int(value) <= 64 or float(value) != int(value):
+        raise ValueError
+    return int(value)
+
+
 def _language(value: Any) -> str:
     if value not in ("zh", "en"):
         raise ValueError
@@ -331,6 +337,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Most webhook calls Telegram makes at once (1-100).",
         _connections,
         "a whole number from 1 to 100",
+    ),
+    Setting(
+        "telegram.workers",
+        1,
+        "How many `complaint-bot run` processes on one PostgreSQL database (storage.url) share"
+        " the updates: 1, the leader answers them all; more, every process answers, one person"
+        " at a time each (a lock per conversation), and each sends 1/N of Telegram's rate.",
+        _workers,
+        "a whole number from 1 to 64",
+        "the number of processes you run; more than 1 needs storage.url",
     ),
     Setting(
         "storage.db_path",

@@ -191,9 +191,12 @@ class InboxStore(Protocol):
         ...
 
     async def pending_updates(
-        self, messenger: str, after: int = 0, limit: int = 100
+        self, messenger: str, after: int = 0, limit: int = 100, *, user_id: str | None = None
     ) -> list[InboxEntry]:
-        """Return up to `limit` pending updates with an id above `after`, oldest first."""
+        """Return up to `limit` pending updates with an id above `after`, oldest first.
+
+        With `user_id`, only that person's ('' for updates that came without a person).
+        """
         ...
 
     async def finish_updates(self, messenger: str, delivery_ids: Sequence[str]) -> None:
@@ -213,8 +216,10 @@ class InboxStore(Protocol):
         """
         ...
 
-    async def unsent_replies(self, messenger: str) -> list[OutboxEntry]:
-        """Return the kept replies not yet sent, oldest first."""
+    async def unsent_replies(
+        self, messenger: str, *, user_id: str | None = None
+    ) -> list[OutboxEntry]:
+        """Return the kept replies not yet sent (all, or that person's), oldest first."""
         ...
 
     async def replies_sent(self, outbox_id: int) -> None:

@@ -32,12 +32,22 @@ def accept(conn: sqlite3.Connection, messenger: str, updates: Sequence[Inbound],
     return added
 
 
-def pending(conn: sqlite3.Connection, messenger: str, after: int, limit: int) -> list[InboxEntry]:
-    """Return up to `limit` pending updates with an id above `after`, oldest first."""
+def pending(
+    conn: sqlite3.Connection,
+    messenger: str,
+    after: int,
+    limit: int,
+    user_id: str | None = None,
+) -> list[InboxEntry]:
+    """Return up to `limit` pending updates with an id above `after`, oldest first.
+
+    With `user_id`, only that person's ('' for updates that came without a person).
+    """
+    mine = "" if user_id is None else " AND COALESCE(user_id, '') = ?"
     rows = conn.execute(
         "SELECT id, delivery_id, user_id, payload, received_at FROM inbox"
-        " WHERE messenger = ? AND done_at IS NULL AND id > ? ORDER BY id LIMIT ?",
-        (messenger, after, limit),
+        f" WHERE messenger = ? AND done_at IS NULL AND id > ?{mine} ORDER BY id LIMIT ?",
+        (messenger, after, *(() if user_id is None else (user_id,)), limit),
     ).fetchall()
     return [
         InboxEntry(int(row[0]), row[1], row[2], json.loads(row[3]), from_iso(row[4]))
@@ -78,11 +88,14 @@ def keep(
     return int(row[0])
 
 
-def unsent(conn: sqlite3.Connection, messenger: str) -> list[OutboxEntry]:
-    """Return the outbox rows of `messenger`, oldest first."""
+def unsent(
+    conn: sqlite3.Connection, messenger: str, user_id: str | None = None
+) -> list[OutboxEntry]:
+    """Return the outbox rows of `messenger` (all, or one person's), oldest first."""
+    mine = "" if user_id is None else " AND user_id = ?"
     rows = conn.execute(
-        "SELECT id, user_id, chat_id, replies FROM outbox WHERE messenger = ? ORDER BY id",
-        (messenger,),
+        f"SELECT id, user_id, chat_id, replies FROM outbox WHERE messenger = ?{mine} ORDER BY id",
+        (messenger, *(() if user_id is None else (user_id,))),
     ).fetchall()
     return [
         OutboxEntry(int(row[0]), ConversationKey(messenger, row[1]), row[2], decode_replies(row[3]))

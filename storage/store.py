@@ -393,10 +393,13 @@ class SqliteStore:
         return await self._write(write)
 
     async def pending_updates(
-        self, messenger: str, after: int = 0, limit: int = 100
+        self, messenger: str, after: int = 0, limit: int = 100, *, user_id: str | None = None
     ) -> list[InboxEntry]:
-        """Return up to `limit` pending updates with an id above `after`, oldest first."""
-        return await self._run(lambda conn: mailbox.pending(conn, messenger, after, limit))
+        """Return up to `limit` pending updates with an id above `after`, oldest first.
+
+        With `user_id`, only that person's ('' for updates without a person).
+        """
+        return await self._run(lambda conn: mailbox.pending(conn, messenger, after, limit, user_id))
 
     async def finish_updates(self, messenger: str, delivery_ids: Sequence[str]) -> None:
         """Mark these updates handled, with nothing to send."""
@@ -419,9 +422,11 @@ class SqliteStore:
 
         return await self._write(write)
 
-    async def unsent_replies(self, messenger: str) -> list[OutboxEntry]:
-        """Return the kept replies not yet sent, oldest first."""
-        return await self._run(lambda conn: mailbox.unsent(conn, messenger))
+    async def unsent_replies(
+        self, messenger: str, *, user_id: str | None = None
+    ) -> list[OutboxEntry]:
+        """Return the kept replies not yet sent (all, or that person's), oldest first."""
+        return await self._run(lambda conn: mailbox.unsent(conn, messenger, user_id))
 
     async def replies_sent(self, outbox_id: int) -> None:
         """Forget kept replies once they went out."""

@@ -28,6 +28,7 @@ LONGEST_FIRST = (
     "tests/bot/test_cli.py",
     "tests/bot/test_postgres_cli.py",
     "tests/bot/test_webhook_failover.py",
+    "tests/bot/test_workers.py",
     "tests/bot/test_logs.py::test_the_token",
     "tests/bot/test_check_telegram.py::test_an_album",
     "tests/bot/test_wecom_transcripts.py",

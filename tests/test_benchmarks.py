@@ -33,5 +33,6 @@ def test_every_benchmark_runs_at_quick_sizes(tmp_path: Path) -> None:
     verdicts = [line for line in summary.splitlines() if line.startswith(("holds", "MISSED"))]
     assert len(verdicts) == len(run_all.BENCHMARKS), done.stdout
     if binaries() is not None or required():  # the PostgreSQL halves ran, next to SQLite
-        for figure in ("postgres: cost at 2,000", "postgres: all due rows", "PostgreSQL / SQLite"):
+        figures = ("postgres: cost at 2,000", "postgres: all due rows", "PostgreSQL / SQLite")
+        for figure in (*figures, "2 workers / 1 ="):
             assert figure in done.stdout, done.stdout

@@ -52,9 +52,12 @@ class Outbox:
         if kept is not None:
             await self._forget(kept)
 
-    async def resend(self, send: Callable[[OutboxEntry], Awaitable[None]]) -> int:
-        """Send, oldest first, the replies kept and not sent before; return how many messages."""
-        unsent = await self.store.unsent_replies(self.messenger)
+    async def resend(
+        self, send: Callable[[OutboxEntry], Awaitable[None]], *, user_id: str | None = None
+    ) -> int:
+        """Send, oldest first, the replies kept and not sent before (all, or to one person);
+        return how many messages they answered."""
+        unsent = await self.store.unsent_replies(self.messenger, user_id=user_id)
         for entry in unsent:
             await send(entry)
             await self._forget(entry.id)

@@ -43,7 +43,7 @@ from bot.messengers import fitting
 from bot.messengers.base import ButtonStyle, Delivery, Host, Limits, Measure
 from bot.messengers.bursts import Kind
 from bot.messengers.flood import FloodGate
-from bot.messengers.inbox import Inbox
+from bot.messengers.inbox import Inbox, Locks
 from bot.messengers.outbox import Outbox
 from bot.messengers.telegram_processor import (
     ChatOrderedProcessor,
@@ -122,6 +122,7 @@ class TelegramOptions:
     album_wait: float = 0.8  # seconds to wait for the rest of an album
     forward_wait: float | None = None  # for more forwards of a burst (None: album_wait)
     flood_rate: tuple[int, float] | None = None  # (messages, seconds) per person; None: off
+    workers: int = 1  # processes sharing the inbox and Telegram's rate (each sends 1/workers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,13 +171,19 @@ class TelegramMessenger:
         request: BaseRequest | None = None,
         get_updates_request: BaseRequest | None = None,
         rate_limited: bool = True,
+        locks: Locks | None = None,
     ) -> None:
-        """Build the PTB Application (`rate_limited=False`: no rate limiter, for benchmarks)."""
+        """Build the PTB Application (`rate_limited=False`: no rate limiter, for benchmarks).
+
+        With `locks`, other processes drain the inbox too: this one answers only the people
+        it has taken (bot/messengers/inbox.py).
+        """
         rate = options.flood_rate
         self.intake = telegram_intake(
             options.album_wait, options.forward_wait, FloodGate(*rate) if rate else None
         )
         self._host: Host | None = None
+        self._locks = locks
         self._inbox: Inbox | None = None
         self._outbox: Outbox | None = None
         self._recovered: dict[int, datetime] = {}  # update id -> kept at, by an earlier process
@@ -191,7 +198,7 @@ class TelegramMessenger:
             .update_queue(_KeepingQueue(self.accept))
         )
         if rate_limited:
-            builder = builder.rate_limiter(rate_limiter())
+            builder = builder.rate_limiter(rate_limiter(options.workers))
         if request is not None:
             builder = builder.request(request).get_updates_request(get_updates_request or request)
         self.application: App = builder.build()
@@ -201,6 +208,16 @@ class TelegramMessenger:
         app.add_handler(MessageHandler(private & ~filters.UpdateType.EDITED, self.on_message))
         app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, self.on_group))
         app.add_error_handler(_error_handler)
+
+    @property
+    def started(self) -> bool:
+        """Return whether the inbox is being handed on (`start` ran; `open` alone only keeps)."""
+        return self._inbox is not None and self._inbox.running
+
+    @property
+    def shared(self) -> bool:
+        """Return whether other processes answer from the same inbox (workers)."""
+        return self._locks is not None
 
     @property
     def host(self) -> Host:
@@ -215,17 +232,23 @@ class TelegramMessenger:
             return
         self._host = host
         self.intake.warn = self.slow_down
-        self._inbox = Inbox(host.mailbox, MESSENGER, self._dispatch)
         self._outbox = Outbox(host.mailbox, MESSENGER)
+        self._inbox = Inbox(
+            host.mailbox, MESSENGER, self._dispatch, locks=self._locks, resend=self._resend_to
+        )
 
     async def start(self, host: Host) -> None:
         """Answer for `host` from now on: show the bot's commands in Telegram's menu, send the
         replies a crash left unsent, then hand on the kept updates."""
         self.open(host)
         assert self._inbox is not None and self._outbox is not None
+        if self._inbox.running:  # a worker answers from its start; leading adds nothing here
+            return
         await self._set_commands(host)
-        # Before any newer message of the same person is answered.
-        await self._outbox.resend(self._send_unsent)
+        if not self._inbox.shared:
+            # Before any newer message of the same person is answered. (Shared, the other
+            # workers' replies are in the outbox too: each person's go out when they are taken.)
+            await self._outbox.resend(self._send_unsent)
         self._inbox.start()
 
     async def stop(self) -> None:
@@ -297,6 +320,11 @@ class TelegramMessenger:
             await self.send_replies(incoming.key, incoming.chat_id, kept, pressed=pressed)
 
         await outbox.deliver(incoming.key, incoming.chat_id, replies, incoming.deliveries, send)
+
+    async def _resend_to(self, user_id: str) -> None:
+        """Send what the outbox still holds for one person (taken from a dead worker)."""
+        assert self._outbox is not None
+        await self._outbox.resend(self._send_unsent, user_id=user_id)
 
     async def _send_unsent(self, entry: OutboxEntry) -> None:
         # The pressed message is not known any more: an edit becomes a new message.
@@ -473,9 +501,11 @@ class TelegramMessenger:
                 await bot.set_my_commands(commands)
 
 
-def rate_limiter() -> AIORateLimiter:
-    """Return the limiter every Bot API call goes through: under 30 messages in any second."""
-    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / OVERALL_RATE, max_retries=3)
+def rate_limiter(workers: int = 1) -> AIORateLimiter:
+    """Return the limiter every Bot API call goes through: under 30 messages in any second,
+    for all of `workers` processes together (each gets an equal share)."""
+    period = workers / OVERALL_RATE
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=period, max_retries=3)
 
 
 async def _error_handler(update: object, context: Context) -> None:

@@ -66,6 +66,11 @@ T = TypeVar("T")
 # How long a claimed reminder is held for its sender; one whose sender died is due again after.
 LEASE = timedelta(minutes=5)
 
+# Notified with the messenger's name whenever updates are kept: workers sharing the inbox
+# (storage/postgres/conversation_locks.py) look for work at once instead of at their next timer.
+INBOX_CHANNEL = "complaint_bot_inbox"
+_NOTICE_BYTES = 7000
+
 # As in SqliteStore: bytes put for a step not yet committed are not deleted as unused meanwhile.
 _UNCLAIMED_TTL = 3600.0
 _PRUNE_EVERY = 1000
@@ -79,6 +84,17 @@ def _audience(audience: Audience) -> tuple[str | None, str | None]:
     if isinstance(audience, ConversationKey):
         return audience.messenger, audience.user_id
     return audience, None
+
+
+def inbox_notice(messenger: str, updates: Sequence[Inbound]) -> str:
+    """Return the notice of updates kept: the messenger, then the people they are from.
+
+    One per line ('' for an update without a person); only the messenger when they would not
+    fit in a notice (8,000 bytes), which tells a listener to look at every conversation.
+    """
+    lanes = "\n".join(dict.fromkeys(update.user_id or "" for update in updates))
+    notice = f"{messenger}\n{lanes}"
+    return notice if len(notice.encode()) < _NOTICE_BYTES else messenger
 
 
 def redact(url: str) -> str:
@@ -395,15 +411,24 @@ class PostgresStore:
             c.execute("SELECT pg_advisory_xact_lock(?)", (_INBOX_LOCK,))
             if prune:
                 mailbox.prune(c.as_sqlite(), moment)
-            return mailbox.accept(c.as_sqlite(), messenger, updates, at)
+            added = mailbox.accept(c.as_sqlite(), messenger, updates, at)
+            if added:  # delivered at commit, to every process listening
+                notice = inbox_notice(messenger, updates)
+                c.execute("SELECT pg_notify(?, ?)", (INBOX_CHANNEL, notice))
+            return added
 
         return await self._run(write)
 
     async def pending_updates(
-        self, messenger: str, after: int = 0, limit: int = 100
+        self, messenger: str, after: int = 0, limit: int = 100, *, user_id: str | None = None
     ) -> list[InboxEntry]:
-        """Return up to `limit` pending updates with an id above `after`, oldest first."""
-        return await self._run(lambda c: mailbox.pending(c.as_sqlite(), messenger, after, limit))
+        """Return up to `limit` pending updates with an id above `after`, oldest first.
+
+        With `user_id`, only that person's ('' for updates without a person).
+        """
+        return await self._run(
+            lambda c: mailbox.pending(c.as_sqlite(), messenger, after, limit, user_id)
+        )
 
     async def finish_updates(self, messenger: str, delivery_ids: Sequence[str]) -> None:
         """Mark these updates handled, with nothing to send."""
@@ -427,9 +452,11 @@ class PostgresStore:
 
         return await self._run(write)
 
-    async def unsent_replies(self, messenger: str) -> list[OutboxEntry]:
-        """Return the kept replies not yet sent, oldest first."""
-        return await self._run(lambda c: mailbox.unsent(c.as_sqlite(), messenger))
+    async def unsent_replies(
+        self, messenger: str, *, user_id: str | None = None
+    ) -> list[OutboxEntry]:
+        """Return the kept replies not yet sent (all, or that person's), oldest first."""
+        return await self._run(lambda c: mailbox.unsent(c.as_sqlite(), messenger, user_id))
 
     async def replies_sent(self, outbox_id: int) -> None:
         """Forget kept replies once they went out."""

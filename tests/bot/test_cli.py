@@ -209,3 +209,13 @@ def test_config_may_follow_the_command(tmp_path: Path, command: str) -> None:
 def test_cases_on_a_missing_database_says_so(tmp_path: Path) -> None:
     result = run_cli("cases", "list", "--db", str(tmp_path / "none.sqlite3"))
     assert result.returncode == 1 and "no database at" in result.stderr
+
+
+def test_workers_on_sqlite_are_refused_in_one_line(tmp_path: Path) -> None:
+    # Several processes cannot share a SQLite file: the setting asks for PostgreSQL.
+    env = {"TELEGRAM_BOT_TOKEN": "123456:ABCdef", "COMPLAINT_BOT_TELEGRAM__WORKERS": "2"}
+    result = run_cli("run", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "telegram.workers: expected 1 on SQLite" in result.stderr
+    assert "storage.url" in result.stderr and "Traceback" not in result.stderr

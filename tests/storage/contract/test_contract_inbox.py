@@ -89,3 +89,29 @@ async def test_forgetting_a_person_deletes_their_updates_and_replies(store: Stor
     assert [p.delivery_id for p in await store.pending_updates(TELEGRAM)] == ["7:2"]
     # Handled ones go too: a repeat of Alice's update is kept as new.
     assert await store.accept_updates(TELEGRAM, [update(1, ALICE.user_id)]) == 1
+
+
+async def test_one_persons_pending_updates_and_unsent_replies(store: Store) -> None:
+    # What a worker holding one conversation reads: that person's, in order, and no one else's.
+    await store.accept_updates(
+        TELEGRAM,
+        [
+            update(1, ALICE.user_id),
+            update(2, BOB.user_id),
+            update(3, ALICE.user_id),
+            Inbound("7:4", None, {"update_id": 4}),
+        ],
+    )
+    await store.keep_replies(ALICE, "555", [Reply("to alice")], done=[])
+    await store.keep_replies(BOB, "556", [Reply("to bob")], done=[])
+
+    alice = await store.pending_updates(TELEGRAM, user_id=ALICE.user_id)
+    assert [p.delivery_id for p in alice] == ["7:1", "7:3"]
+    later = await store.pending_updates(TELEGRAM, after=alice[0].id, user_id=ALICE.user_id)
+    assert [p.delivery_id for p in later] == ["7:3"]
+    assert [p.delivery_id for p in await store.pending_updates(TELEGRAM, user_id="")] == ["7:4"]
+    assert await store.pending_updates(TELEGRAM, user_id="nobody") == []
+    assert [
+        e.replies[0].text for e in await store.unsent_replies(TELEGRAM, user_id=BOB.user_id)
+    ] == ["to bob"]
+    assert len(await store.unsent_replies(TELEGRAM)) == 2
