@@ -9,6 +9,12 @@ go through PgBouncer in transaction mode (which breaks session locks).
 
 The connection is psycopg's async one, so that a check stuck on a dead network can be cancelled
 by a timeout instead of blocking a thread.
+
+A killed process closes its socket and the server ends the session at once. A machine that
+dies, or a network that drops, closes nothing: with the server's default TCP settings the
+session (and the lock) would live on for up to two hours of keepalive or fifteen minutes of
+retransmissions. The lock's session therefore asks the server to give up on a silent peer
+within about 10 s (`SESSION_TCP`: keepalives, and a timeout for data left unacknowledged).
 """
 
 from __future__ import annotations
@@ -21,6 +27,18 @@ import psycopg
 
 from storage.errors import StorageError
 from storage.postgres.store import redact
+
+# The server's side of the lock's TCP connection (ignored on a Unix socket, which cannot go
+# silent): probe after 5 s idle, every 2 s, give up after 3 unanswered probes; and drop the
+# connection when data sent stays unacknowledged for 10 s (the leader checks every 0.5 s, so
+# there is nearly always some in flight when its machine dies).
+SESSION_TCP = {
+    "tcp_keepalives_idle": "5",
+    "tcp_keepalives_interval": "2",
+    "tcp_keepalives_count": "3",
+    "tcp_user_timeout": "10000",
+}
+_OPTIONS = " ".join(f"-c {name}={value}" for name, value in SESSION_TCP.items())
 
 _TAKE = "SELECT pg_try_advisory_lock(%s)"
 # A bigint advisory key shows in pg_locks as classid (high 32 bits) and objid (low 32 bits).
@@ -65,6 +83,7 @@ class LeaderLock:
                     autocommit=True,
                     connect_timeout=max(1, round(self._connect_timeout)),
                     application_name=f"complaint-bot leader lock ({self.name})",
+                    options=_OPTIONS,
                 )
             cursor = await self._conn.execute(_TAKE, (self.key,))
             row = await cursor.fetchone()

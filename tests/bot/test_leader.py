@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from bot.leader import Leadership
-from storage.postgres.leader_lock import LeaderLock
+from storage.postgres.leader_lock import SESSION_TCP, LeaderLock
 
 FAST = {"retry": 0.1, "check": 0.05, "lease": 0.3, "settle": 0.5, "patience": 1.0}
 WAIT = 20  # seconds, only so that a broken test ends
@@ -187,3 +187,19 @@ def test_a_new_leader_waits_longer_than_the_old_one_may_act() -> None:
     lock = LeaderLock("postgresql://bot@127.0.0.1:1/complaints", "telegram")
     with pytest.raises(ValueError, match="settle: expected more than the lease"):
         Leadership(lock, lease=2.0, settle=1.0)
+
+
+async def test_the_lock_session_gives_up_on_a_silent_machine_within_seconds(pg_url: str) -> None:
+    # A dead machine closes no socket: only the server's TCP settings end its session (and
+    # free the lock). Its defaults would keep it for hours; the lock's session sets its own.
+    lock = LeaderLock(pg_url, "telegram")
+    try:
+        assert await lock.try_acquire()
+        conn = lock._conn
+        assert conn is not None
+        for name, value in SESSION_TCP.items():
+            cursor = await conn.execute(f"SHOW {name}")
+            row = await cursor.fetchone()
+            assert row is not None and row[0] == value, (name, row)
+    finally:
+        await lock.release()
