@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -187,6 +187,7 @@ class TelegramMessenger:
         self._inbox: Inbox | None = None
         self._outbox: Outbox | None = None
         self._recovered: dict[int, datetime] = {}  # update id -> kept at, by an earlier process
+        self._started_at = datetime.now(UTC)  # when this process began handing updates on
         self._finished: set[int] = set()  # update ids whose replies were kept (or none were due)
         self.processor = ChatOrderedProcessor(MAX_CONCURRENT_UPDATES, self.intake)
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
@@ -244,6 +245,7 @@ class TelegramMessenger:
         assert self._inbox is not None and self._outbox is not None
         if self._inbox.running:  # a worker answers from its start; leading adds nothing here
             return
+        self._started_at = datetime.now(UTC)
         await self._set_commands(host)
         if not self._inbox.shared:
             # Before any newer message of the same person is answered. (Shared, the other
@@ -355,11 +357,12 @@ class TelegramMessenger:
         incoming = to_incoming([update], context.bot)
         if incoming is None:
             return
-        recovered = update.update_id in self._recovered
+        kept_at = self._recovered.get(update.update_id)
         replies = await self._answer(incoming, [update])
-        if recovered:
+        if kept_at is not None and kept_at < self._started_at:
             # Kept before a restart, which may have sent messages below the pressed one (replies
-            # a crash left unsent, reminders): an edit up there would go unseen.
+            # a crash left unsent, reminders): an edit up there would go unseen. (Workers hand
+            # on every update as recovered, to be checked; one kept since is edited as usual.)
             replies = [replace(reply, edit=False) for reply in replies]
         message = query.message if isinstance(query.message, Message) else None
         if replies and message is not None and not any(r.edit for r in replies):
