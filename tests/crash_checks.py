@@ -147,7 +147,9 @@ class Script:
             self.confirmed_photos = set()
             return press(SMS)
         if any("继续填写" in label for label in labels):
-            return press("继续填写")
+            # Another kind's draft: a number typed at a list the bot had just replaced (WeChat
+            # resolves "1" against its newest list) started it. A person starts afresh.
+            return press("继续填写" if SMS in text else "重新开始")
         if step == 1:
             self.answer(1, "spam")
             return press("垃圾 / 骚扰短信")
