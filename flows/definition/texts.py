@@ -89,6 +89,7 @@ ENGINE_TEXTS = (
     "save_failed",
     "slow_down",
     "file_unfetched",
+    "number_unseen",
     "event_started",
     "event_filed",
     "event_evidence",

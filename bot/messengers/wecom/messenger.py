@@ -30,7 +30,7 @@ from bot.clock import Clock
 from bot.messengers import base
 from bot.messengers.base import Delivery, Host
 from bot.messengers.numbered import OnScreen
-from bot.messengers.wecom import menus, outbox
+from bot.messengers.wecom import menus, outbox, unseen
 from bot.messengers.wecom.api import Media, WecomApi, WecomError
 from bot.messengers.wecom.calendar import deadline_invite
 from bot.messengers.wecom.outbox import Out
@@ -118,6 +118,7 @@ class WecomMessenger:
         # did not end: their step may have committed with their answer lost.
         self._begun: set[str] = set()
         self.refused = 0  # sends WeCom refused (an error code); for the logs and tests
+        self.offset = unseen.ClockOffset()  # this clock against WeCom's send_time
 
     @property
     def host(self) -> Host:
@@ -162,7 +163,11 @@ class WecomMessenger:
         while True:
             page = await self.api.sync_msg(open_kfid, cursor, token)
             items = [p for m in page.messages if (p := _pulled(m, open_kfid)) is not None]
-            await self.state.record_page(open_kfid, items, page.next_cursor, self.clock.now())
+            pulled_at = self.clock.now()
+            for item in items:
+                if (written := unseen.written_at(item.body)) is not None:
+                    self.offset.observe(pulled_at, written)
+            await self.state.record_page(open_kfid, items, page.next_cursor, pulled_at)
             cursor = page.next_cursor
             # An empty page may still say has_more: the loop follows has_more, not the list.
             if not page.has_more:
@@ -220,6 +225,12 @@ class WecomMessenger:
             if not any(_enters(p) for p in items):
                 return  # only events: nobody wrote, nothing to answer
         turn = Turn(menus.screen_of(state.menu))
+        seen = unseen.Seen(turn.screen, unseen.shown_at(state.menu))
+        written = {
+            delivery_id(self.api.corp_id, p.msgid): self.offset.as_ours(at)
+            for p in items
+            if (at := unseen.written_at(p.body)) is not None
+        }
         for reminder in await self.state.deferred(person):
             reply = await self.host.reminder_prompt(reminder)
             if reply is None:
@@ -249,6 +260,13 @@ class WecomMessenger:
                 pages = []
                 await self.store.mark_handled(Deliveries(MESSENGER, incoming.deliveries))
                 continue
+            if await self._predates(incoming, seen, turn.screen, written):
+                language = await self.host.language(key)
+                typed = (incoming.text or "").strip()
+                text = self.host.text("number_unseen", language).format(number=typed)
+                self._add(turn, [Reply(text)])
+                await self.store.mark_handled(Deliveries(MESSENGER, incoming.deliveries))
+                continue
             replies = await self._answer(_pressed(incoming, turn.screen), recovered)
             pages = []  # a new answer replaces what waited for "继续"
             replies = await self._with_invite(key, replies)
@@ -265,6 +283,22 @@ class WecomMessenger:
         if since:
             return await self.host.handle_recovered(incoming, min(since))
         return await self.host.handle(incoming)
+
+    async def _predates(
+        self,
+        incoming: Incoming,
+        seen: unseen.Seen,
+        screen: OnScreen,
+        written: dict[str, datetime | None],
+    ) -> bool:
+        """Return True for a typed number written before the list it would press was sent."""
+        if incoming.forward is not None or unseen.number(screen, incoming.text) is None:
+            return False
+        ours = [at for d in incoming.deliveries if (at := written.get(d)) is not None]
+        if not seen.predates(screen, min(ours, default=None)):
+            return False
+        # Handled before (delivered again, or answered before a crash): the engine's to answer.
+        return not await self.store.handled(Deliveries(MESSENGER, incoming.deliveries))
 
     async def _apologise(self, open_kfid: str, person: str, msgids: list[str]) -> None:
         """Tell a person whose messages could not be handled to send them again."""
@@ -318,7 +352,7 @@ class WecomMessenger:
             key.user_id,
             open_kfid,
             [out.as_reply() for out in now_outs],
-            turn.screen.to_json(),
+            unseen.saved(turn.screen, state.menu, self.clock.now()),
             [o.to_json() for o in [*rest, *pages]],
             msgids,
         )
@@ -358,7 +392,8 @@ class WecomMessenger:
             self.refused += 1
             log.warning("wecom: the greeting was not sent (%s)", exc)
             return
-        await self.state.save_screen(key.user_id, open_kfid, rendered.screen.to_json(), [])
+        screen = unseen.saved(rendered.screen, state.menu, self.clock.now())
+        await self.state.save_screen(key.user_id, open_kfid, screen, [])
 
     def _room(self, state: Person) -> int:
         if not self._window_open(state):
@@ -521,7 +556,8 @@ class WecomMessenger:
         sent = await self._send_counted(open_kfid, person, rendered.outs)
         if sent == 0:
             return Delivery.RETRY
-        await self.state.save_screen(person, open_kfid, rendered.screen.to_json(), state.pages)
+        screen = unseen.saved(rendered.screen, state.menu, self.clock.now())
+        await self.state.save_screen(person, open_kfid, screen, state.pages)
         return Delivery.SENT
 
 
