@@ -361,7 +361,7 @@ async def run_telegram_led(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
-    leadership = Leadership(LeaderLock(settings.storage_url, bot_name(settings, telegram=True)))
+    leadership = Leadership(LeaderLock(settings.storage_url, bot_names(settings, telegram=True)))
     await app.initialize()
     try:
         assert app.post_init is not None and app.post_shutdown is not None
@@ -411,11 +411,13 @@ def _rejected_token() -> ConfigError:
 # Several processes on one PostgreSQL database: who leads, and what the others do meanwhile.
 
 
-def bot_name(settings: Settings, *, telegram: bool = False, wecom: bool = False) -> str:
-    """Return what names this bot on a shared database (its leader lock, its wake-ups).
+def bot_names(settings: Settings, *, telegram: bool = False, wecom: bool = False) -> list[str]:
+    """Return the names of the messengers this process leads on a shared database.
 
     The Telegram bot's id is the public half of its token; WeCom's corp id and accounts are
-    hashed. Never the secret: the name shows in logs and in pg_stat_activity.
+    hashed. Never the secret: the names show in logs and in pg_stat_activity. A process leads
+    every one of its names or none (`LeaderLock`), so a `run` and a `serve` of the same
+    Telegram bot, or two `serve` of the same WeCom accounts, never both lead it.
     """
     parts = []
     if wecom:
@@ -427,11 +429,11 @@ def bot_name(settings: Settings, *, telegram: bool = False, wecom: bool = False)
         if not (colon and bot_id.isdigit()):  # not a token's shape: keep all of it hidden
             bot_id = hashlib.sha256(settings.telegram_token.encode()).hexdigest()[:12]
         parts.append(f"telegram {bot_id}")
-    return ", ".join(parts) or "bot"
+    return parts or ["bot"]
 
 
-def leader_lock(settings: Settings, name: str) -> tuple[Lock | None, Wakeups | None]:
-    """Return the leader lock and wake-ups of `name` on PostgreSQL; (None, None) on SQLite.
+def leader_lock(settings: Settings, names: list[str]) -> tuple[Lock | None, Wakeups | None]:
+    """Return the leader lock of `names` and their wake-ups on PostgreSQL; (None, None) on SQLite.
 
     On SQLite the bot is one process (its lock file refuses a second), which leads at once.
     """
@@ -440,7 +442,7 @@ def leader_lock(settings: Settings, name: str) -> tuple[Lock | None, Wakeups | N
     from storage.postgres.leader_lock import LeaderLock
     from storage.postgres.wakeups import Wakeups
 
-    return LeaderLock(settings.storage_url, name), Wakeups(settings.storage_url, name)
+    return LeaderLock(settings.storage_url, names), Wakeups(settings.storage_url, ", ".join(names))
 
 
 async def wait_serving(http: HttpServer | None, tenure: Tenure | None) -> None:
@@ -505,7 +507,7 @@ class TelegramWebhookServer:
         services: Services = app.bot_data["services_holder"]["services"]
         await app.start()
         messenger.open(services)  # posts are kept from now on, by every process
-        lock, wakeups = leader_lock(settings, bot_name(settings, telegram=True))
+        lock, wakeups = leader_lock(settings, bot_names(settings, telegram=True))
         role = ServingRole(services, telegram=messenger, wakeups=wakeups)
         self.tenure = Tenure(role, lock, **self.timings)
         self.receiving = Receiving(self.tenure.leading, wakeups, telegram=messenger)
@@ -743,8 +745,7 @@ class Serving:
             )
         from bot.wecom_state import wecom_state
 
-        name = bot_name(settings, telegram=True, wecom=True)
-        lock, wakeups = leader_lock(settings, name)
+        lock, wakeups = leader_lock(settings, bot_names(settings, telegram=True, wecom=True))
         # Leading is the tenure's to say, once it exists: the routes are built first.
         self.receiving = receiving = Receiving(asyncio.Event(), wakeups)
         self.services = services = await Services.open(settings, clock=self.clock)

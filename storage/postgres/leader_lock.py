@@ -7,6 +7,12 @@ its machine died or the server restarted, so no stale lock is ever left to clean
 not be a pooled connection (the pool would hand the session, and the lock, to other work), nor
 go through PgBouncer in transaction mode (which breaks session locks).
 
+A process that serves several messengers (`serve` with Telegram and WeChat) leads them all or
+none: it takes one lock per messenger (`LeaderLock(url, ["telegram 1", "wecom ab12"])`), so a
+`run` of the same Telegram bot, or a `serve` of the same WeCom accounts without Telegram,
+cannot lead the same messenger beside it. The keys are taken in one order and given back when
+one of them is held elsewhere, so two processes never each hold half.
+
 The connection is psycopg's async one, so that a check stuck on a dead network can be cancelled
 by a timeout instead of blocking a thread.
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -41,6 +48,7 @@ SESSION_TCP = {
 _OPTIONS = " ".join(f"-c {name}={value}" for name, value in SESSION_TCP.items())
 
 _TAKE = "SELECT pg_try_advisory_lock(%s)"
+_GIVE_BACK = "SELECT pg_advisory_unlock(%s)"
 # A bigint advisory key shows in pg_locks as classid (high 32 bits) and objid (low 32 bits).
 _HELD = (
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
@@ -65,32 +73,49 @@ def _halves(key: int) -> tuple[int, int]:
 
 
 class LeaderLock:
-    """The right to lead `name` on the database at `url`, held by at most one session."""
+    """The right to lead `names` on the database at `url`, held by at most one session.
 
-    def __init__(self, url: str, name: str, *, connect_timeout: float = 5.0) -> None:
+    `names` is one name, or the names of every messenger the process leads (all or none).
+    """
+
+    def __init__(
+        self, url: str, names: str | Sequence[str], *, connect_timeout: float = 5.0
+    ) -> None:
         self.url = url
-        self.name = name
-        self.key = lock_key(name)
+        wanted = [names] if isinstance(names, str) else list(names)
+        if not wanted:
+            raise ValueError("a leader lock needs a name")
+        self.name = ", ".join(wanted)
+        # Sorted by key: every process takes them in the same order.
+        self.keys = sorted({lock_key(n) for n in wanted})
         self._connect_timeout = connect_timeout
         self._conn: psycopg.AsyncConnection[Any] | None = None
 
     async def try_acquire(self) -> bool:
-        """Take the lock if nobody holds it; return whether this session holds it now."""
+        """Take the locks if nobody holds any; return whether this session holds them all now."""
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = await psycopg.AsyncConnection.connect(
                     self.url,
                     autocommit=True,
                     connect_timeout=max(1, round(self._connect_timeout)),
-                    application_name=f"complaint-bot leader lock ({self.name})",
+                    application_name=f"complaint-bot leader lock ({self.name})"[:63],
                     options=_OPTIONS,
                 )
-            cursor = await self._conn.execute(_TAKE, (self.key,))
-            row = await cursor.fetchone()
+            taken: list[int] = []
+            for key in self.keys:
+                cursor = await self._conn.execute(_TAKE, (key,))
+                row = await cursor.fetchone()
+                if not (row and row[0]):
+                    # Another process leads one of them: hold none, so it may take the rest.
+                    for given in taken:
+                        await self._conn.execute(_GIVE_BACK, (given,))
+                    return False
+                taken.append(key)
         except psycopg.Error as e:
             await self.release()
             raise StorageError(f"storage.url: leader lock on {redact(self.url)!r}: {e}") from e
-        return bool(row and row[0])
+        return True
 
     async def held(self) -> bool:
         """Return whether this session still holds the lock (False once the session is gone).
@@ -101,21 +126,27 @@ class LeaderLock:
         if conn is None or conn.closed:
             return False
         try:
-            cursor = await conn.execute(_HELD, _halves(self.key))
-            row = await cursor.fetchone()
+            for key in self.keys:
+                cursor = await conn.execute(_HELD, _halves(key))
+                row = await cursor.fetchone()
+                if not (row and row[0]):
+                    return False
         except psycopg.Error:
             await self.release()
             return False
-        return bool(row and row[0])
+        return True
 
     async def holder(self) -> str | None:
-        """Describe the session holding the lock (pid, client, since when), or None if free."""
+        """Describe a session holding one of the locks (pid, client, since when), or None."""
         conn = self._conn
         if conn is None or conn.closed:
             return None
+        row = None
         try:
-            cursor = await conn.execute(_HOLDER, _halves(self.key))
-            row = await cursor.fetchone()
+            for key in self.keys:
+                cursor = await conn.execute(_HOLDER, _halves(key))
+                if (row := await cursor.fetchone()) is not None:
+                    break
         except psycopg.Error:
             return None
         if row is None:

@@ -24,7 +24,7 @@ from test_wecom_command import seed_due_case
 from wecom_chat import NOW, wecom_settings
 
 import storage.postgres.wakeups as wakeups
-from bot.app import Serving, bot_name
+from bot.app import Serving, bot_names
 from bot.clock import ManualClock
 from bot.config import ConfigError, Settings
 from bot.standby import Receiving, ServingRole
@@ -162,31 +162,57 @@ def test_the_leader_lock_is_named_after_the_bot_never_its_secret() -> None:
     settings = Settings.defaults().replace(
         telegram_token="123456:SECRET-one", wecom_corp_id="ww1", wecom_open_kfids=["wkA"]
     )
-    name = bot_name(settings, telegram=True, wecom=True)
-    assert "telegram 123456" in name and "SECRET" not in name and "wkA" not in name
+    names = bot_names(settings, telegram=True, wecom=True)
+    shown = ", ".join(names)
+    assert "telegram 123456" in names and "SECRET" not in shown and "wkA" not in shown
     # A token made anew for the same bot names the same bot; another bot, another name.
     renewed = settings.replace(telegram_token="123456:SECRET-two")
-    assert bot_name(renewed, telegram=True, wecom=True) == name
+    assert bot_names(renewed, telegram=True, wecom=True) == names
     other = settings.replace(telegram_token="654321:SECRET-one")
-    assert bot_name(other, telegram=True, wecom=True) != name
+    assert bot_names(other, telegram=True, wecom=True) != names
     other_account = settings.replace(wecom_open_kfids=["wkB"])
-    assert bot_name(other_account, telegram=True, wecom=True) != name
+    assert bot_names(other_account, telegram=True, wecom=True) != names
     odd = settings.replace(telegram_token="no-colon-so-all-secret")
-    assert "no-colon" not in bot_name(odd, telegram=True)
+    assert "no-colon" not in ", ".join(bot_names(odd, telegram=True))
 
 
 async def test_two_bots_on_one_database_each_lead_their_own(pg_url: str) -> None:
     first = Settings.defaults().replace(telegram_token="111:a")
     second = Settings.defaults().replace(telegram_token="222:b")
     locks = [
-        LeaderLock(pg_url, bot_name(first, telegram=True)),
-        LeaderLock(pg_url, bot_name(second, telegram=True)),
-        LeaderLock(pg_url, bot_name(first, telegram=True)),  # a second process of the first
+        LeaderLock(pg_url, bot_names(first, telegram=True)),
+        LeaderLock(pg_url, bot_names(second, telegram=True)),
+        LeaderLock(pg_url, bot_names(first, telegram=True)),  # a second process of the first
     ]
     try:
         assert [await lock.try_acquire() for lock in locks] == [True, True, False]
     finally:
         for lock in locks:
+            await lock.release()
+
+
+async def test_a_run_and_a_serve_of_one_bot_never_both_lead_it(pg_url: str) -> None:
+    both = Settings.defaults().replace(
+        telegram_token="111:a", wecom_corp_id="ww1", wecom_open_kfids=["wkA"]
+    )
+    wechat_only = both.replace(telegram_token="")
+    run = LeaderLock(pg_url, bot_names(both, telegram=True))  # `run`: Telegram only
+    serve = LeaderLock(pg_url, bot_names(both, telegram=True, wecom=True))  # Telegram, WeChat
+    other_serve = LeaderLock(pg_url, bot_names(wechat_only, telegram=True, wecom=True))
+    try:
+        assert await run.try_acquire()
+        # The serve cannot lead Telegram beside the run, and takes WeChat's lock neither, so
+        # a serve of the same WeChat accounts without Telegram may lead those.
+        assert not await serve.try_acquire()
+        assert await serve.holder() is not None
+        assert await other_serve.try_acquire()
+        await other_serve.release()
+        await run.release()
+        assert await serve.try_acquire() and await serve.held()
+        assert not await other_serve.try_acquire()  # WeChat is the serve's now
+        assert not await run.try_acquire()  # and so is Telegram
+    finally:
+        for lock in (run, serve, other_serve):
             await lock.release()
 
 
