@@ -220,8 +220,9 @@ def reply_problems(
         problems.append(f"an empty reply: {texts!r}")
     if "Traceback" in joined:
         problems.append("a traceback in the reply")
+    failed = ("internal_error", "internal_error_saved", "internal_error_stuck")
     for lang in judge.flows.languages:
-        if judge.flows.catalog("internal_error", lang) in joined:
+        if any(judge.flows.catalog(key, lang) in joined for key in failed):
             problems.append("the 'something went wrong' apology")
     if texts and (wrong := judge.language_problem(joined, entry.lang)):
         problems.append(wrong)

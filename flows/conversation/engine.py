@@ -98,7 +98,24 @@ class Engine:
                 return [Reply(self.flows.catalog("save_failed", language))]
             except Exception:
                 log.exception("could not handle a message from %s", incoming.key.messenger)
+                if receipt is not None and receipt.recorded:
+                    # Its step committed: sent again, it would answer the next question.
+                    return await self._saved_but_failed(incoming, language)
                 return [Reply(self.flows.catalog("internal_error", language))]
+        return ctx.replies
+
+    async def _saved_but_failed(self, incoming: Incoming, language: str) -> list[Reply]:
+        """Tell a person whose message was saved before a failure where the conversation is."""
+        try:
+            conv = await self.store.load_conversation(incoming.key)
+            language = conv.language if conv else language
+            ctx = TurnContext(
+                self.services, conv or self._new(incoming), incoming, fresh=conv is None
+            )
+            await ctx.ask_current(prefix=ctx.t("internal_error_saved"))
+        except Exception:
+            log.exception("could not show where a conversation is on %s", incoming.key.messenger)
+            return [Reply(self.flows.catalog("internal_error_stuck", language))]
         return ctx.replies
 
     async def resume(self, incoming: Incoming, since: datetime) -> list[Reply]:

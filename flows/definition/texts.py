@@ -86,6 +86,8 @@ ENGINE_TEXTS = (
     "answer_skipped",
     "evidence_count",
     "internal_error",
+    "internal_error_saved",
+    "internal_error_stuck",
     "save_failed",
     "slow_down",
     "file_unfetched",

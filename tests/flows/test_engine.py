@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from engine_chat import FLOWS, Person, attachment, open_engine, walk_sms_to_evidence
 
 from flows.conversation.engine import Engine
-from flows.model import Attachment, ConversationKey, Forward
+from flows.model import Attachment, ConversationKey, Forward, Reply
 from flows.records import StepCommit
 from storage import StorageError, case_numbers
 
@@ -279,3 +280,40 @@ async def test_a_remedy_the_changed_problem_no_longer_offers_is_dropped(alice: P
     await alice.press("诈骗短信")
     conv = await alice.conversation()
     assert conv is not None and "remedies" not in conv.answers
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("renders_again", [True, False])
+async def test_a_failure_after_the_step_was_saved_does_not_ask_for_the_message_again(
+    engine: Engine, language: str, renders_again: bool
+) -> None:
+    bot = Person(engine)
+    await bot.send(f"/lang {language}")
+    await bot.send("/start")
+    await bot.press("短信" if language == "zh" else "Texts")
+    await bot.press("垃圾" if language == "zh" else "Spam")
+    render = engine.services.render
+    real_question = render.question
+    calls = 0
+
+    def broken_once(*args: Any, **kwargs: Any) -> Reply:
+        nonlocal calls
+        calls += 1
+        if calls == 1 or not renders_again:
+            raise RuntimeError("a bug in drawing the next question")
+        return real_question(*args, **kwargs)
+
+    render.question = broken_once  # type: ignore[method-assign]
+    await bot.send("10690123456789", deliveries=("update-1",))
+    render.question = real_question  # type: ignore[method-assign]
+    # The answer was saved: "send it again" would answer the next question with it.
+    conv = await bot.conversation()
+    assert conv is not None and conv.answers["sender"]["number"] == "10690123456789"
+    assert bot.text != FLOWS.catalog("internal_error", language)
+    if renders_again:
+        assert bot.text.startswith(FLOWS.catalog("internal_error_saved", language)), bot.text
+        assert "3/11" in bot.text  # where the conversation is now
+    else:
+        assert bot.text == FLOWS.catalog("internal_error_stuck", language)
+    await bot.send("10690123456789", deliveries=("update-1",))  # delivered again: no effect
+    assert bot.replies == []
