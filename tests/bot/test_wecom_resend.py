@@ -160,3 +160,24 @@ async def test_an_unexpected_error_asks_the_person_to_send_it_again(
     for person in (chinese, english):  # nothing stuck: the menu comes back
         assert "1." in await bot.say(person, "/start")
     assert bot.fake.refusals == []
+
+
+async def test_an_error_after_the_answer_was_saved_does_not_ask_for_it_again(
+    bot: WecomBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = bot.customer("wmSaved")
+    await bot.say(person, "/start")
+    assert bot.messenger is not None
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug after the engine answered")
+
+    monkeypatch.setattr(bot.messenger, "_with_invite", broken)
+    answer = await bot.say(person, "2")  # the SMS category: its step commits, then the bug
+    monkeypatch.undo()
+    assert answer.startswith("抱歉，出了点问题") and "已经保存了" in answer, answer
+    assert "请再发一次" not in answer, answer
+    assert bot.services is not None
+    conversation = await bot.services.store.load_conversation(ConversationKey("wecom", person.id))
+    assert conversation is not None and conversation.state is not None  # the SMS intake began
+    assert bot.fake.refusals == []

@@ -301,12 +301,19 @@ class WecomMessenger:
         return not await self.store.handled(Deliveries(MESSENGER, incoming.deliveries))
 
     async def _apologise(self, open_kfid: str, person: str, msgids: list[str]) -> None:
-        """Tell a person whose messages could not be handled to send them again."""
+        """Tell a person whose messages could not be handled to send them again.
+
+        Where every one of them was saved before the failure (its step committed), sending it
+        again would answer the next question: they are told it was saved instead.
+        """
         key = ConversationKey(MESSENGER, person)
         state = await self.state.person(person)
         language = await self.host.language(key)
+        ids = tuple(delivery_id(self.api.corp_id, m) for m in msgids)
+        saved = bool(ids) and await self.store.handled(Deliveries(MESSENGER, ids))
+        text = self.host.text("internal_error_stuck" if saved else "internal_error", language)
         turn = Turn(menus.screen_of(state.menu))
-        self._add(turn, [Reply(self.host.text("internal_error", language))])
+        self._add(turn, [Reply(text)])
         pages = [Out.from_json(p) for p in state.pages]
         await self._send_turn(open_kfid, key, state, turn, pages, msgids)
 
