@@ -803,8 +803,11 @@ class FakeBotAPI:
                 text = description() if callable(description) else description
                 raise AssertionError(f"timed out after {timeout}s waiting for {text}")
             event = self._changed
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that comes
+            # as the event is set, and the cancelled test would then wait on.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await event.wait()
 
     async def wait_for_sent(
         self,
