@@ -1,15 +1,15 @@
-"""A typed number on WeChat presses an item of the list the person had seen when they wrote it.
+"""A typed number on WeChat presses an item of the list the person saw when they wrote it.
 
-A number written before the newest list reached the person (a reminder held for their next
-message and sent first in the same turn, a second message pulled with the first, a message
-written before the bot's last list went out) is not taken against that list: the person is
-told so and answers again. A number written after the list is taken as always, also when the
-server's clock is off from WeCom's.
+Not of a newer list they had not seen: a reminder held for their message and sent first in
+the same turn, the answer to a first message pulled with it, or a reminder that went out while
+their message was on its way. Where the list they saw is not known, the number is not taken
+and they are asked to answer again. A number written after the list is taken as always, also
+when the server's clock is off from WeCom's.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,63 +20,84 @@ from test_wecom_transcripts import WecomSession
 from wecom_chat import NOW, WecomBot, wecom_bot
 
 from bot.clock import ManualClock
+from bot.messengers.wecom.unseen import BEFORE
 from flows.model import ConversationKey
 
 UNSEEN = {"zh": "是在上面最新的一组选项发出之前写的", "en": "was written before my latest list"}
+EXPIRED = {"zh": "这个按钮已经过期了", "en": "That button has expired"}
 FOLLOW_UP = "答复你了吗"
 
 
-async def filed(session: WecomSession) -> dict[str, Any]:
-    """File the SMS transcript's complaint, unsigned; return the case."""
+async def filed(session: WecomSession) -> None:
+    """File the SMS transcript's complaint, unsigned."""
     for text in [*messages_of("sms_spam"), "不写姓名", "不留电话"]:
         await session.send(text)
         if any(n.endswith(".txt") for n in session.files):
-            break
-    (case,) = await session.cases()
-    return case
+            return
+    raise AssertionError("the complaint was never filed")
 
 
-async def status(session: WecomSession) -> str:
-    (case,) = await session.cases()
-    return str(case["state"])
+async def case_state(session: WecomSession) -> str:
+    cases = await session.cases()
+    return str(cases[0]["state"])
 
 
-async def test_a_number_answered_with_a_held_reminder_does_not_answer_the_reminder(
+async def problem(bot: WecomBot, session: WecomSession) -> Any:
+    """Return the answer to the SMS question "what exactly is happening" in progress."""
+    assert bot.services is not None
+    key = ConversationKey("wecom", session.person.id)
+    conversation = await bot.services.store.load_conversation(key)
+    assert conversation is not None
+    return conversation.answers.get("problem")
+
+
+async def due_follow_up(bot: WecomBot) -> datetime:
+    assert bot.services is not None
+    due = await bot.services.store.next_due_at(audience="wecom")
+    assert due is not None
+    return due
+
+
+def text(content: str) -> dict[str, Any]:
+    """Return a text message as the person writes it."""
+    return {"msgtype": "text", "text": {"content": content}}
+
+
+async def test_a_number_answered_with_a_held_reminder_answers_the_question_they_saw(
     tmp_path: Path,
 ) -> None:
     async with wecom_bot(tmp_path) as bot:
         session = WecomSession(bot)
-        case = await filed(session)
-        assert bot.services is not None
-        due = await bot.services.store.next_due_at(audience="wecom")
-        assert due is not None
+        await filed(session)
+        await session.send("/new")
+        asked = await session.send("2")  # a second complaint, about texts: what exactly?
+        assert "2. 诈骗短信" in asked, asked
+        due = await due_follow_up(bot)
         # Past the deadline and the 48-hour window: the follow-up waits for their next message.
         bot.clock.set(due + timedelta(minutes=1))
+        assert bot.services is not None
         await bot.services.scheduler.settle()
         assert session.person.new() == []
-        # They write "1" (for whatever list they last saw); the follow-up goes out first in
-        # that turn, and its item 1 is "✅ 已解决": the "1" was not meant for it.
-        output = await session.send("1")
+        # Their "2" (诈骗短信) comes; the follow-up goes out first in that turn, and its item 2
+        # is "😐 答复了，但我不满意", about the first complaint. The "2" meant the question.
+        output = await session.send("2")
         assert FOLLOW_UP in output, output
-        assert UNSEEN["zh"] in output, output
-        assert case["state"] == "waiting"
-        assert await status(session) == "follow_up"  # asked, not marked resolved
-        # Now that they have seen it, "1" answers it.
-        output = await session.send("1")
-        assert UNSEEN["zh"] not in output, output
-        assert await status(session) == "resolved", output
+        assert await problem(bot, session) == "fraud", output
+        assert "12321" in output  # the advice for scam texts
+        assert await case_state(session) == "follow_up"  # asked, not answered "unsatisfied"
         assert bot.fake.refusals == []
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
-async def test_a_second_number_pulled_with_the_first_is_not_taken_against_the_next_list(
+async def test_a_second_number_pulled_with_the_first_presses_the_list_it_was_written_to(
     language: str, tmp_path: Path
 ) -> None:
     async with wecom_bot(tmp_path) as bot:
         session = WecomSession(bot)
         await session.send(f"/lang {language}")
         await session.send("/start")
-        # Both written before the bot pulls: the answer to "2" is a list they never saw.
+        # Both written to the category menu before the bot pulls: the "1" is its item 1, which
+        # the "2" (texts) made stale, never item 1 of the texts question they had not seen.
         fake, person = bot.fake, session.person
         fake.customer_wrote(person.open_kfid, person.id, text("2"))
         fake.customer_wrote(person.open_kfid, person.id, text("1"))
@@ -84,39 +105,45 @@ async def test_a_second_number_pulled_with_the_first_is_not_taken_against_the_ne
         await bot.callbacks.notify(person.open_kfid)
         await bot.settle()
         output = "\n".join(m.shown for m in person.new())
-        assert UNSEEN[language] in output, output
-        assert bot.services is not None
-        key = ConversationKey("wecom", person.id)
-        conversation = await bot.services.store.load_conversation(key)
-        assert conversation is not None and conversation.state is not None
-        assert conversation.answers == {}, conversation.answers  # "1" answered nothing
+        assert EXPIRED[language] in output, output  # and the question, asked again
+        assert await problem(bot, session) is None  # "1" answered nothing
 
 
+@pytest.mark.parametrize("known", [True, False], ids=["list-before-kept", "list-before-unknown"])
 async def test_a_number_written_before_a_reminder_went_out_does_not_answer_it(
-    tmp_path: Path,
+    known: bool, tmp_path: Path
 ) -> None:
     async with wecom_bot(tmp_path) as bot:
         session = WecomSession(bot)
         await filed(session)
-        assert bot.services is not None
-        due = await bot.services.store.next_due_at(audience="wecom")
-        assert due is not None
-        bot.clock.set(due - timedelta(minutes=1))
-        await session.send("你好")  # their window is open when the follow-up falls due
-        # They write "1" for what they see; WeCom tells the bot only after the follow-up,
-        # due in the meantime, went out.
+        due = await due_follow_up(bot)
+        bot.clock.set(due - timedelta(minutes=1))  # their window is open when it falls due
+        await session.send("/new")
+        asked = await session.send("2")
+        assert "1. 垃圾 / 骚扰短信" in asked, asked
+        # They write "1" (垃圾短信) to that question; WeCom tells the bot only after the
+        # follow-up, due meanwhile, went out with "1. ✅ 已解决".
         bot.clock.set(due)
         person = session.person
         bot.fake.customer_wrote(person.open_kfid, person.id, text("1"))
         bot.clock.set(due + timedelta(seconds=5))
+        assert bot.services is not None and bot.messenger is not None
         await bot.services.scheduler.settle()
         assert FOLLOW_UP in "\n".join(m.shown for m in person.new())
+        if not known:  # a screen saved before the list before it was kept
+            state = await bot.messenger.state.person(person.id)
+            menu = {k: v for k, v in state.menu.items() if k != BEFORE}
+            await bot.messenger.state.save_screen(person.id, person.open_kfid, menu, state.pages)
         assert bot.callbacks is not None
         await bot.callbacks.notify(person.open_kfid)
         await bot.settle()
         output = "\n".join(m.shown for m in person.new())
-        assert UNSEEN["zh"] in output, output
-        assert await status(session) == "follow_up"  # not marked resolved
+        assert await case_state(session) == "follow_up", output  # not marked resolved
+        if known:
+            assert await problem(bot, session) == "spam", output
+        else:  # not taken at all: they answer again
+            assert UNSEEN["zh"] in output, output
+            assert await problem(bot, session) is None
         assert bot.fake.refusals == []
 
 
@@ -132,15 +159,9 @@ async def test_numbers_are_taken_when_the_servers_clock_is_off_from_wecoms(
         session = WecomSession(bot)
         await session.send("/start")
         output = await session.send("2")
-        assert UNSEEN["zh"] not in output, output
-        assert "（1/" in output, output  # the SMS complaint's first question
+        assert "（1/" in output, output  # the texts complaint's first question
         output = await session.send("2")
-        assert UNSEEN["zh"] not in output, output
         assert "（2/" in output, output
+        assert await problem(bot, session) == "fraud"
     finally:
         await bot.stop()
-
-
-def text(content: str) -> dict[str, Any]:
-    """Return a text message as the person writes it."""
-    return {"msgtype": "text", "text": {"content": content}}

@@ -225,7 +225,7 @@ class WecomMessenger:
             if not any(_enters(p) for p in items):
                 return  # only events: nobody wrote, nothing to answer
         turn = Turn(menus.screen_of(state.menu))
-        seen = unseen.Seen(turn.screen, unseen.shown_at(state.menu))
+        seen = unseen.Seen.of(state.menu, turn.screen)  # what they wrote facing, not added now
         written = {
             delivery_id(self.api.corp_id, p.msgid): self.offset.as_ours(at)
             for p in items
@@ -260,14 +260,16 @@ class WecomMessenger:
                 pages = []
                 await self.store.mark_handled(Deliveries(MESSENGER, incoming.deliveries))
                 continue
-            if await self._predates(incoming, seen, turn.screen, written):
+            ours = [at for d in incoming.deliveries if (at := written.get(d)) is not None]
+            saw = seen.saw(min(ours, default=None))
+            if saw is None and await self._unknown_number(incoming, turn.screen):
                 language = await self.host.language(key)
                 typed = (incoming.text or "").strip()
                 text = self.host.text("number_unseen", language).format(number=typed)
                 self._add(turn, [Reply(text)])
                 await self.store.mark_handled(Deliveries(MESSENGER, incoming.deliveries))
                 continue
-            replies = await self._answer(_pressed(incoming, turn.screen), recovered)
+            replies = await self._answer(_read(incoming, saw, turn.screen), recovered)
             pages = []  # a new answer replaces what waited for "继续"
             replies = await self._with_invite(key, replies)
             self._add(turn, replies)
@@ -284,18 +286,9 @@ class WecomMessenger:
             return await self.host.handle_recovered(incoming, min(since))
         return await self.host.handle(incoming)
 
-    async def _predates(
-        self,
-        incoming: Incoming,
-        seen: unseen.Seen,
-        screen: OnScreen,
-        written: dict[str, datetime | None],
-    ) -> bool:
-        """Return True for a typed number written before the list it would press was sent."""
+    async def _unknown_number(self, incoming: Incoming, screen: OnScreen) -> bool:
+        """Return True for a typed number whose list the person saw is not known."""
         if incoming.forward is not None or unseen.number(screen, incoming.text) is None:
-            return False
-        ours = [at for d in incoming.deliveries if (at := written.get(d)) is not None]
-        if not seen.predates(screen, min(ours, default=None)):
             return False
         # Handled before (delivered again, or answered before a crash): the engine's to answer.
         return not await self.store.handled(Deliveries(MESSENGER, incoming.deliveries))
@@ -632,6 +625,20 @@ def _asks_more(incoming: Incoming) -> bool:
 def _enters(pulled: Pulled) -> bool:
     event = pulled.body.get("event") or {}
     return pulled.body.get("msgtype") == "event" and event.get("event_type") == "enter_session"
+
+
+def _read(incoming: Incoming, saw: OnScreen | None, newest: OnScreen) -> Incoming:
+    """Return a typed line as what it presses: a number, on the list the person saw when they
+    wrote it (see `unseen`); words, which say which button they mean, on the newest."""
+    text = incoming.text
+    if saw is None or saw == newest or incoming.forward is not None or text is None:
+        return _pressed(incoming, newest)
+    if not (text.strip().isascii() and text.strip().isdigit()):
+        return _pressed(incoming, newest)
+    item = unseen.number(saw, text)
+    if item is not None:
+        return replace(incoming, text=None, button=saw.question[item - 1].data)
+    return incoming  # an answer typed to a question (an amount), or no item of theirs: as typed
 
 
 def _pressed(incoming: Incoming, screen: OnScreen) -> Incoming:

@@ -1,17 +1,25 @@
-"""Typed numbers written before the list they would press reached the person.
+"""What a typed line presses: the list the person had on screen when they wrote it.
 
-On WeChat a typed "1" presses item 1 of the newest list on screen (`OnScreen`). When that list
-came after the person wrote "1", they meant an item of an older list, and taking it against the
-newest one picks something they never chose: a category, or "已解决" on a reminder (whose
-buttons never expire). Such a number is not taken; the person is asked to answer again.
+On WeChat a typed "1" presses item 1 of a list (`OnScreen`). The newest list is not always the
+one the person was looking at: a reminder held for their next message goes out first in the
+turn that answers it, a second message pulled with the first was written before the answer to
+the first, and a reminder may go out while their message is on its way. Taken against the
+newest list, their "1" picks something they never chose: "✅ 已解决" on a reminder, whose
+buttons never expire, or the first option of a question they have not read. So a typed number
+is read against the list they saw: that list's button is pressed, and the engine takes it if it
+still applies or says it expired and shows where the conversation is (`ask_current`). Digits
+typed to a question that expects a typed answer (an amount) stay that answer. Words are not
+ambiguous: a typed label presses the button it names on the newest screen, as before.
 
-A number is known to predate the newest list when:
-- that list was added in the same turn, before the number was answered (a reminder held for
-  the person's next message, or the answer to an earlier message pulled with it): everything
-  pulled together was written before the turn that answers it was sent; or
-- the person wrote it (WeCom's `send_time`, whole seconds, WeCom's clock) at least a second
-  before the bot kept that list to send (the bot's clock). The two clocks are compared through
-  `ClockOffset`, so a server clock that is off does not make every number look early.
+Which list they saw:
+- everything pulled in one turn was written before that turn was sent: the list on screen
+  when the turn began, not one added in it;
+- a message written (WeCom's `send_time`, whole seconds, WeCom's clock) at least a second
+  before that list was kept to send (the bot's clock) was written facing the list before it,
+  which the saved screen keeps (`saved`). The clocks are compared through `ClockOffset`, so a
+  server clock that is off does not make every message look early. Where the list before is
+  not known (a screen saved by an older version), a typed number is not taken at all: the
+  person is asked to answer again.
 """
 
 from __future__ import annotations
@@ -23,8 +31,9 @@ from typing import Any
 
 from bot.messengers.numbered import OnScreen
 
-SHOWN_AT = "shown_at"  # key of the saved screen: when its question was first kept to send
-# send_time is truncated to the second, so a number is "earlier" only with a second to spare.
+SHOWN_AT = "shown_at"  # key of a saved screen: when its question was first kept to send
+BEFORE = "before"  # key of a saved screen: the screen its question replaced
+# send_time is truncated to the second, so a message is "earlier" only with a second to spare.
 _MARGIN = timedelta(seconds=1)
 _SAMPLES = 64
 
@@ -34,7 +43,7 @@ class ClockOffset:
 
     Each pulled message was written before it was pulled, so `pulled - send_time` is at least
     the offset plus the delay; the smallest of the recent ones is the tightest bound. With no
-    sample yet there is no bound, and no number is judged by the clocks.
+    sample yet there is no bound, and no message is judged by the clocks.
     """
 
     def __init__(self) -> None:
@@ -59,27 +68,22 @@ def written_at(body: dict[str, Any]) -> datetime | None:
     return datetime.fromtimestamp(int(when), UTC)
 
 
+def _same_list(a: OnScreen, b: OnScreen) -> bool:
+    return (a.question, a.numbered) == (b.question, b.numbered)
+
+
 def saved(screen: OnScreen, before: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
-    """Return the screen to save, with when its question was first kept to send."""
+    """Return the screen to save: with when its list was first kept to send, and the one before."""
     data = screen.to_json()
     old = OnScreen.from_json(before)
-    same = (old.question, old.numbered) == (screen.question, screen.numbered)
-    if same and before and before.get(SHOWN_AT):
-        data[SHOWN_AT] = before[SHOWN_AT]  # the same list again: it was there since then
+    if before and _same_list(old, screen):  # the same list again: it was there since then
+        for key in (SHOWN_AT, BEFORE):
+            if key in before:
+                data[key] = before[key]
     elif screen.question:
         data[SHOWN_AT] = now.isoformat()
+        data[BEFORE] = old.to_json()  # one list back is enough: replies come within seconds
     return data
-
-
-def shown_at(data: dict[str, Any] | None) -> datetime | None:
-    """Return when a saved screen's question was first kept to send (None: not known)."""
-    raw = (data or {}).get(SHOWN_AT)
-    if not isinstance(raw, str):
-        return None
-    try:
-        return datetime.fromisoformat(raw)
-    except ValueError:
-        return None
 
 
 def number(screen: OnScreen, text: str | None) -> int | None:
@@ -94,16 +98,31 @@ def number(screen: OnScreen, text: str | None) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """The list a person had on screen when this turn began, and when it was kept to send."""
+    """The screen when a turn began, when its list was kept to send, and the one before it."""
 
     screen: OnScreen
-    since: datetime | None
+    since: datetime | None = None
+    earlier: OnScreen | None = None
 
-    def predates(self, now_on_screen: OnScreen, ours: datetime | None) -> bool:
-        """Return True when a number written at `ours` (bot's clock) cannot mean this list."""
-        if (now_on_screen.question, now_on_screen.numbered) != (
-            self.screen.question,
-            self.screen.numbered,
-        ):
-            return True  # the list changed in this turn, after the message was written
-        return ours is not None and self.since is not None and ours + _MARGIN <= self.since
+    @classmethod
+    def of(cls, data: dict[str, Any] | None, screen: OnScreen) -> Seen:
+        """Return what a saved screen (`screen`, read from `data`) says was seen, and when."""
+        data = data or {}
+        since = None
+        if isinstance(raw := data.get(SHOWN_AT), str):
+            try:
+                since = datetime.fromisoformat(raw)
+            except ValueError:
+                since = None
+        before = data.get(BEFORE)
+        earlier = OnScreen.from_json(before) if isinstance(before, dict) else None
+        return cls(screen, since, earlier)
+
+    def saw(self, ours: datetime | None) -> OnScreen | None:
+        """Return the screen a message written at `ours` (bot's clock) was written facing.
+
+        None when it was written before the turn's screen and the one before is not known.
+        """
+        if ours is None or self.since is None or ours + _MARGIN > self.since:
+            return self.screen
+        return self.earlier
