@@ -445,21 +445,46 @@ def leader_lock(settings: Settings, names: list[str]) -> tuple[Lock | None, Wake
     return LeaderLock(settings.storage_url, names), Wakeups(settings.storage_url, ", ".join(names))
 
 
-async def wait_serving(http: HttpServer | None, tenure: Tenure | None) -> None:
-    """Run until the HTTP server stops, or until leading failed (raised here)."""
-    waits: list[asyncio.Future[None]] = []
-    if http is not None:
-        waits.append(asyncio.ensure_future(http.wait()))
-    if tenure is not None and tenure.task is not None:
-        waits.append(tenure.task)
-    if not waits:
-        return
-    done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-    for finished in done:
-        finished.result()
+class Served:
+    """What `serve` and the Telegram webhook share: HTTP on http.listen, and a leader's tenure.
+
+    Every process receives (its HTTP server keeps what is posted); the tenure's holder leads.
+    """
+
+    http: HttpServer | None = None
+    tenure: Tenure | None = None
+    receiving: Receiving | None = None
+
+    @property
+    def port(self) -> int:
+        """Return the port bound (useful when http.listen asked for port 0)."""
+        assert self.http is not None
+        return self.http.port
+
+    async def wait(self) -> None:
+        """Run until the HTTP server stops (SIGTERM or Ctrl-C), or leading failed (raised)."""
+        waits: list[asyncio.Future[None]] = []
+        if self.http is not None:
+            waits.append(asyncio.ensure_future(self.http.wait()))
+        if self.tenure is not None and self.tenure.task is not None:
+            waits.append(self.tenure.task)
+        if not waits:
+            return
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for finished in done:
+            finished.result()
+
+    async def stop_receiving(self) -> None:
+        """Stop taking posts (HTTP), then leading (answering, polling, pulls, reminders)."""
+        if self.http is not None:
+            await self.http.stop()
+        if self.tenure is not None:
+            await self.tenure.stop()
+        if self.receiving is not None:
+            await self.receiving.close()
 
 
-class TelegramWebhookServer:
+class TelegramWebhookServer(Served):
     """The Telegram bot in webhook mode: the bot, HTTP on http.listen, the webhook registered.
 
     Every process keeps what is posted to it in the inbox and answers 200; the one that leads
@@ -479,9 +504,9 @@ class TelegramWebhookServer:
         self.clock = clock
         self.timings = dict(timings or {})
         self.messenger: TelegramMessenger | None = None
-        self.http: HttpServer | None = None
-        self.tenure: Tenure | None = None
-        self.receiving: Receiving | None = None
+        self.http = None
+        self.tenure = None
+        self.receiving = None
 
     @property
     def server(self) -> uvicorn.Server | None:
@@ -518,28 +543,13 @@ class TelegramWebhookServer:
         await register_webhook(app.bot, webhook.url, webhook.secret, webhook.max_connections)
         log.info("Telegram bot listening on %s%s", settings.http_listen, webhook.path)
 
-    @property
-    def port(self) -> int:
-        """Return the port bound (useful when http.listen asked for port 0)."""
-        assert self.http is not None
-        return self.http.port
-
-    async def wait(self) -> None:
-        """Run until the HTTP server stops (SIGTERM or Ctrl-C), or leading failed."""
-        await wait_serving(self.http, self.tenure)
-
     async def stop(self) -> None:
         """Stop listening, finish the updates in hand, close the database.
 
         The webhook stays set: Telegram keeps what arrives meanwhile and posts it once the bot
         answers again.
         """
-        if self.http is not None:
-            await self.http.stop()
-        if self.tenure is not None:
-            await self.tenure.stop()
-        if self.receiving is not None:
-            await self.receiving.close()
+        await self.stop_receiving()
         if self.messenger is None:
             return
         app = self.messenger.application
@@ -693,7 +703,7 @@ def wecom_messenger(
     return messenger, routes
 
 
-class Serving:
+class Serving(Served):
     """`complaint-bot serve`: the WeChat messenger behind the HTTP server, and Telegram beside
     it when a token is set (long polling, or a webhook on the same server by telegram.mode);
     one Services (engine, store, scheduler) for both.
@@ -722,9 +732,9 @@ class Serving:
         self.services: Services | None = None
         self.wecom: WecomMessenger | None = None
         self.telegram: TelegramMessenger | None = None
-        self.http: HttpServer | None = None
-        self.tenure: Tenure | None = None
-        self.receiving: Receiving | None = None
+        self.http = None
+        self.tenure = None
+        self.receiving = None
 
     async def start(self) -> None:
         """Open everything and start receiving (returns once the port is bound)."""
@@ -806,26 +816,11 @@ class Serving:
         telegram.open(services)
         return telegram
 
-    @property
-    def port(self) -> int:
-        """Return the port bound (useful when http.listen asked for port 0)."""
-        assert self.http is not None
-        return self.http.port
-
-    async def wait(self) -> None:
-        """Run until the HTTP server stops (Ctrl-C or SIGTERM), or leading failed."""
-        await wait_serving(self.http, self.tenure)
-
     async def stop(self) -> None:
         """Stop receiving (HTTP), then leading (pulls, polling, reminders); close the database."""
-        if self.http is not None:
-            await self.http.stop()
-        if self.tenure is not None:
-            await self.tenure.stop()
-        elif self.services is not None:
+        await self.stop_receiving()
+        if self.tenure is None and self.services is not None:  # start failed before leading
             await self.services.scheduler.stop()
-        if self.receiving is not None:
-            await self.receiving.close()
         if self.telegram is not None:
             app = self.telegram.application
             if app.running:
