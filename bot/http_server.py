@@ -46,6 +46,9 @@ class HttpServer:
             host=host.strip("[]"),
             port=int(port),
             log_config=None,
+            # One line per WeChat callback or Telegram post says nothing the bot's own log
+            # does not; errors still come through uvicorn.error.
+            access_log=False,
             lifespan="off",
         )
         self.server = uvicorn.Server(config)

@@ -172,3 +172,4 @@ async def test_the_webhook_secret_is_never_written(tmp_path: Path) -> None:
     assert "setWebhook" in written  # the call was logged, with its parameters
     assert WEBHOOK_SECRET not in written and WEBHOOK_SECRET[:-1] not in written
     assert TOKEN.split(":")[1] not in written
+    assert '"POST /telegram/webhook' not in written  # no access-log line per post
