@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from crash_checks import QUESTIONS, saved_form
-from crash_people import FILED, JSON, PHOTOS, Person, Round
+from crash_checks import check_answers
+from crash_people import FILED, JSON, PHOTOS, Person
 
 
 class Database(Protocol):
@@ -36,16 +36,6 @@ class Checked:
     cases: int
     announced: int
     evidence: list[Any]  # rows of (case_id, sha256, path)
-
-
-def check_answers(person: Person, where: str, answers: JSON, round_: Round) -> None:
-    for step, given in round_.confirmed().items():
-        key = QUESTIONS[step]
-        kept = saved_form(key, answers.get(key))
-        assert kept == given, (
-            f"ANSWERS: user {person.index} round {round_.number} {where}: question {step}"
-            f" ({key}) was answered {given!r} and confirmed, the database has {kept!r}"
-        )
 
 
 def check_people(conn: Database, people: list[Person]) -> Checked:
@@ -87,9 +77,9 @@ def check_people(conn: Database, people: list[Person]) -> Checked:
             if round_.furthest == 0:  # the bot never showed its first question
                 continue
             if round_.number in filed:
-                check_answers(person, "case", filed[round_.number], round_)
+                check_answers(person.script, "case", filed[round_.number], round_)
             elif draft is not None and round_ is person.current:
-                check_answers(person, "draft", json.loads(draft["answers"]), round_)
+                check_answers(person.script, "draft", json.loads(draft["answers"]), round_)
             else:
                 raise AssertionError(
                     f"ANSWERS: user {person.index} round {round_.number}: the bot had asked"
