@@ -154,20 +154,35 @@ class WecomMessenger:
             await loop.settle()
 
     async def pull(self, open_kfid: str, token: str | None) -> None:
-        """Pull every page after the saved cursor into the inbox, then handle the inbox."""
-        # Before a new message of theirs opens a new window: until then what is kept for a
-        # person is counted in the window it was kept in (see `resend`).
-        await self.resend(open_kfid)
+        """Pull every page after the saved cursor into the inbox, send what is kept, then
+        handle the inbox."""
         cursor = await self.state.cursor(open_kfid)
         while True:
             page = await self.api.sync_msg(open_kfid, cursor, token)
             items = [p for m in page.messages if (p := _pulled(m, open_kfid)) is not None]
+            items = [await self._first_time(p) for p in items]
             await self.state.record_page(open_kfid, items, page.next_cursor, self.clock.now())
             cursor = page.next_cursor
             # An empty page may still say has_more: the loop follows has_more, not the list.
             if not page.has_more:
                 break
+        # After the pull, not before: a person may have written while it was kept (the bot was
+        # down), and WeChat then counts it in the window of that message, as the pull just did.
+        await self.resend(open_kfid)
         await self.handle_inbox(open_kfid)
+
+    async def _first_time(self, pulled: Pulled) -> Pulled:
+        """Return a message handled before and handed out again as one opening no window.
+
+        Only a message the person really wrote gives the bot 5 more: the same msgid again
+        (WeCom handing it out twice, or pulled again after a crash) gives none.
+        """
+        if pulled.sent_at is None:
+            return pulled
+        found = Deliveries(MESSENGER, (delivery_id(self.api.corp_id, pulled.msgid),))
+        if await self.store.handled(found):
+            return replace(pulled, sent_at=None)
+        return pulled
 
     async def handle_inbox(self, open_kfid: str) -> None:
         """Handle the account's pulled messages, person by person, in the order they came."""
