@@ -89,9 +89,12 @@ class HostDuring:
         return replies
 
 
-# On PostgreSQL too: the same statements open (or do not open) a new window there.
+# On PostgreSQL too: the same statements open (or do not open) a new window there, and count
+# what is kept in it.
 @pytest.mark.parametrize("bot", ["sqlite", "postgres"], indirect=True)
-async def test_a_message_handed_out_again_gives_no_fresh_five(bot: WecomBot) -> None:
+async def test_a_message_handed_out_again_gives_no_fresh_five_and_takes_nothing_waiting(
+    bot: WecomBot,
+) -> None:
     session = await up_to(bot, LETTER)
     letter = await bot.say(session.person, LETTER)
     assert MORE in letter  # the 5 are used: the rest waits for 继续
@@ -106,9 +109,11 @@ async def test_a_message_handed_out_again_gives_no_fresh_five(bot: WecomBot) -> 
     assert session.person.new() == []
     rest = await read_the_rest(bot, session)
     assert REMINDER in rest  # it went out on their next message
+    assert "发短信举报" in rest  # and what waited for 继续 still waited (the SMS report)
     assert refused(bot) == []
 
 
+@pytest.mark.parametrize("bot", ["sqlite", "postgres"], indirect=True)
 async def test_a_kept_turn_sent_after_a_restart_counts_in_the_window_of_a_message_written_meanwhile(
     bot: WecomBot,
 ) -> None:

@@ -280,7 +280,8 @@ class WecomMessenger:
                 await self.store.mark_handled(Deliveries(MESSENGER, incoming.deliveries))
                 continue
             replies = await self._answer(_pressed(incoming, turn.screen), recovered)
-            pages = []  # a new answer replaces what waited for "继续"
+            if replies:  # a new answer replaces what waited for "继续" (a message handed
+                pages = []  # out again gets none, and leaves it waiting)
             replies = await self._with_invite(key, replies)
             self._add(turn, replies)
         if unfetched:
