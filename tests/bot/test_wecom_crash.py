@@ -443,9 +443,15 @@ def check_pulled(run: Run) -> dict[str, int]:
     wrote = written(run.fake)
     lost = [m for m in wrote if m not in handled]
     pulled = set(run.fake.pulled)
+    by_id = {m["msgid"]: m for m in run.fake.messages[run.open_kfid]}
     assert not lost, (
         f"PULLED: {len(lost)} of {len(wrote)} messages people wrote were never handled"
-        f" ({sum(m in pulled for m in lost)} of them pulled): {lost[:5]}"
+        f" ({sum(m in pulled for m in lost)} of them pulled): {lost[:5]}; "
+        + "; ".join(
+            f"{by_id[m].get('external_userid')} at {by_id[m].get('send_time')}:"
+            f" {by_id[m].get('msgtype')} {str(by_id[m].get('text') or '')[:60]}"
+            for m in lost[:3]
+        )
     )
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
@@ -526,7 +532,10 @@ async def crash_run(
             assert figures["steps_confirmed"] > 0
             return figures
         except BaseException:
-            print(f"wecom crash test FAILED with CRASH_SEED={seed} mutant={mutant}; log tail:")
+            print(f"wecom crash test FAILED with CRASH_SEED={seed} mutant={mutant}")
+            if fake.refusals:
+                print(f"refusals: {len(fake.refusals)}\n{refusal_story(run)}")
+            print("log tail:")
             print(bot.log.read_text(errors="replace")[-4000:] if bot.log.exists() else "(no log)")
             for person in people:
                 print(f"--- person {person.index}: {person.script.rounds}")
