@@ -27,7 +27,7 @@ from bot.messengers.base import Host
 from bot.messengers.wecom.api import WecomError
 from bot.messengers.wecom.messenger import UNREACHABLE
 from flows.errors import StorageError
-from flows.model import Incoming, Reply
+from flows.model import ConversationKey, Incoming, Reply
 from flows.records import Reminder
 
 REMINDER = "⏰"
@@ -110,6 +110,29 @@ async def test_a_message_handed_out_again_gives_no_fresh_five_and_takes_nothing_
     rest = await read_the_rest(bot, session)
     assert REMINDER in rest  # it went out on their next message
     assert "发短信举报" in rest  # and what waited for 继续 still waited (the SMS report)
+    assert refused(bot) == []
+
+
+async def test_a_continue_handed_out_again_is_not_answered(bot: WecomBot) -> None:
+    person = bot.customer("wmLongReader")
+    await bot.say(person, "/start")
+    assert bot.messenger is not None
+    long = [Reply(f"第{i}段 " + "字" * 600) for i in range(12)]  # 12 messages of 1,800 bytes
+    key = ConversationKey("wecom", person.id)
+    await bot.messenger.send_replies(key, f"{bot.fake.open_kfids[0]}|{person.id}", long)
+    assert MORE in person.new()[-1].text
+    more = await bot.say(person, "继续")
+    assert "第3段" in more and MORE in more
+    kfid = bot.fake.open_kfids[0]
+    continued = [m["msgid"] for m in bot.fake.messages[kfid] if m.get("msgtype") == "text"][-1]
+    bot.fake.redeliver(kfid, [continued])  # the same 继续 again
+    assert bot.callbacks is not None
+    await bot.callbacks.notify(kfid)
+    await bot.settle()
+    assert person.new() == []  # handled before: no answer (and no apology)
+    rest = await bot.say(person, "继续")
+    assert "第7段" in rest and "第11段" in rest, rest
+    assert "出了点问题" not in rest  # no apology for it waiting either
     assert refused(bot) == []
 
 

@@ -54,7 +54,7 @@ from bot.messengers.wecom.updates import (
     split_chat_id,
     to_incoming,
 )
-from flows.errors import StorageError
+from flows.errors import AlreadyHandled, StorageError
 from flows.model import ConversationKey, Incoming, Reply
 from flows.ports import Store
 from flows.records import Deliveries, Reminder
@@ -275,9 +275,15 @@ class WecomMessenger:
         pages = [Out.from_json(p) for p in state.pages]
         for incoming in _together(incomings):
             if pages and _asks_more(incoming):
+                try:
+                    await self.store.mark_handled(Deliveries(MESSENGER, incoming.deliveries))
+                except AlreadyHandled:
+                    # Handed out again: what it asked for went out then, and these pages are
+                    # newer. Unless it was pulled before a crash and its turn never kept.
+                    if not any(d in recovered for d in incoming.deliveries):
+                        continue
                 turn.outs += pages
                 pages = []
-                await self.store.mark_handled(Deliveries(MESSENGER, incoming.deliveries))
                 continue
             replies = await self._answer(_pressed(incoming, turn.screen), recovered)
             if replies:  # a new answer replaces what waited for "继续" (a message handed
