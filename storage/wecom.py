@@ -86,19 +86,27 @@ def record_page(
 def _wrote(
     conn: sqlite3.Connection, person: str, open_kfid: str, sent_at: datetime, now: str
 ) -> None:
-    """Open a new window (5 more messages) for a new message; an older one changes nothing."""
+    """Open a new window (5 more messages) for a new message; an older one changes nothing.
+
+    What is kept for the person and not yet sent goes out after this message (WeChat counts
+    it in the new window), so the new window starts with it counted, not at 0.
+    """
     at = to_utc_iso(sent_at, "sent_at")
+    kept = conn.execute(
+        "SELECT count(*) FROM outbox WHERE messenger = ? AND user_id = ?", (MESSENGER, person)
+    ).fetchone()[0]
     conn.execute(
         "INSERT INTO wecom_people (external_userid, open_kfid, window_at, sent, updated_at)"
-        " VALUES (?, ?, ?, 0, ?)"
+        " VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (external_userid) DO UPDATE SET"
         " sent = CASE WHEN wecom_people.window_at IS NULL"
-        "  OR wecom_people.window_at <= excluded.window_at THEN 0 ELSE wecom_people.sent END,"
+        "  OR wecom_people.window_at <= excluded.window_at THEN excluded.sent"
+        "  ELSE wecom_people.sent END,"
         " window_at = CASE WHEN wecom_people.window_at IS NULL"
         "  OR wecom_people.window_at <= excluded.window_at"
         "  THEN excluded.window_at ELSE wecom_people.window_at END,"
         " open_kfid = excluded.open_kfid, updated_at = excluded.updated_at",
-        (person, open_kfid, at, now),
+        (person, open_kfid, at, int(kept), now),
     )
 
 

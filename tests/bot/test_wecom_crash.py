@@ -385,6 +385,41 @@ async def wait_for_reminders(run: Run) -> None:
     assert not missing(), f"REMINDERS: never sent for {sorted(missing())}"
 
 
+class StampedRefusals(list[Any]):
+    """The fake's refusals, each noted with the index of the call it answered and the time."""
+
+    def __init__(self, fake: FakeWecom) -> None:
+        super().__init__()
+        self.fake = fake
+        self.stamps: list[tuple[int, Any]] = []
+
+    def append(self, refusal: Any) -> None:
+        self.stamps.append((len(self.fake.calls) - 1, self.fake.clock()))
+        super().append(refusal)
+
+
+def refusal_story(run: Run, limit: int = 3) -> str:
+    """Return, for the first refusals, what the person wrote and was sent just before each."""
+    refusals = run.fake.refusals
+    stamps = getattr(refusals, "stamps", [])
+    lines: list[str] = []
+    for refusal, (call, at) in list(zip(refusals, stamps, strict=False))[:limit]:
+        lines.append(f"refused at call {call} ({at:%H:%M:%S.%f}): {refusal.reason}")
+        wrote = [
+            (int(m.get("send_time", 0)), str(m.get("msgtype")), str(m.get("text", ""))[:40])
+            for m in run.fake.messages[run.open_kfid]
+            if m.get("external_userid") == refusal.person and m.get("msgtype") != "event"
+        ]
+        for sent_at, kind, text in wrote[-3:]:
+            lines.append(f"  wrote {sent_at} {kind} {text}")
+        sent = [d for d in run.fake.person(refusal.person).inbox if d.call < call][-7:]
+        for d in sent:
+            starts = bisect.bisect_right(run.bot.marks, d.call) - 1
+            when = f"{d.at:%H:%M:%S.%f}" if d.at else "?"
+            lines.append(f"  sent call {d.call} {when} start {starts}: {d.shown[:50]!r}")
+    return "\n".join(line.replace("\n", " | ") for line in lines)
+
+
 def kept_unsent(db: Path) -> int:
     """Return how many WeChat messages the bot has kept and not yet sent (read while it runs)."""
     if not db.exists():
@@ -408,9 +443,15 @@ def check_pulled(run: Run) -> dict[str, int]:
     wrote = written(run.fake)
     lost = [m for m in wrote if m not in handled]
     pulled = set(run.fake.pulled)
+    by_id = {m["msgid"]: m for m in run.fake.messages[run.open_kfid]}
     assert not lost, (
         f"PULLED: {len(lost)} of {len(wrote)} messages people wrote were never handled"
-        f" ({sum(m in pulled for m in lost)} of them pulled): {lost[:5]}"
+        f" ({sum(m in pulled for m in lost)} of them pulled): {lost[:5]}; "
+        + "; ".join(
+            f"{by_id[m].get('external_userid')} at {by_id[m].get('send_time')}:"
+            f" {by_id[m].get('msgtype')} {str(by_id[m].get('text') or '')[:60]}"
+            for m in lost[:3]
+        )
     )
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
@@ -433,6 +474,7 @@ async def crash_run(
     """Play a crash run and check every invariant; return its figures."""
     print(f"wecom crash test: CRASH_SEED={seed} CRASH_KILLS={kills} mutant={mutant}")
     fake = FakeWecom(SystemClock().now)
+    fake.refusals = StampedRefusals(fake)
     env = {"COMPLAINT_BOT_DEADLINE_OVERRIDE": "1s", "COMPLAINT_BOT_QUIET_HOURS": "off"}
     command = SERVE
     if mutant is not None:
@@ -466,7 +508,9 @@ async def crash_run(
             figures |= crash_checks.check_database(bot.folder, [p.view() for p in people], PHOTOS)
             figures |= crash_checks.check_reminders(reminder_sends(run), bot.kills, len(people))
             refused = [(r.person, r.reason) for r in fake.refusals]
-            assert refused == [], f"REFUSED: WeCom refused {len(refused)} sends: {refused[:5]}"
+            assert refused == [], (
+                f"REFUSED: WeCom refused {len(refused)} sends: {refused[:5]}\n" + refusal_story(run)
+            )
             for person in people:
                 assert person.script.regressions == [], f"QUESTIONS: {person.script.regressions}"
                 assert person.script.announced, f"CASES: person {person.index} never filed"
@@ -488,7 +532,10 @@ async def crash_run(
             assert figures["steps_confirmed"] > 0
             return figures
         except BaseException:
-            print(f"wecom crash test FAILED with CRASH_SEED={seed} mutant={mutant}; log tail:")
+            print(f"wecom crash test FAILED with CRASH_SEED={seed} mutant={mutant}")
+            if fake.refusals:
+                print(f"refusals: {len(fake.refusals)}\n{refusal_story(run)}")
+            print("log tail:")
             print(bot.log.read_text(errors="replace")[-4000:] if bot.log.exists() else "(no log)")
             for person in people:
                 print(f"--- person {person.index}: {person.script.rounds}")

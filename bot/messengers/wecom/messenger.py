@@ -9,9 +9,18 @@ writing is greeted once with the event's `welcome_code` (one message, within 20 
 
 Nothing said is lost to a crash: a turn's messages are kept (the outbox) in the transaction
 that counts them against the person's 5 and takes what they answer out of the inbox, then
-sent, each forgotten once WeCom took it; what a crash left kept goes out before the next pull
-(see `resend`). A message whose step committed before a crash but whose turn was never kept is
-answered by saying where the conversation stands (`Host.handle_recovered`).
+sent, each forgotten once WeCom took it; what a crash left kept goes out after the next pull,
+before its messages are answered (see `resend`). A message whose step committed before a crash
+but whose turn was never kept is answered by saying where the conversation stands
+(`Host.handle_recovered`).
+
+WeChat counts the 5 from when the person wrote; the bot counts from when it pulled. So that
+the bot's count never falls behind WeChat's: a msgid handled before opens no new window; what
+is kept and unsent when a message is pulled counts in its window; a reminder waits for a pull
+asked for (at the start, by a callback) before it is counted; a send whose answer was lost
+stays counted; and a reminder and a turn for one person run one after the other (`Turns`), so
+neither counts, nor saves the screen, from what it read before the other wrote. What is left:
+a send under way at the very moment the person writes is counted in the window before.
 
 The app (bot/app.py) builds it with `WecomOptions`, the API client and the state, and hands it
 the `Host` in `start`; it reads no settings and opens no storage.
@@ -36,6 +45,7 @@ from bot.messengers.wecom.calendar import deadline_invite
 from bot.messengers.wecom.outbox import Out
 from bot.messengers.wecom.pull import PullLoop
 from bot.messengers.wecom.state import Kept, Person, Pulled, WecomState
+from bot.messengers.wecom.turns import Turns
 from bot.messengers.wecom.updates import (
     MESSENGER,
     Item,
@@ -44,7 +54,7 @@ from bot.messengers.wecom.updates import (
     split_chat_id,
     to_incoming,
 )
-from flows.errors import StorageError
+from flows.errors import AlreadyHandled, StorageError
 from flows.model import ConversationKey, Incoming, Reply
 from flows.ports import Store
 from flows.records import Deliveries, Reminder
@@ -117,6 +127,7 @@ class WecomMessenger:
         # Pulled messages whose handling began (here, or in a process before a restart) and
         # did not end: their step may have committed with their answer lost.
         self._begun: set[str] = set()
+        self._turns = Turns()  # a reminder and an answer for one person: one after the other
         self.refused = 0  # sends WeCom refused (an error code); for the logs and tests
         self.offset = unseen.ClockOffset()  # this clock against WeCom's send_time
 
@@ -155,14 +166,13 @@ class WecomMessenger:
             await loop.settle()
 
     async def pull(self, open_kfid: str, token: str | None) -> None:
-        """Pull every page after the saved cursor into the inbox, then handle the inbox."""
-        # Before a new message of theirs opens a new window: until then what is kept for a
-        # person is counted in the window it was kept in (see `resend`).
-        await self.resend(open_kfid)
+        """Pull every page after the saved cursor into the inbox, send what is kept, then
+        handle the inbox."""
         cursor = await self.state.cursor(open_kfid)
         while True:
             page = await self.api.sync_msg(open_kfid, cursor, token)
             items = [p for m in page.messages if (p := _pulled(m, open_kfid)) is not None]
+            items = [await self._first_time(p) for p in items]
             pulled_at = self.clock.now()
             for item in items:
                 if (written := unseen.written_at(item.body)) is not None:
@@ -172,7 +182,23 @@ class WecomMessenger:
             # An empty page may still say has_more: the loop follows has_more, not the list.
             if not page.has_more:
                 break
+        # After the pull, not before: a person may have written while it was kept (the bot was
+        # down), and WeChat then counts it in the window of that message, as the pull just did.
+        await self.resend(open_kfid)
         await self.handle_inbox(open_kfid)
+
+    async def _first_time(self, pulled: Pulled) -> Pulled:
+        """Return a message handled before and handed out again as one opening no window.
+
+        Only a message the person really wrote gives the bot 5 more: the same msgid again
+        (WeCom handing it out twice, or pulled again after a crash) gives none.
+        """
+        if pulled.sent_at is None:
+            return pulled
+        found = Deliveries(MESSENGER, (delivery_id(self.api.corp_id, pulled.msgid),))
+        if await self.store.handled(found):
+            return replace(pulled, sent_at=None)
+        return pulled
 
     async def handle_inbox(self, open_kfid: str) -> None:
         """Handle the account's pulled messages, person by person, in the order they came."""
@@ -181,25 +207,29 @@ class WecomMessenger:
             people.setdefault(pulled.external_userid, []).append(pulled)
         for person, items in people.items():
             msgids = [i.msgid for i in items]
-            try:
-                await self.handle_person(open_kfid, person, items)
-            except StorageError:
-                log.warning("wecom: could not store; the messages stay in the inbox", exc_info=True)
-                return
-            except Exception:
-                log.exception("wecom: handling a person's messages failed; asking them again")
+            async with self._turns.of(person):
                 try:
-                    await self._apologise(open_kfid, person, msgids)
+                    await self.handle_person(open_kfid, person, items)
                 except StorageError:
-                    log.warning("wecom: could not store; the messages stay in the inbox")
+                    log.warning(
+                        "wecom: could not store; the messages stay in the inbox", exc_info=True
+                    )
                     return
                 except Exception:
-                    log.exception("wecom: could not tell them; their messages are dropped")
+                    log.exception("wecom: handling a person's messages failed; asking them again")
+                    try:
+                        await self._apologise(open_kfid, person, msgids)
+                    except StorageError:
+                        log.warning("wecom: could not store; the messages stay in the inbox")
+                        return
+                    except Exception:
+                        log.exception("wecom: could not tell them; their messages are dropped")
             await self.state.handled(msgids)
             self._begun.difference_update(msgids)
 
     async def handle_person(self, open_kfid: str, person: str, items: list[Pulled]) -> None:
-        """Answer one person's pulled messages: deferred reminders first, within the quota."""
+        """Answer one person's pulled messages: deferred reminders first, within the quota
+        (the caller holds the person's turn)."""
         key = ConversationKey(MESSENGER, person)
         state = await self.state.person(person)
         # Begun before and not finished: answered as recovered, since they were pulled (not
@@ -256,9 +286,15 @@ class WecomMessenger:
         pages = [Out.from_json(p) for p in state.pages]
         for incoming in _together(incomings):
             if pages and _asks_more(incoming):
+                try:
+                    await self.store.mark_handled(Deliveries(MESSENGER, incoming.deliveries))
+                except AlreadyHandled:
+                    # Handed out again: what it asked for went out then, and these pages are
+                    # newer. Unless it was pulled before a crash and its turn never kept.
+                    if not any(d in recovered for d in incoming.deliveries):
+                        continue
                 turn.outs += pages
                 pages = []
-                await self.store.mark_handled(Deliveries(MESSENGER, incoming.deliveries))
                 continue
             ours = [at for d in incoming.deliveries if (at := written.get(d)) is not None]
             saw = seen.saw(min(ours, default=None))
@@ -270,7 +306,8 @@ class WecomMessenger:
                 await self.store.mark_handled(Deliveries(MESSENGER, incoming.deliveries))
                 continue
             replies = await self._answer(_read(incoming, saw, turn.screen), recovered)
-            pages = []  # a new answer replaces what waited for "继续"
+            if replies:  # a new answer replaces what waited for "继续" (a message handed
+                pages = []  # out again gets none, and leaves it waiting)
             replies = await self._with_invite(key, replies)
             self._add(turn, replies)
         if unfetched:
@@ -315,10 +352,11 @@ class WecomMessenger:
     ) -> None:
         """Send replies to a person within what their window allows; the rest waits for 继续."""
         open_kfid, person = split_chat_id(chat_id)
-        state = await self.state.person(person)
-        turn = Turn(menus.screen_of(state.menu))
-        self._add(turn, replies)
-        await self._send_turn(open_kfid, key, state, turn, [], [])
+        async with self._turns.of(person):
+            state = await self.state.person(person)
+            turn = Turn(menus.screen_of(state.menu))
+            self._add(turn, replies)
+            await self._send_turn(open_kfid, key, state, turn, [], [])
 
     def _add(self, turn: Turn, replies: Sequence[Reply]) -> None:
         rendered = outbox.render(
@@ -441,14 +479,17 @@ class WecomMessenger:
         The first message kept for a person may have gone out just before the crash: sending
         it again may cost one more of their 5. With no room for that one, what fits goes out
         ending in "reply 继续 for the rest", and the rest waits for 继续; with their window
-        closed, all of it waits. Raises WecomError when WeCom cannot be reached (what is kept
-        stays, and the pull waits: a new message would open a new window under it).
+        closed, all of it waits. A message of theirs pulled before counted what is kept in
+        its window (see `storage.wecom`). Raises WecomError when WeCom cannot be reached (what
+        is kept stays, and the pulled messages wait in the inbox).
         """
-        people: dict[str, list[Kept]] = {}
-        for kept in await self.state.unsent(open_kfid):
-            people.setdefault(kept.external_userid, []).append(kept)
-        for person, kept_ones in people.items():
-            await self._resend(open_kfid, person, kept_ones)
+        people = dict.fromkeys(k.external_userid for k in await self.state.unsent(open_kfid))
+        for person in people:
+            async with self._turns.of(person):
+                # Read again in the turn: a turn or a reminder may have sent some meanwhile.
+                kept = await self._kept(open_kfid, person)
+                if kept:
+                    await self._resend(open_kfid, person, kept)
 
     async def _resend(self, open_kfid: str, person: str, kept: list[Kept]) -> None:
         """Send again what was kept for one person, within their 5 (see `resend`)."""
@@ -499,35 +540,41 @@ class WecomMessenger:
             sent += 1
         return sent
 
-    async def _send(self, open_kfid: str, person: str, outs: list[Out]) -> int:
-        """Send messages in order; return how many WeCom took (a refused one is skipped)."""
-        sent = 0
+    async def _send(self, open_kfid: str, person: str, outs: list[Out]) -> tuple[int, int]:
+        """Send messages in order; return how many WeCom took, and how many it may have taken
+        (unreachable: the answer did not come back). A refused one is skipped."""
+        sent = unsure = 0
         for out in outs:
             try:
                 await self.api.send_msg(await self._message(open_kfid, person, out))
             except WecomError as exc:
                 self.refused += 1
+                if exc.code == UNREACHABLE:
+                    log.warning("wecom: a reply may not have been sent (%s)", exc)
+                    unsure += 1
+                    continue
                 if exc.code == HUMAN_AGENT:
                     log.warning("wecom: a human agent holds the session; replies not sent")
-                    return sent
+                    return sent, unsure
                 log.warning("wecom: a reply was not sent (%s); sending the rest", exc)
                 continue
             sent += 1
-        return sent
+        return sent, unsure
 
     async def _send_counted(self, open_kfid: str, person: str, outs: list[Out]) -> int:
         """Send within the person's quota, counting the messages before they go out.
 
         A crash between sending and counting would leave the bot sure of room WeChat no
         longer gives (its next send refused, a reminder lost); counted first, a crash only
-        leaves room unused. What was not sent after all is given back.
+        leaves room unused. What WeCom refused is given back; what may have reached it (no
+        answer came back) stays counted.
         """
         if not outs:
             return 0
         await self.state.count_sent(person, open_kfid, len(outs))
-        sent = await self._send(open_kfid, person, outs)
-        if sent < len(outs):
-            await self.state.count_sent(person, open_kfid, sent - len(outs))
+        sent, unsure = await self._send(open_kfid, person, outs)
+        if sent + unsure < len(outs):
+            await self.state.count_sent(person, open_kfid, sent + unsure - len(outs))
         return sent
 
     async def _message(self, open_kfid: str, person: str, out: Out) -> dict[str, Any]:
@@ -543,6 +590,18 @@ class WecomMessenger:
     async def deliver_reminder(self, reminder: Reminder, reply: Reply) -> Delivery:
         """Send a due reminder inside the window; otherwise hold it for their next message."""
         open_kfid, person = split_chat_id(reminder.chat_id)
+        loop = self.loops.get(open_kfid)
+        if loop is not None:
+            # WeChat counts from when the person wrote, the bot from when it pulled: a message
+            # written while the bot was down or just told of (a callback) is pulled first, or
+            # the reminder would be counted in the window before it and a 6th sent after.
+            await loop.caught_up()
+        async with self._turns.of(person):
+            return await self._deliver_reminder(open_kfid, person, reply, reminder)
+
+    async def _deliver_reminder(
+        self, open_kfid: str, person: str, reply: Reply, reminder: Reminder
+    ) -> Delivery:
         state = await self.state.person(person)
         rendered = outbox.render(
             [reply],

@@ -37,7 +37,10 @@ class PullLoop:
         self._wake = asyncio.Event()
         self._token: str | None = None
         self._task: asyncio.Task[None] | None = None
-        self._passes = 0
+        self._passes = 0  # passes ended
+        self._started = 0  # passes begun
+        self._ok = 0  # the number of the last pass that pulled everything (by when it began)
+        self._failed = 0  # passes that failed
         self._busy = False
         self._done = asyncio.Condition()
         self._retry: timedelta | None = None  # set while pulls fail
@@ -61,6 +64,8 @@ class PullLoop:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            async with self._done:  # nobody waits for a pull that will not come
+                self._done.notify_all()
 
     async def settle(self) -> None:
         """Wait until a pull has run after this call and nothing more is asked (for tests)."""
@@ -72,6 +77,26 @@ class PullLoop:
                 lambda: self._passes >= target and not self._wake.is_set() and not self._busy
             )
 
+    async def caught_up(self, tries: int = 5) -> None:
+        """Wait until the pull asked for (at the start, by a callback, or again after a failed
+        one) has pulled everything.
+
+        Returns at once when nothing is asked for (or the loop is not running). A pull asked
+        for while one runs is the next one. Gives up after `tries` failed pulls (about a
+        minute of retries: longer than WeCom refuses pulls after quick restarts).
+        """
+        if self._task is None:
+            return
+        async with self._done:
+            # Asked for: by a callback or the start (woken), or a failed pull's retry.
+            if not (self._busy or self._wake.is_set() or self._retry is not None):
+                return
+            need = self._started + (0 if self._busy and not self._wake.is_set() else 1)
+            failed = self._failed
+            await self._done.wait_for(
+                lambda: self._ok >= need or self._failed - failed >= tries or self._task is None
+            )
+
     async def _loop(self) -> None:
         while True:
             wait = self.interval if self._retry is None else min(self._retry, self.interval)
@@ -79,10 +104,14 @@ class PullLoop:
             self._wake.clear()
             token, self._token = self._token, None
             self._busy = True
+            self._started += 1
+            number = self._started
             try:
                 await self._pull(self.open_kfid, token)
                 self._retry = None
+                self._ok = number
             except Exception:
+                self._failed += 1
                 self._retry = RETRY_FIRST if self._retry is None else self._retry * 2
                 self._retry = min(self._retry, RETRY_MOST)
                 log.exception(
