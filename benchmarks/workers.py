@@ -142,6 +142,7 @@ def bot_env(
     """Return the environment of a bot process on the fake and the database `url`."""
     env = {
         "BENCH_RATE_LIMITED": "1" if limited else "",
+        "BENCH_PROFILE": os.environ.get("BENCH_PROFILE", ""),
         "TELEGRAM_BOT_TOKEN": api.token,
         "COMPLAINT_BOT_TELEGRAM__BASE_URL": server.base_url,
         "COMPLAINT_BOT_TELEGRAM__BASE_FILE_URL": server.base_file_url,
@@ -276,6 +277,12 @@ def main(argv: Sequence[str] | None = None) -> bool:
         "--quick", action="store_true", help="3 chats, 1 and 2 processes, with latency only"
     )
     parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[1, 2, 4], help="worker processes (1 2 4)"
+    )
+    parser.add_argument(
+        "--no-baselines", action="store_true", help="no SQLite row and no 1-process sharing row"
+    )
+    parser.add_argument(
         "--one-latency", action="store_true", help="only --latency's rows, not 0 ms's as well"
     )
     parser.add_argument(
@@ -296,16 +303,18 @@ def main(argv: Sequence[str] | None = None) -> bool:
         return True
     one_latency = args.quick or args.one_latency
     latencies = [args.latency] if one_latency else list(dict.fromkeys([args.latency, 0.0]))
-    sizes = (1, 2) if args.quick else (1, 2, 4)
+    sizes = (1, 2) if args.quick else tuple(args.sizes)
     holds = True
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
         for latency in latencies:
             print(f"-- Bot API round trip {latency * 1000:.0f} ms", flush=True)
             folder = Path(tmp) / f"{latency}"
-            sqlite = not (args.quick or args.limited)
+            sqlite = not (args.quick or args.limited or args.no_baselines)
             rows = run_rows(folder, args.chats, args.walks, latency, sizes, sqlite, args.limited)
             for row in rows.values():
                 print(row.line(), flush=True)
+            if "1" not in rows:
+                continue
             one = rows["1"].figures.rate
             ratios = ", ".join(f"{n} workers {rows[str(n)].figures.rate / one:.2f}x" for n in sizes)
             if "sqlite" in rows:
@@ -331,7 +340,17 @@ def worker() -> None:
     settings = load_settings(None)
     setup_logging(settings.log_level)
     limited = bool(os.environ.get("BENCH_RATE_LIMITED"))
-    if settings.storage_url:
+    profile = os.environ.get("BENCH_PROFILE")
+    if settings.storage_url and profile:
+        import cProfile
+
+        cProfile.runctx(
+            "asyncio.run(run_telegram_led(settings, rate_limited=limited))",
+            globals(),
+            locals(),
+            filename=profile,
+        )
+    elif settings.storage_url:
         asyncio.run(run_telegram_led(settings, rate_limited=limited))
     else:
         app = telegram_application(settings, rate_limited=limited)
