@@ -10,6 +10,7 @@ so the others get the whole budget at once.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from typing import Any
@@ -20,13 +21,23 @@ from storage.errors import StorageError
 from storage.postgres.store import redact
 
 # Returns how long to wait for the slot just reserved: the new next_at is one gap after it.
+# A slot is never further ahead than AHEAD seconds, whatever the row says: each process holds
+# at most one reservation, so only a server clock set back could put it further, and sends
+# would then stop for as long as it went back.
 _RESERVE = """
 INSERT INTO send_pace AS p (bot, next_at)
 VALUES (%(bot)s, clock_timestamp() + make_interval(secs => %(gap)s))
 ON CONFLICT (bot) DO UPDATE
-   SET next_at = greatest(p.next_at, clock_timestamp()) + make_interval(secs => %(gap)s)
+   SET next_at = greatest(
+           least(p.next_at, clock_timestamp() + make_interval(secs => %(ahead)s)),
+           clock_timestamp()
+       ) + make_interval(secs => %(gap)s)
 RETURNING greatest(extract(epoch FROM p.next_at - clock_timestamp())::float8 - %(gap)s, 0)
 """
+AHEAD = 2.0
+# Seconds a reservation may take before the database counts as unreachable (its session is
+# dropped: a statement cut off leaves it in no known state).
+TIMEOUT = 2.0
 
 
 class SendPace:
@@ -41,11 +52,16 @@ class SendPace:
 
     async def reserve(self) -> float:
         """Reserve the next free slot; return the seconds until it (0: send now)."""
+        params = {"bot": self.bot, "gap": self.gap, "ahead": AHEAD}
         try:
-            if self._conn is None or self._conn.closed:
-                self._conn = await self._connect()
-            cursor = await self._conn.execute(_RESERVE, {"bot": self.bot, "gap": self.gap})
-            row = await cursor.fetchone()
+            async with asyncio.timeout(TIMEOUT):
+                if self._conn is None or self._conn.closed:
+                    self._conn = await self._connect()
+                cursor = await self._conn.execute(_RESERVE, params)
+                row = await cursor.fetchone()
+        except TimeoutError as e:
+            await self.close()
+            raise StorageError(f"storage.url: send pace: no answer within {TIMEOUT} s") from e
         except psycopg.Error as e:
             await self.close()
             raise StorageError(f"storage.url: send pace: {e}") from e

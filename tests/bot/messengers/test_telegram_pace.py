@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg
 from fake_telegram import FakeBotAPI
 from fake_telegram._records import ApiCall
 from pg_server import make_postgres_store
 from telegram.ext import ExtBot
 
 from bot.messengers.telegram import OVERALL_RATE, rate_limiter
-from storage.postgres.send_pace import SendPace
+from storage.postgres.send_pace import AHEAD, SendPace
 
 TELEGRAM_LIMIT = 30  # messages a second, the fake's 429 threshold as Telegram's
 HALF = OVERALL_RATE / 2 + 1  # the most one of two workers sent in a second at a fixed share
@@ -86,3 +87,18 @@ async def test_without_the_database_a_worker_still_sends_at_its_share() -> None:
         await send(bot, people, "sent all the same")
 
     assert [call.status for call in fake.calls("sendMessage")] == [200] * 3
+
+
+async def test_a_server_clock_set_back_delays_sends_by_seconds_not_by_as_long(
+    pg_url: str,
+) -> None:
+    await (await make_postgres_store(pg_url)).close()
+    pace = SendPace(pg_url, "1", OVERALL_RATE)
+    try:
+        assert await pace.reserve() <= pace.gap
+        # What the row holds after the server's clock went back an hour.
+        async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+            await conn.execute("UPDATE send_pace SET next_at = next_at + interval '1 hour'")
+        assert await pace.reserve() <= AHEAD + pace.gap
+    finally:
+        await pace.close()
