@@ -56,7 +56,9 @@ class InboxCounts:
     notices: int = 0  # wake-ups by a notice that updates were kept
     timeouts: int = 0  # wake-ups by the LOOK_EVERY timer
     handed: int = 0  # updates handed on
-    waited: float = 0.0  # seconds they waited in the inbox before that, summed
+    # Seconds they waited in the inbox before that, summed: from the keeping process's clock
+    # to this one's, so across machines it is only as good as their clocks agree.
+    waited: float = 0.0
 
     def __str__(self) -> str:
         mean = self.waited / self.handed * 1000 if self.handed else 0.0
