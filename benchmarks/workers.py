@@ -94,6 +94,7 @@ class Row:
     bots: list[float] = field(default_factory=list)  # CPU seconds of each bot process
     server: float = 0.0  # of the PostgreSQL server
     script: float = 0.0  # of this process: the fake Bot API and the people
+    machine: float = 0.0  # CPU seconds the whole machine used meanwhile, every process of it
     methods: Counter[str] = field(default_factory=Counter)  # Bot API calls meanwhile
     inbox: list[str] = field(default_factory=list)  # each worker's inbox counts, as logged
 
@@ -109,7 +110,8 @@ class Row:
             self.figures.line(),
             f"  CPU per update: bots {bots * ms:.2f} ms, server {self.server * ms:.2f} ms,"
             f" fake + people {self.script * ms:.2f} ms; {cores:.2f} cores busy (each bot"
-            f" {each}, server {self.server / wall:.2f}, fake + people {self.script / wall:.2f})",
+            f" {each}, server {self.server / wall:.2f}, fake + people {self.script / wall:.2f});"
+            f" the whole machine {self.machine / wall:.2f} of {os.cpu_count()} cores busy",
             f"  Bot API calls per update: {calls}",
             *(f"  inbox of bot {i}: {counts}" for i, counts in enumerate(self.inbox)),
         ]
@@ -134,6 +136,13 @@ def inbox_counts(log: Path) -> str:
     text = log.read_text(errors="replace") if log.exists() else ""
     found = re.findall(r"inbox telegram, shared: (.*)", text)
     return found[-1] if found else "(not shared)"
+
+
+def machine_cpu() -> float:
+    """Return the CPU seconds every process on the machine has used since it booted."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICKS
 
 
 def bot_env(
@@ -220,6 +229,7 @@ async def measure(
             pids = [b.process.pid for b in bots if b.process is not None]
             server_cpu = backends.server_cpu(backends.server()) if url else 0.0
             bots_cpu, script_cpu = [cpu_of([p]) for p in pids], time.process_time()
+            machine = machine_cpu()
             api.methods.clear()
             began, busy = time.perf_counter(), api.busy
             await asyncio.gather(*(walk(api, names, walks, figures) for _ in range(chats)))
@@ -229,6 +239,7 @@ async def measure(
                 bots=[cpu_of([p]) - before for p, before in zip(pids, bots_cpu, strict=True)],
                 server=(backends.server_cpu(backends.server()) - server_cpu) if url else 0.0,
                 script=time.process_time() - script_cpu,
+                machine=machine_cpu() - machine,
                 methods=Counter(api.methods),
             )
         finally:
