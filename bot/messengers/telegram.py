@@ -510,7 +510,10 @@ class TelegramMessenger:
 def rate_limiter(workers: int = 1, pace: Pace | None = None) -> AIORateLimiter:
     """Return the limiter every Bot API call goes through: under 30 messages in any second,
     for all of `workers` processes together (through `pace`, or each at an equal share)."""
-    period = workers / OVERALL_RATE
+    # A bucket of one lets 1 + rate messages into any second: N processes at rate r each let
+    # N + N*r in, so they share OVERALL_RATE + 1 - N between them, not OVERALL_RATE (4 at 27/4
+    # each let 31 in when their first messages came late: a 429).
+    period = workers / max(1, OVERALL_RATE + 1 - workers)
     if pace is not None:
         return SharedRateLimiter(pace, period)
     return AIORateLimiter(overall_max_rate=1, overall_time_period=period, max_retries=3)
