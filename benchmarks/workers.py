@@ -25,11 +25,13 @@ import asyncio
 import itertools
 import logging
 import os
+import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,17 @@ class LatentAPI(BenchAPI):
     def __init__(self, latency: float) -> None:
         super().__init__()
         self.round_trip = latency
+        self.methods: Counter[str] = Counter()  # Bot API calls by method, getUpdates left out
+
+    async def call(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        files: Mapping[str, UploadedFile] | None = None,
+    ) -> HttpResponse:
+        if method != "getUpdates":
+            self.methods[method] += 1
+        return await super().call(method, params, files)
 
     async def dispatch(
         self,
@@ -78,19 +91,31 @@ class Row:
     """One configuration's figures: throughput and latency, and where the CPU went."""
 
     figures: Figures
-    bots: float = 0.0  # CPU seconds of the bot processes during the measurement
+    bots: list[float] = field(default_factory=list)  # CPU seconds of each bot process
     server: float = 0.0  # of the PostgreSQL server
     script: float = 0.0  # of this process: the fake Bot API and the people
+    machine: float = 0.0  # CPU seconds the whole machine used meanwhile, every process of it
+    methods: Counter[str] = field(default_factory=Counter)  # Bot API calls meanwhile
+    inbox: list[str] = field(default_factory=list)  # each worker's inbox counts, as logged
 
     def line(self) -> str:
         updates = len(self.figures.latencies) or 1
         ms = 1000 / updates
-        cores = (self.bots + self.server + self.script) / self.figures.wall
-        return (
-            f"{self.figures.line()}\n{'':<28} CPU per update: bots {self.bots * ms:.2f} ms,"
-            f" server {self.server * ms:.2f} ms, fake + people {self.script * ms:.2f} ms;"
-            f" {cores:.2f} cores busy"
-        )
+        wall = self.figures.wall
+        bots = sum(self.bots)
+        cores = (bots + self.server + self.script) / wall
+        each = " / ".join(f"{cpu / wall:.2f}" for cpu in self.bots)
+        calls = ", ".join(f"{m} {n / updates:.2f}" for m, n in self.methods.most_common())
+        lines = [
+            self.figures.line(),
+            f"  CPU per update: bots {bots * ms:.2f} ms, server {self.server * ms:.2f} ms,"
+            f" fake + people {self.script * ms:.2f} ms; {cores:.2f} cores busy (each bot"
+            f" {each}, server {self.server / wall:.2f}, fake + people {self.script / wall:.2f});"
+            f" the whole machine {self.machine / wall:.2f} of {os.cpu_count()} cores busy",
+            f"  Bot API calls per update: {calls}",
+            *(f"  inbox of bot {i}: {counts}" for i, counts in enumerate(self.inbox)),
+        ]
+        return "\n".join(lines)
 
 
 def cpu_of(pids: Sequence[int]) -> float:
@@ -106,9 +131,27 @@ def cpu_of(pids: Sequence[int]) -> float:
     return total / _TICKS
 
 
-def bot_env(api: BenchAPI, server: FakeBotAPIServer, url: str, workers: int) -> dict[str, str]:
+def inbox_counts(log: Path) -> str:
+    """Return what the process's shared inbox logged about its work when it stopped."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    found = re.findall(r"inbox telegram, shared: (.*)", text)
+    return found[-1] if found else "(not shared)"
+
+
+def machine_cpu() -> float:
+    """Return the CPU seconds every process on the machine has used since it booted."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICKS
+
+
+def bot_env(
+    api: BenchAPI, server: FakeBotAPIServer, url: str, workers: int, limited: bool
+) -> dict[str, str]:
     """Return the environment of a bot process on the fake and the database `url`."""
     env = {
+        "BENCH_RATE_LIMITED": "1" if limited else "",
+        "BENCH_PROFILE": os.environ.get("BENCH_PROFILE", ""),
         "TELEGRAM_BOT_TOKEN": api.token,
         "COMPLAINT_BOT_TELEGRAM__BASE_URL": server.base_url,
         "COMPLAINT_BOT_TELEGRAM__BASE_FILE_URL": server.base_file_url,
@@ -146,7 +189,14 @@ async def started(bots: list[ChildProcess], url: str) -> None:
 
 
 async def measure(
-    folder: Path, url: str, processes: int, workers: int, chats: int, walks: int, latency: float
+    folder: Path,
+    url: str,
+    processes: int,
+    workers: int,
+    chats: int,
+    walks: int,
+    latency: float,
+    limited: bool = False,
 ) -> Row:
     """Start `processes` bots on `url` (empty: SQLite), warm them, walk; return the figures.
 
@@ -163,7 +213,7 @@ async def measure(
                 ChildProcess(
                     folder / f"bot{i}",
                     command=WORKER,
-                    env=bot_env(api, server, url, workers),
+                    env=bot_env(api, server, url, workers, limited),
                     calls=lambda: 0,
                 )
             )
@@ -178,35 +228,49 @@ async def measure(
             figures = Figures(name)
             pids = [b.process.pid for b in bots if b.process is not None]
             server_cpu = backends.server_cpu(backends.server()) if url else 0.0
-            bots_cpu, script_cpu = cpu_of(pids), time.process_time()
+            bots_cpu, script_cpu = [cpu_of([p]) for p in pids], time.process_time()
+            machine = machine_cpu()
+            api.methods.clear()
             began, busy = time.perf_counter(), api.busy
             await asyncio.gather(*(walk(api, names, walks, figures) for _ in range(chats)))
             figures.wall, figures.fake = time.perf_counter() - began, api.busy - busy
             row = Row(
                 figures,
-                bots=cpu_of(pids) - bots_cpu,
+                bots=[cpu_of([p]) - before for p, before in zip(pids, bots_cpu, strict=True)],
                 server=(backends.server_cpu(backends.server()) - server_cpu) if url else 0.0,
                 script=time.process_time() - script_cpu,
+                machine=machine_cpu() - machine,
+                methods=Counter(api.methods),
             )
         finally:
             for bot in bots:
                 await bot.stop()
+    # Logged at the stop: they count the warm-up too.
+    row.inbox = [inbox_counts(bot.log) for bot in bots] if workers > 1 else []
     return row
 
 
 def run_rows(
-    folder: Path, chats: int, walks: int, latency: float, sizes: Sequence[int], sqlite: bool
+    folder: Path,
+    chats: int,
+    walks: int,
+    latency: float,
+    sizes: Sequence[int],
+    sqlite: bool,
+    limited: bool = False,
 ) -> dict[str, Row]:
     """Measure SQLite (if asked), then PostgreSQL with each number of processes in `sizes`,
     and one process with the workers' locks ("shared"): what sharing costs by itself."""
     rows = {}
     if sqlite:
-        rows["sqlite"] = asyncio.run(measure(folder / "sqlite", "", 1, 1, chats, walks, latency))
+        rows["sqlite"] = asyncio.run(
+            measure(folder / "sqlite", "", 1, 1, chats, walks, latency, limited)
+        )
     configs = [(str(n), n, n) for n in sizes] + ([("shared", 1, 2)] if sqlite else [])
     for name, processes, workers in configs:
         url = backends.server().new_database()
         rows[name] = asyncio.run(
-            measure(folder / name, url, processes, workers, chats, walks, latency)
+            measure(folder / name, url, processes, workers, chats, walks, latency, limited)
         )
         backends.drop_database(url)
     return rows
@@ -223,6 +287,20 @@ def main(argv: Sequence[str] | None = None) -> bool:
     parser.add_argument(
         "--quick", action="store_true", help="3 chats, 1 and 2 processes, with latency only"
     )
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[1, 2, 4], help="worker processes (1 2 4)"
+    )
+    parser.add_argument(
+        "--no-baselines", action="store_true", help="no SQLite row and no 1-process sharing row"
+    )
+    parser.add_argument(
+        "--one-latency", action="store_true", help="only --latency's rows, not 0 ms's as well"
+    )
+    parser.add_argument(
+        "--limited",
+        action="store_true",
+        help="the bots send through Telegram's rate limiter, as in production (no SQLite row)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.chats, args.walks = 3, 1
@@ -234,16 +312,20 @@ def main(argv: Sequence[str] | None = None) -> bool:
     )
     if "postgres" not in backends.chosen("postgres"):
         return True
-    latencies = [args.latency] if args.quick else list(dict.fromkeys([args.latency, 0.0]))
-    sizes = (1, 2) if args.quick else (1, 2, 4)
+    one_latency = args.quick or args.one_latency
+    latencies = [args.latency] if one_latency else list(dict.fromkeys([args.latency, 0.0]))
+    sizes = (1, 2) if args.quick else tuple(args.sizes)
     holds = True
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
         for latency in latencies:
             print(f"-- Bot API round trip {latency * 1000:.0f} ms", flush=True)
             folder = Path(tmp) / f"{latency}"
-            rows = run_rows(folder, args.chats, args.walks, latency, sizes, not args.quick)
+            sqlite = not (args.quick or args.limited or args.no_baselines)
+            rows = run_rows(folder, args.chats, args.walks, latency, sizes, sqlite, args.limited)
             for row in rows.values():
                 print(row.line(), flush=True)
+            if "1" not in rows:
+                continue
             one = rows["1"].figures.rate
             ratios = ", ".join(f"{n} workers {rows[str(n)].figures.rate / one:.2f}x" for n in sizes)
             if "sqlite" in rows:
@@ -268,10 +350,21 @@ def worker() -> None:
 
     settings = load_settings(None)
     setup_logging(settings.log_level)
-    if settings.storage_url:
-        asyncio.run(run_telegram_led(settings, rate_limited=False))
+    limited = bool(os.environ.get("BENCH_RATE_LIMITED"))
+    profile = os.environ.get("BENCH_PROFILE")
+    if settings.storage_url and profile:
+        import cProfile
+
+        cProfile.runctx(
+            "asyncio.run(run_telegram_led(settings, rate_limited=limited))",
+            globals(),
+            locals(),
+            filename=profile,
+        )
+    elif settings.storage_url:
+        asyncio.run(run_telegram_led(settings, rate_limited=limited))
     else:
-        app = telegram_application(settings, rate_limited=False)
+        app = telegram_application(settings, rate_limited=limited)
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
 
 

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from bot.leader import Lock, Tenure
     from bot.messengers.inbox import Locks
     from bot.messengers.telegram import TelegramMessenger, TelegramOptions
+    from bot.messengers.telegram_pace import Pace
     from bot.messengers.wecom.api import TokenCache, WecomApi
     from bot.messengers.wecom.crypto import WecomCrypto
     from bot.messengers.wecom.messenger import WecomMessenger, WecomOptions
@@ -252,6 +253,7 @@ def telegram_bot(
         get_updates_request=get_updates_request,
         rate_limited=rate_limited,
         locks=conversation_locks(settings),
+        pace=send_pace(settings) if rate_limited else None,
     )
     app = messenger.application
     holder: dict[str, Services] = {}
@@ -294,6 +296,18 @@ def conversation_locks(settings: Settings) -> Locks | None:
     from storage.postgres.conversation_locks import ConversationLocks
 
     return ConversationLocks(settings.storage_url)
+
+
+def send_pace(settings: Settings) -> Pace | None:
+    """Return the Telegram send pace that workers share (telegram.workers > 1), else None."""
+    if settings.telegram_workers == 1 or not settings.storage_url:
+        return None
+    from bot.messengers.telegram import OVERALL_RATE
+    from storage.postgres.send_pace import SendPace
+
+    # The bot's id (the token's part before ':') names its row: Telegram's limit is per bot.
+    bot = settings.require_token().split(":", 1)[0]
+    return SendPace(settings.storage_url, bot, OVERALL_RATE)
 
 
 def telegram_application(

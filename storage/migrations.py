@@ -270,6 +270,12 @@ def m009_reminders_due_in_order(conn: sqlite3.Connection) -> None:
     # PostgreSQL twin gives its index the id that SQLite's has implicitly.
 
 
+def m010_send_pace(conn: sqlite3.Connection) -> None:
+    """Keep the bot-wide pace of Telegram sends that workers share."""
+    # Nothing to do here: one process answers from a SQLite file (telegram.workers is 1), and
+    # it paces its own sends. The PostgreSQL twin adds the table every worker reserves from.
+
+
 # The same numbering holds for PostgreSQL: storage/postgres/migrations.py has one function of
 # the same name for each of these, in the same order (a test checks it).
 MIGRATIONS: list[Migration] = [
@@ -282,6 +288,7 @@ MIGRATIONS: list[Migration] = [
     m007_inbox_outbox,
     m008_wecom_tokens_and_inbox_order,
     m009_reminders_due_in_order,
+    m010_send_pace,
 ]
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -43,6 +44,29 @@ TAKE_AT_ONCE = 50
 Dispatch = Callable[[InboxEntry, bool], Awaitable[None]]
 # Sends what the outbox holds for one person (their user id), before their next update.
 Resend = Callable[[str], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class InboxCounts:
+    """What a shared inbox did, logged when it stops: where its time went (benchmarks read it)."""
+
+    looks: int = 0  # queries for waiting people
+    empty_looks: int = 0  # of which took nobody (none waiting, or others were quicker)
+    taken: int = 0  # people taken by those looks
+    notices: int = 0  # wake-ups by a notice that updates were kept
+    timeouts: int = 0  # wake-ups by the LOOK_EVERY timer
+    handed: int = 0  # updates handed on
+    # Seconds they waited in the inbox before that, summed: from the keeping process's clock
+    # to this one's, so across machines it is only as good as their clocks agree.
+    waited: float = 0.0
+
+    def __str__(self) -> str:
+        mean = self.waited / self.handed * 1000 if self.handed else 0.0
+        return (
+            f"{self.looks} looks ({self.empty_looks} took nobody), {self.taken} people taken,"
+            f" {self.notices} notices, {self.timeouts} timeouts, {self.handed} updates handed on"
+            f" after {mean:.1f} ms in the inbox on average"
+        )
 
 
 class Locks(Protocol):
@@ -96,6 +120,7 @@ class Inbox:
         self._serving: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._failed: set[int] = set()  # kept updates whose handling raised here
+        self.counts = InboxCounts()
 
     @property
     def shared(self) -> bool:
@@ -154,6 +179,7 @@ class Inbox:
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
         if self._locks is not None:
+            log.info("inbox %s, shared: %s", self.messenger, self.counts)
             await self._locks.close()
 
     async def _run(self) -> None:
@@ -193,6 +219,9 @@ class Inbox:
                     log.warning("could not look for waiting people; trying again", exc_info=True)
                     await asyncio.sleep(RETRY_SECONDS)
                     continue
+                self.counts.looks += 1
+                self.counts.taken += len(taken)
+                self.counts.empty_looks += not taken
                 for lane in taken:
                     self._held[lane] = asyncio.Event()
                     task = asyncio.create_task(self._serve(lane), name=f"inbox:{lane}")
@@ -206,6 +235,10 @@ class Inbox:
                 self._held[lane].set()
             try:
                 heard = await locks.wait_for_news(self.messenger, LOOK_EVERY)
+                if heard == set():
+                    self.counts.timeouts += 1
+                else:
+                    self.counts.notices += 1
             except StorageError:
                 log.warning("could not listen for kept updates", exc_info=True)
                 await asyncio.sleep(RETRY_SECONDS)
@@ -231,6 +264,8 @@ class Inbox:
                     after = entry.id
                     if entry.id in self._failed:
                         continue  # as unshared: left for the next start (or another worker)
+                    self.counts.handed += 1
+                    self.counts.waited += (datetime.now(UTC) - entry.received_at).total_seconds()
                     # Taken over from a killed worker, its step may have committed: the host
                     # checks (one read) rather than this guessing from times.
                     in_hand.add(self._hand_on(entry, recovered=True))

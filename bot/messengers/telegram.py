@@ -45,6 +45,7 @@ from bot.messengers.bursts import Kind
 from bot.messengers.flood import FloodGate
 from bot.messengers.inbox import Inbox, Locks
 from bot.messengers.outbox import Outbox
+from bot.messengers.telegram_pace import Pace, SharedRateLimiter
 from bot.messengers.telegram_processor import (
     ChatOrderedProcessor,
     group_of,
@@ -122,7 +123,7 @@ class TelegramOptions:
     album_wait: float = 0.8  # seconds to wait for the rest of an album
     forward_wait: float | None = None  # for more forwards of a burst (None: album_wait)
     flood_rate: tuple[int, float] | None = None  # (messages, seconds) per person; None: off
-    workers: int = 1  # processes sharing the inbox and Telegram's rate (each sends 1/workers)
+    workers: int = 1  # processes sharing the inbox and Telegram's rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,11 +173,13 @@ class TelegramMessenger:
         get_updates_request: BaseRequest | None = None,
         rate_limited: bool = True,
         locks: Locks | None = None,
+        pace: Pace | None = None,
     ) -> None:
         """Build the PTB Application (`rate_limited=False`: no rate limiter, for benchmarks).
 
         With `locks`, other processes drain the inbox too: this one answers only the people
-        it has taken (bot/messengers/inbox.py).
+        it has taken (bot/messengers/inbox.py). With `pace`, they share Telegram's rate limit
+        through it (bot/messengers/telegram_pace.py).
         """
         rate = options.flood_rate
         self.intake = telegram_intake(
@@ -199,7 +202,7 @@ class TelegramMessenger:
             .update_queue(_KeepingQueue(self.accept))
         )
         if rate_limited:
-            builder = builder.rate_limiter(rate_limiter(options.workers))
+            builder = builder.rate_limiter(rate_limiter(options.workers, pace))
         if request is not None:
             builder = builder.request(request).get_updates_request(get_updates_request or request)
         self.application: App = builder.build()
@@ -504,10 +507,15 @@ class TelegramMessenger:
                 await bot.set_my_commands(commands)
 
 
-def rate_limiter(workers: int = 1) -> AIORateLimiter:
+def rate_limiter(workers: int = 1, pace: Pace | None = None) -> AIORateLimiter:
     """Return the limiter every Bot API call goes through: under 30 messages in any second,
-    for all of `workers` processes together (each gets an equal share)."""
-    period = workers / OVERALL_RATE
+    for all of `workers` processes together (through `pace`, or each at an equal share)."""
+    # A bucket of one lets 1 + rate messages into any second: N processes at rate r each let
+    # N + N*r in, so they share OVERALL_RATE + 1 - N between them, not OVERALL_RATE (4 at 27/4
+    # each let 31 in when their first messages came late: a 429).
+    period = workers / max(1, OVERALL_RATE + 1 - workers)
+    if pace is not None:
+        return SharedRateLimiter(pace, period)
     return AIORateLimiter(overall_max_rate=1, overall_time_period=period, max_retries=3)
 
 

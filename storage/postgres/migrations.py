@@ -271,6 +271,18 @@ def m009_reminders_due_in_order(conn: Connection) -> None:
     conn.execute("CREATE INDEX reminders_due ON reminders (due_at, id) WHERE status = 'pending'")
 
 
+def m010_send_pace(conn: Connection) -> None:
+    """Keep the bot-wide pace of Telegram sends that workers share."""
+    # One row per bot: when its next message may go, whichever process sends it
+    # (storage/postgres/send_pace.py). Rewritten at every send and worth nothing after a restart.
+    conn.execute(
+        """CREATE TABLE send_pace (
+            bot TEXT PRIMARY KEY,
+            next_at TIMESTAMPTZ NOT NULL
+        )"""
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_deadlines_and_reminders,
@@ -281,6 +293,7 @@ MIGRATIONS: list[Migration] = [
     m007_inbox_outbox,
     m008_wecom_tokens_and_inbox_order,
     m009_reminders_due_in_order,
+    m010_send_pace,
 ]
 
 

@@ -54,6 +54,7 @@ async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
             "m007_inbox_outbox",
             "m008_wecom_tokens_and_inbox_order",
             "m009_reminders_due_in_order",
+            "m010_send_pace",
         ]
         rows = await conn.execute_fetchall("SELECT id, name, applied_at FROM migrations")
         assert [(r["id"], r["name"]) for r in rows] == list(enumerate(ALL, 1))
