@@ -134,3 +134,19 @@ async def wecom_bot(tmp: Path, storage_url: str = "", **options: Any) -> AsyncIt
         yield bot
     finally:
         await bot.stop()
+
+
+@asynccontextmanager
+async def quick_bot(tmp: Path, request: Any) -> AsyncIterator[WecomBot]:
+    """Yield a started bot whose deadlines are a second long: on SQLite, or on PostgreSQL
+    where `request` (a pytest FixtureRequest) was parametrized with "postgres"."""
+    on_postgres = getattr(request, "param", "sqlite") == "postgres"
+    url = str(request.getfixturevalue("pg_url")) if on_postgres else ""
+    clock = ManualClock(NOW)
+    bot = WecomBot(tmp, clock, FakeWecom(clock.now), url)
+    bot.settings = bot.settings.replace(deadline_override="1s")
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()

@@ -17,12 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_wecom import FakeWecom
 from test_wecom_resend import LETTER, MORE, restart, up_to
 from test_wecom_transcripts import WecomSession
-from wecom_chat import NOW, WecomBot
+from wecom_chat import WecomBot, quick_bot
 
-from bot.clock import ManualClock
 from bot.messengers.base import Host
 from bot.messengers.wecom.api import WecomError
 from bot.messengers.wecom.messenger import UNREACHABLE
@@ -36,16 +34,8 @@ REMINDER = "⏰"
 @pytest.fixture
 async def bot(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[WecomBot]:
     """A bot on SQLite, or on PostgreSQL for a test parametrized with "postgres"."""
-    on_postgres = getattr(request, "param", "sqlite") == "postgres"
-    url = str(request.getfixturevalue("pg_url")) if on_postgres else ""
-    clock = ManualClock(NOW)
-    running = WecomBot(tmp_path, clock, FakeWecom(clock.now), url)
-    running.settings = running.settings.replace(deadline_override="1s")
-    await running.start()
-    try:
+    async with quick_bot(tmp_path, request) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 def refused(bot: WecomBot) -> list[str]:

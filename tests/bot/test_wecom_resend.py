@@ -20,13 +20,11 @@ from typing import Any
 
 import pytest
 from crash_checks import FILED
-from fake_wecom import FakeWecom
 from test_wecom_end_to_end import messages_of
 from test_wecom_transcripts import WecomSession
-from wecom_chat import NOW, WecomBot
+from wecom_chat import WecomBot, quick_bot
 
 import bot.messengers.wecom.messenger as wecom_messenger
-from bot.clock import ManualClock
 from flows.errors import StorageError
 from flows.model import ConversationKey
 
@@ -36,16 +34,8 @@ MORE = "回复「继续」"
 @pytest.fixture
 async def bot(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[WecomBot]:
     """A bot on SQLite, or on PostgreSQL for a test parametrized with "postgres"."""
-    on_postgres = getattr(request, "param", "sqlite") == "postgres"
-    url = str(request.getfixturevalue("pg_url")) if on_postgres else ""
-    clock = ManualClock(NOW)
-    running = WecomBot(tmp_path, clock, FakeWecom(clock.now), url)
-    running.settings = running.settings.replace(deadline_override="1s")
-    await running.start()
-    try:
+    async with quick_bot(tmp_path, request) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 FILING = "提交投诉"  # the answer that files the complaint
