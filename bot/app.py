@@ -32,7 +32,7 @@ from flows.definition.schema import DEFINITIONS, FlowSet, load_flows
 from flows.errors import StorageError
 from flows.model import ConversationKey, Incoming, Reply
 from flows.ports import Audience, InboxStore, Store
-from flows.records import Deliveries, Reminder
+from flows.records import CaseChange, Deliveries, Reminder
 from storage.factory import open_store
 
 if TYPE_CHECKING:
@@ -172,6 +172,10 @@ class Services:
     async def reminder_delivered(self, reminder: Reminder) -> bool:
         """Mark a reminder sent with its record on the case; False if it had been already."""
         return await self.engine.reminder_delivered(reminder)
+
+    async def reminder_delivery(self, reminder: Reminder) -> list[CaseChange]:
+        """Return what sending a reminder records on its case (see `Host.reminder_delivery`)."""
+        return await self.engine.reminder_delivery(reminder)
 
     @property
     def mailbox(self) -> InboxStore:

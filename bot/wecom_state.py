@@ -9,17 +9,19 @@ transaction, so one class serves both backends and the store chooses the dialect
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+import storage.cases as cases
 import storage.wecom as sql
 import storage.wecom_tokens as tokens
 from bot.config import ConfigError
 from bot.messengers.wecom.state import Kept, Person, Pulled
 from flows.model import ConversationKey, Reply
 from flows.ports import Store
-from flows.records import Reminder
+from flows.records import CaseChange, Reminder
+from storage.db import to_utc_iso
 
 T = TypeVar("T")
 
@@ -121,11 +123,18 @@ class StoredWecomState:
         menu: dict[str, Any] | None,
         pages: list[dict[str, Any]],
         msgids: list[str],
+        reminders: Sequence[tuple[int, Sequence[CaseChange]]] = (),
     ) -> None:
         """Keep a turn's messages (counted against the person's 5), its screen and pages, and
-        take the messages it answers out of the inbox: all or nothing."""
+        take the messages it answers out of the inbox; end the held `reminders` it carries as
+        sent, with their records on the cases: all or nothing."""
+        moment = datetime.now(UTC)
+        sent = [(i, [cases.encode_change(c, moment) for c in changes]) for i, changes in reminders]
+        done_at = to_utc_iso(moment, "done_at")
         await self.store.write_sql(
-            lambda c: sql.keep_turn(c, person, open_kfid, messages, menu, pages, msgids)
+            lambda c: sql.keep_turn(
+                c, person, open_kfid, messages, menu, pages, msgids, sent, done_at
+            )
         )
 
     async def rekeep(

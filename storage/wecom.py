@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import storage.cases as cases
 import storage.mailbox as mailbox
 import storage.reminders as reminders
 from flows.model import ConversationKey, Reply
@@ -233,15 +234,23 @@ def keep_turn(
     menu: dict[str, Any] | None,
     pages: list[dict[str, Any]],
     msgids: Sequence[str],
+    reminders: Sequence[tuple[int, Sequence[cases.ChangeRow]]] = (),
+    done_at: str = "",
 ) -> None:
     """Keep a turn's messages to send, counted against the person's 5, with the screen and
     pages after it, and take the messages it answers out of the inbox (the caller's transaction).
+
+    The held reminders the turn carries end as sent, with their records on the cases, in the
+    same transaction: once kept, the turn goes out (after a crash, or WeCom down, at the next
+    pull), so a reminder held again would be sent twice.
     """
     _keep(conn, external_userid, open_kfid, messages)
     if messages:
         count_sent(conn, external_userid, open_kfid, len(messages))
     save_screen(conn, external_userid, open_kfid, menu, pages)
     handled(conn, list(msgids))
+    for reminder_id, rows in reminders:
+        cases.record_sent(conn, reminder_id, rows, done_at)
 
 
 def rekeep(

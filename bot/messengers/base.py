@@ -16,7 +16,7 @@ from typing import Protocol
 
 from flows.model import ConversationKey, Incoming, Reply
 from flows.ports import InboxStore
-from flows.records import Reminder
+from flows.records import CaseChange, Reminder
 
 
 class Measure(enum.Enum):
@@ -116,7 +116,7 @@ class Host(Receiver, Protocol):
         ...
 
     # A messenger that holds reminders for later (WeChat, outside its 48-hour window) sends
-    # them itself when the person writes again; these two are the scheduler's words for it.
+    # them itself when the person writes again; these are the scheduler's words for it.
 
     async def reminder_prompt(self, reminder: Reminder) -> Reply | None:
         """Return what a due reminder asks its case's owner, or None if it no longer applies."""
@@ -124,6 +124,11 @@ class Host(Receiver, Protocol):
 
     async def reminder_delivered(self, reminder: Reminder) -> bool:
         """Mark a reminder sent with its record on the case; False if it had been already."""
+        ...
+
+    async def reminder_delivery(self, reminder: Reminder) -> list[CaseChange]:
+        """Return what sending a reminder records on its case, for a messenger that marks it
+        sent in its own transaction (with the messages it keeps to send)."""
         ...
 
     # A messenger that keeps what it receives before acknowledging it (Telegram) answers

@@ -20,7 +20,7 @@ from flows.definition.schema import FlowSet
 from flows.errors import AlreadyHandled, StorageError
 from flows.model import Button, Incoming, Reply
 from flows.ports import DeadlinePolicy, Explainer, Paperwork, Store, TextReader
-from flows.records import Conversation, Deliveries, Reminder
+from flows.records import CaseChange, Conversation, Deliveries, Reminder
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,11 @@ class Engine:
     async def reminder_delivered(self, reminder: Reminder) -> bool:
         """Mark a reminder sent with its record on the case; False if it had been already."""
         return await self.followups.delivered(reminder)
+
+    async def reminder_delivery(self, reminder: Reminder) -> list[CaseChange]:
+        """Return what sending a reminder records on its case (for a messenger that marks it
+        sent in a transaction of its own, see `Host.reminder_delivery`)."""
+        return await self.followups.delivery(reminder)
 
     def _new(self, incoming: Incoming) -> Conversation:
         return Conversation(incoming.key, incoming.chat_id, self.default_language)

@@ -269,6 +269,10 @@ class FollowUps:
         Both in one transaction; False, recording nothing, when it had been marked sent already
         (sent again after a crash between the send and this record).
         """
+        return await self.store.reminder_sent(reminder.id, await self.delivery(reminder))
+
+    async def delivery(self, reminder: Reminder) -> list[CaseChange]:
+        """Return what sending the reminder records on its case (the first that applies)."""
         events = [CaseEvent("reminded", self.clock())]
         changes: list[CaseChange] = []
         case = await self.store.get_case(reminder.key, reminder.case_number)
@@ -289,7 +293,7 @@ class FollowUps:
                 )
         # A kind that changes nothing (a snooze), or a case that moved on: only the event.
         changes.append(CaseChange(reminder.case_number, None, events=events))
-        return await self.store.reminder_sent(reminder.id, changes)
+        return changes
 
     # --------------------------------------------------------------------------- helpers
 

@@ -290,3 +290,25 @@ async def test_a_reminder_whose_answer_was_lost_stays_counted(bot: WecomBot) -> 
 
 def _text(content: str) -> dict[str, Any]:
     return {"msgtype": "text", "text": {"content": content}}
+
+
+@pytest.mark.parametrize("bot", ["sqlite", "postgres"], indirect=True)
+async def test_a_held_reminder_kept_with_a_turn_wecom_did_not_take_goes_out_once(
+    bot: WecomBot,
+) -> None:
+    session = await up_to(bot, LETTER)
+    assert MORE in await bot.say(session.person, LETTER)  # the 5 are used
+    await bot.jump(timedelta(seconds=2))  # the follow-up falls due: held for their next message
+    assert session.person.new() == []
+    # Their 继续 is answered with the follow-up first; WeCom fails that send, so the turn stays
+    # kept and goes out at the next pull. The follow-up is in it: it is not held again.
+    bot.fake.fail_next("kf/send_msg", 500)
+    await bot.say(session.person, "继续")
+    assert bot.callbacks is not None
+    await bot.callbacks.notify(bot.fake.open_kfids[0])
+    await bot.settle()
+    await read_the_rest(bot, session)
+    await bot.say(session.person, "/help")
+    reminders = [m.text for m in session.person.inbox if REMINDER in m.text]
+    assert len(reminders) == 1, reminders
+    assert refused(bot) == []

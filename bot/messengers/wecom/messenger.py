@@ -386,6 +386,10 @@ class WecomMessenger:
         room = self._room(state)
         language = await self.host.language(key)
         now_outs, rest = outbox.budget(outbox.merge(turn.outs), room, language)
+        # The held reminders end as sent with the turn that carries them, in its transaction:
+        # kept, it goes out (WeCom down or a crash: at the next pull), and held again they
+        # would go out twice.
+        held = [(r.id, await self.host.reminder_delivery(r)) for r in turn.reminders]
         await self.state.keep_turn(
             key.user_id,
             open_kfid,
@@ -393,15 +397,12 @@ class WecomMessenger:
             unseen.saved(turn.screen, state.menu, self.clock.now()),
             [o.to_json() for o in [*rest, *pages]],
             msgids,
+            held,
         )
-        sent = await self._send_kept(open_kfid, key.user_id)
+        await self._send_kept(open_kfid, key.user_id)
         if await self.store.load_conversation(key) is None:
             # Forgotten in this turn (or never started): keep nothing about them.
             await self.state.forget(key)
-            return
-        for reminder in turn.reminders[: max(0, sent)]:
-            # Marked sent with its record on the case, in one transaction (see `flows.ports`).
-            await self.host.reminder_delivered(reminder)
 
     async def _welcome(
         self, open_kfid: str, key: ConversationKey, state: Person, pulled: Pulled, code: str

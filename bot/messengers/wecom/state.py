@@ -6,12 +6,13 @@ opens storage itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from flows.model import ConversationKey, Reply
-from flows.records import Reminder
+from flows.records import CaseChange, Reminder
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +111,11 @@ class WecomState(Protocol):
         menu: dict[str, Any] | None,
         pages: list[dict[str, Any]],
         msgids: list[str],
+        reminders: Sequence[tuple[int, Sequence[CaseChange]]] = (),
     ) -> None:
         """Keep a turn's messages (counted against the person's 5), its screen and pages, and
-        take the messages it answers out of the inbox: all or nothing."""
+        take the messages it answers out of the inbox; end the held `reminders` it carries as
+        sent, with their records on the cases: all or nothing."""
         ...
 
     async def rekeep(
