@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Collection
 from typing import Any
 
 import psycopg
 
 from storage.errors import StorageError
-from storage.postgres.store import INBOX_CHANNEL, redact
+from storage.postgres.sessions import own_session
+from storage.postgres.store import INBOX_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -149,16 +149,7 @@ class ConversationLocks:
         return self._conn
 
     async def _connect(self, purpose: str) -> psycopg.AsyncConnection[Any]:
-        try:
-            return await psycopg.AsyncConnection.connect(
-                self.url,
-                autocommit=True,
-                connect_timeout=max(1, round(self._connect_timeout)),
-                # The pid lets an operator (and the tests) see whose locks these are.
-                application_name=f"complaint-bot {purpose} (pid {os.getpid()})",
-            )
-        except psycopg.Error as e:
-            raise StorageError(f"storage.url: cannot connect to {redact(self.url)!r}: {e}") from e
+        return await own_session(self.url, purpose, self._connect_timeout)
 
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from typing import Any
 
 import psycopg
 
 from storage.errors import StorageError
-from storage.postgres.store import redact
+from storage.postgres.sessions import own_session
 
 # Returns how long to wait for the slot just reserved: the new next_at is one gap after it.
 # A slot is never further ahead than AHEAD seconds, whatever the row says: each process holds
@@ -75,12 +74,4 @@ class SendPace:
                 await conn.close()
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        try:
-            return await psycopg.AsyncConnection.connect(
-                self.url,
-                autocommit=True,
-                connect_timeout=max(1, round(self._connect_timeout)),
-                application_name=f"complaint-bot send pace (pid {os.getpid()})",
-            )
-        except psycopg.Error as e:
-            raise StorageError(f"storage.url: cannot connect to {redact(self.url)!r}: {e}") from e
+        return await own_session(self.url, "send pace", self._connect_timeout)
