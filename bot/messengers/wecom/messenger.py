@@ -32,7 +32,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
@@ -175,8 +175,8 @@ class WecomMessenger:
             items = [await self._first_time(p) for p in items]
             pulled_at = self.clock.now()
             for item in items:
-                if (written := unseen.written_at(item.body)) is not None:
-                    self.offset.observe(pulled_at, written)
+                if item.sent_at is not None:
+                    self.offset.observe(pulled_at, item.sent_at)
             await self.state.record_page(open_kfid, items, page.next_cursor, pulled_at)
             cursor = page.next_cursor
             # An empty page may still say has_more: the loop follows has_more, not the list.
@@ -647,9 +647,7 @@ def _pulled(message: dict[str, Any], open_kfid: str) -> Pulled | None:
     item = Item.of(message)
     if item is None:
         return None
-    sent_at = None
-    if _wrote(message):
-        sent_at = datetime.fromtimestamp(int(message.get("send_time") or 0), UTC)
+    sent_at = unseen.written_at(message) if _wrote(message) else None
     return Pulled(item.msgid, item.open_kfid or open_kfid, item.external_userid, message, sent_at)
 
 
