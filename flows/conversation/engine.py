@@ -82,11 +82,8 @@ class Engine:
                 if receipt is not None and await self.store.handled(deliveries):
                     log.info("a %s message was delivered again; ignored", deliveries.messenger)
                     return []
-                conv = await self.store.load_conversation(incoming.key)
-                language = conv.language if conv else language
-                ctx = TurnContext(
-                    self.services, conv or self._new(incoming), incoming, fresh=conv is None
-                )
+                ctx = await self._context(incoming)
+                language = ctx.conv.language
                 await self.registry.dispatch(ctx)
                 if receipt is not None and not receipt.recorded:
                     await self.store.mark_handled(deliveries)
@@ -107,11 +104,8 @@ class Engine:
     async def _saved_but_failed(self, incoming: Incoming, language: str) -> list[Reply]:
         """Tell a person whose message was saved before a failure where the conversation is."""
         try:
-            conv = await self.store.load_conversation(incoming.key)
-            language = conv.language if conv else language
-            ctx = TurnContext(
-                self.services, conv or self._new(incoming), incoming, fresh=conv is None
-            )
+            ctx = await self._context(incoming)
+            language = ctx.conv.language
             await ctx.ask_current(prefix=ctx.t("internal_error_saved"))
         except Exception:
             log.exception("could not show where a conversation is on %s", incoming.key.messenger)
@@ -127,11 +121,8 @@ class Engine:
         """
         language = self.default_language
         try:
-            conv = await self.store.load_conversation(incoming.key)
-            language = conv.language if conv else language
-            ctx = TurnContext(
-                self.services, conv or self._new(incoming), incoming, fresh=conv is None
-            )
+            ctx = await self._context(incoming)
+            language = ctx.conv.language
             filed = [c for c in await self.store.list_cases(incoming.key) if c.created_at >= since]
             for case in reversed(filed):  # listed newest first
                 ctx.say(
@@ -163,6 +154,11 @@ class Engine:
         """Return what sending a reminder records on its case (for a messenger that marks it
         sent in a transaction of its own, see `Host.reminder_delivery`)."""
         return await self.followups.delivery(reminder)
+
+    async def _context(self, incoming: Incoming) -> TurnContext:
+        """Return the turn of `incoming` on its person's saved conversation (or a new one)."""
+        conv = await self.store.load_conversation(incoming.key)
+        return TurnContext(self.services, conv or self._new(incoming), incoming, fresh=conv is None)
 
     def _new(self, incoming: Incoming) -> Conversation:
         return Conversation(incoming.key, incoming.chat_id, self.default_language)
