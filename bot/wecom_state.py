@@ -59,17 +59,26 @@ class StoredWecomState:
         self.store = store
 
     async def record_page(
-        self, open_kfid: str, items: list[Pulled], cursor: str, at: datetime | None = None
+        self,
+        open_kfid: str,
+        items: list[Pulled],
+        cursor: str,
+        at: datetime | None = None,
+        token: str | None = None,
     ) -> int:
-        """Keep a page of pulled messages (pulled `at`) and its cursor, together; return how
-        many were new."""
+        """Keep a page of pulled messages (pulled `at`) and its cursor, together, and the
+        callback token the pull used (None: keep the one before); return how many were new."""
         return await self.store.write_sql(
-            lambda c: sql.record_page(c, open_kfid, items, cursor, at)
+            lambda c: sql.record_page(c, open_kfid, items, cursor, at, token)
         )
 
     async def cursor(self, open_kfid: str) -> str | None:
         """Return where pulling resumes for an account (None: from the start)."""
         return await self.store.read_sql(lambda c: sql.cursor(c, open_kfid))
+
+    async def pull_token(self, open_kfid: str, since: datetime) -> str | None:
+        """Return the callback token the account's last tokened pull used, if used `since`."""
+        return await self.store.read_sql(lambda c: sql.pull_token(c, open_kfid, since))
 
     async def inbox(self, open_kfid: str) -> list[Pulled]:
         """Return the account's pulled messages not yet handled, in the order pulled."""

@@ -276,6 +276,20 @@ def m010_send_pace(conn: sqlite3.Connection) -> None:
     # it paces its own sends. The PostgreSQL twin adds the table every worker reserves from.
 
 
+def m011_wecom_pull_token(conn: sqlite3.Connection) -> None:
+    """Keep each account's last callback token, so a pull after a restart is not refused."""
+    for statement in WECOM_PULL_TOKEN:
+        conn.execute(statement)
+
+
+# WeCom refuses more than about 10 pulls a minute made without a callback token (45009); a
+# token stays good for 10 minutes. Both dialects run these.
+WECOM_PULL_TOKEN = (
+    "ALTER TABLE wecom_cursors ADD COLUMN token TEXT",
+    "ALTER TABLE wecom_cursors ADD COLUMN token_at TEXT",
+)
+
+
 # The same numbering holds for PostgreSQL: storage/postgres/migrations.py has one function of
 # the same name for each of these, in the same order (a test checks it).
 MIGRATIONS: list[Migration] = [
@@ -289,6 +303,7 @@ MIGRATIONS: list[Migration] = [
     m008_wecom_tokens_and_inbox_order,
     m009_reminders_due_in_order,
     m010_send_pace,
+    m011_wecom_pull_token,
 ]
 
 

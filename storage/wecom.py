@@ -60,9 +60,11 @@ def record_page(
     items: Sequence[Pulled],
     cursor: str,
     at: datetime | None = None,
+    token: str | None = None,
 ) -> int:
     """Keep pulled messages (received `at`, by default now) and move the cursor past them (in
-    the caller's transaction)."""
+    the caller's transaction); keep `token`, the callback token the pull used, if any (an
+    untokened pull leaves the one kept before)."""
     now = to_utc_iso(at or datetime.now(UTC), "received_at")
     added = 0
     for item in items:
@@ -76,10 +78,13 @@ def record_page(
         if item.sent_at is not None and found.rowcount:
             _wrote(conn, item.external_userid, item.open_kfid, item.sent_at, now)
     conn.execute(
-        "INSERT INTO wecom_cursors (open_kfid, cursor, updated_at) VALUES (?, ?, ?)"
+        "INSERT INTO wecom_cursors (open_kfid, cursor, updated_at, token, token_at)"
+        " VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (open_kfid) DO UPDATE SET cursor = excluded.cursor,"
-        " updated_at = excluded.updated_at",
-        (open_kfid, cursor, now),
+        " updated_at = excluded.updated_at,"
+        " token = COALESCE(excluded.token, wecom_cursors.token),"
+        " token_at = COALESCE(excluded.token_at, wecom_cursors.token_at)",
+        (open_kfid, cursor, now, token, token and now),
     )
     return added
 
@@ -117,6 +122,16 @@ def cursor(conn: sqlite3.Connection, open_kfid: str) -> str | None:
         "SELECT cursor FROM wecom_cursors WHERE open_kfid = ?", (open_kfid,)
     ).fetchone()
     return None if row is None else str(row[0])
+
+
+def pull_token(conn: sqlite3.Connection, open_kfid: str, since: datetime) -> str | None:
+    """Return the callback token an account's last tokened pull used, if it used it `since`
+    (None: none, or older)."""
+    row = conn.execute(
+        "SELECT token FROM wecom_cursors WHERE open_kfid = ? AND token_at >= ?",
+        (open_kfid, to_utc_iso(since, "since")),
+    ).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
 
 
 def inbox(conn: sqlite3.Connection, open_kfid: str) -> list[InboxRow]:

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from storage.errors import StorageError
+from storage.migrations import WECOM_PULL_TOKEN
 from storage.postgres.connection import Connection
 
 Migration = Callable[[Connection], None]
@@ -283,6 +284,12 @@ def m010_send_pace(conn: Connection) -> None:
     )
 
 
+def m011_wecom_pull_token(conn: Connection) -> None:
+    """Keep each account's last callback token, so a pull after a restart is not refused."""
+    for statement in WECOM_PULL_TOKEN:  # plain TEXT columns: the same in both dialects
+        conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_deadlines_and_reminders,
@@ -294,6 +301,7 @@ MIGRATIONS: list[Migration] = [
     m008_wecom_tokens_and_inbox_order,
     m009_reminders_due_in_order,
     m010_send_pace,
+    m011_wecom_pull_token,
 ]
 
 

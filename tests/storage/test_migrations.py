@@ -55,6 +55,7 @@ async def test_migrations_apply_once_and_are_recorded(tmp_path: Path) -> None:
             "m008_wecom_tokens_and_inbox_order",
             "m009_reminders_due_in_order",
             "m010_send_pace",
+            "m011_wecom_pull_token",
         ]
         rows = await conn.execute_fetchall("SELECT id, name, applied_at FROM migrations")
         assert [(r["id"], r["name"]) for r in rows] == list(enumerate(ALL, 1))

@@ -63,6 +63,10 @@ log = logging.getLogger(__name__)
 
 HUMAN_AGENT = 95018  # the session is with a person at the company: the API may not send
 UNREACHABLE = -1  # WeCom could not be reached, or answered 5xx: the send may be tried again
+BAD_PULL_TOKEN = 95007  # a callback token WeCom no longer takes
+# A callback token lets kf/sync_msg skip its strict limit (45009 after about 10 calls a minute)
+# for 10 minutes; kept, it is used again for that long, less a margin for the clocks.
+TOKEN_REUSE = timedelta(minutes=9)
 _FAIL_WINDOW = frozenset({4, 6})  # msg_send_fail: past 48 hours, over 5 messages
 _FAIL_REFUSED = 10  # the person refused messages
 
@@ -130,6 +134,7 @@ class WecomMessenger:
         self._turns = Turns()  # a reminder and an answer for one person: one after the other
         self.refused = 0  # sends WeCom refused (an error code); for the logs and tests
         self.offset = unseen.ClockOffset()  # this clock against WeCom's send_time
+        self._bad_tokens: set[str] = set()  # kept callback tokens WeCom refused
 
     @property
     def host(self) -> Host:
@@ -167,17 +172,35 @@ class WecomMessenger:
 
     async def pull(self, open_kfid: str, token: str | None) -> None:
         """Pull every page after the saved cursor into the inbox, send what is kept, then
-        handle the inbox."""
+        handle the inbox.
+
+        `token` is a callback's, kept with the cursor. A pull without one (the first after a
+        start, a retry, the safety pull) uses the token kept by a pull in the last minutes:
+        without any, WeCom refuses pulls after quick restarts (45009), and the messages
+        pulled before the restart, and what was kept to send, would wait for the retries.
+        """
         cursor = await self.state.cursor(open_kfid)
+        fresh = token  # kept with the page; a token used again keeps its first time
+        if token is None:
+            token = await self.state.pull_token(open_kfid, self.clock.now() - TOKEN_REUSE)
+            token = None if token in self._bad_tokens else token
         while True:
-            page = await self.api.sync_msg(open_kfid, cursor, token)
+            try:
+                page = await self.api.sync_msg(open_kfid, cursor, token)
+            except WecomError as exc:
+                if token is None or exc.code != BAD_PULL_TOKEN:
+                    raise
+                log.info("wecom: the callback token was refused; pulling without it")
+                self._bad_tokens.add(token)
+                token = fresh = None
+                continue
             items = [p for m in page.messages if (p := _pulled(m, open_kfid)) is not None]
             items = [await self._first_time(p) for p in items]
             pulled_at = self.clock.now()
             for item in items:
                 if item.sent_at is not None:
                     self.offset.observe(pulled_at, item.sent_at)
-            await self.state.record_page(open_kfid, items, page.next_cursor, pulled_at)
+            await self.state.record_page(open_kfid, items, page.next_cursor, pulled_at, fresh)
             cursor = page.next_cursor
             # An empty page may still say has_more: the loop follows has_more, not the list.
             if not page.has_more:

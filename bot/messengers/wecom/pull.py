@@ -3,9 +3,10 @@
 Single-flight: a callback arriving while a pull runs only asks for one more pull after it, so
 two pulls of one account never race over its cursor. A lost callback is made up for by the
 safety pull every `interval`. A pull that failed is tried again sooner, 2 s then doubling to a
-minute: the first pull after a start has no callback token, and WeCom refuses more than about 10
-such pulls a minute (45009), so after quick restarts the messages written meanwhile would
-otherwise wait for the person's next message or the next safety pull.
+minute: WeCom refuses more than about 10 pulls a minute made without a callback token (45009),
+and the first pull after a start has none unless one kept from before the restart is still good
+(the messenger's `pull`), so the messages written meanwhile would otherwise wait for the
+person's next message or the next safety pull.
 """
 
 from __future__ import annotations

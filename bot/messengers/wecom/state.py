@@ -51,14 +51,23 @@ class WecomState(Protocol):
     """Account cursors, the inbox, each person's window and screen, and deferred reminders."""
 
     async def record_page(
-        self, open_kfid: str, items: list[Pulled], cursor: str, at: datetime | None = None
+        self,
+        open_kfid: str,
+        items: list[Pulled],
+        cursor: str,
+        at: datetime | None = None,
+        token: str | None = None,
     ) -> int:
-        """Keep a page of pulled messages (pulled `at`) and its cursor, together; return how
-        many were new."""
+        """Keep a page of pulled messages (pulled `at`) and its cursor, together, and the
+        callback token the pull used (None: keep the one before); return how many were new."""
         ...
 
     async def cursor(self, open_kfid: str) -> str | None:
         """Return where pulling resumes for an account (None: from the start)."""
+        ...
+
+    async def pull_token(self, open_kfid: str, since: datetime) -> str | None:
+        """Return the callback token the account's last tokened pull used, if used `since`."""
         ...
 
     async def inbox(self, open_kfid: str) -> list[Pulled]:
