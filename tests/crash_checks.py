@@ -103,6 +103,18 @@ class Script:
         """Note what is given to question `step`, in the form the case will keep it."""
         self.current.given[step] = saved
 
+    def told_before(self, number: str) -> bool:
+        """Say whether a filing of case `number` belongs to an earlier round: it was told for
+        one, or this round was never sent in (its summary never shown), so it cannot be its
+        filing. Noted as told to the round before."""
+        if any(told == number and r < self.round for told, r in self.announced):
+            return True
+        if self.round > 1 and self.current.furthest < SUMMARY:
+            if all(told != number for told, _ in self.announced):
+                self.announced.append((number, self.round - 1))
+            return True
+        return False
+
     def progress(self, text: str) -> int | None:
         if FILED.search(text):
             return DONE
@@ -115,12 +127,19 @@ class Script:
         """Return the answer to what the bot showed: (text, button labels) of each message."""
         at = len(shown) - 1
         # After "filed" come the letter and, the first time, the name question: the filing is
-        # what this person reads first.
-        filed = [
-            i for i, (text, _) in enumerate(shown) if i > self.filed_seen and FILED.search(text)
-        ]
+        # what this person reads first. A filing told again after a restart (the bot repeats
+        # what it filed since the message came) is an earlier round's: it moves this one on
+        # not at all, and with nothing after it the person asks where they are.
+        filed = []
+        for i, (text, _) in enumerate(shown):
+            if i > self.filed_seen and (found := FILED.search(text)):
+                self.filed_seen = i
+                if not self.told_before(found[1]):
+                    filed.append(i)
         if filed:
-            self.filed_seen = at = filed[-1]
+            at = filed[-1]
+        elif (found := FILED.search(shown[at][0])) and self.told_before(found[1]):
+            return Action("nudge")
         text, labels = shown[at]
         step = self.progress(text)
         now = self.current

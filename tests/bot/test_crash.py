@@ -404,3 +404,24 @@ async def test_mutants_are_caught(
     caught = str(failed.value).splitlines()[0]
     print(f"mutant {mutant} caught: {caught}")
     assert re.match(caught_by, caught), str(failed.value)
+
+
+def test_a_filing_told_again_after_a_restart_is_not_taken_for_the_round_in_progress() -> None:
+    # The checker itself: after a restart the bot repeats the filings since the message came.
+    # Read in round 2, round 1's filing must neither end round 2 (whose answers no case then
+    # keeps: a false ANSWERS failure) nor be lost as round 1's announcement.
+    script = Script(0, 1, lambda round_, n: b"")
+    menu = ("主菜单", [crash_checks.SMS])
+    assert script.next([menu]).kind == "press"  # round 1 begins
+    script.current.furthest = crash_checks.SUMMARY  # ... and is sent in
+    filed = ("✅ 投诉已提交，编号 TS-2026-000001", [])
+    assert script.next([menu, filed]).kind == "filed"
+    assert script.next([menu, filed, menu]).kind == "press"  # round 2 begins
+    question = ("（1/11）是哪一种短信？", ["垃圾 / 骚扰短信"])
+    assert script.next([menu, filed, menu, filed]).kind == "nudge"
+    assert script.current.furthest == 0 and script.round == 2
+    assert script.next([menu, filed, menu, filed, question]).value == "垃圾 / 骚扰短信"
+    # A filing first read in a round never sent in is the round before's.
+    other = ("✅ 投诉已提交，编号 TS-2026-000002", [])
+    assert script.next([menu, filed, menu, filed, question, other]).kind == "nudge"
+    assert script.announced == [("TS-2026-000001", 1), ("TS-2026-000002", 1)]
