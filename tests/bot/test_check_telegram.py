@@ -199,7 +199,7 @@ async def test_a_stale_verdict_button_expires(settings: Settings) -> None:
         first = await chat.say(FRAUD, "诈骗")
         await chat.say("兼职刷单，日结佣金300元，点赞关注即可", "诈骗")
         alice.press(first, label="📝 投诉这条消息", check=False)
-        await chat.expect("这个按钮已经过期了")
+        await chat.expect("这个选项已经过期了")
 
 
 async def test_an_album_of_screenshots_is_one_verdict_and_one_case(settings: Settings) -> None:

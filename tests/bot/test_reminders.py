@@ -168,7 +168,7 @@ async def test_a_second_press_of_an_answered_question_changes_nothing(settings: 
         await chat.choose("✅ 已解决", "已标记为解决")
         # A second client (or a double tap) still shows the old buttons and presses one.
         chat.user.press(question, no_answer, check=False)
-        await chat.expect("这个按钮不再适用")
+        await chat.expect("这个选项不再适用")
     case, _ = await read(settings, chat.user, number)
     assert case.state == "resolved"
 

@@ -271,7 +271,7 @@ async def test_a_stale_button_says_it_expired_and_repeats_the_question(
         await chat.choose(SMS, "（1/11）")
         await chat.choose("垃圾 / 骚扰短信", "（2/11）")
         alice.press(menu, stale, check=False)  # an old client still shows the menu
-        expired = await chat.expect("这个按钮已经过期了")
+        expired = await chat.expect("这个选项已经过期了")
         assert "（2/11） 短信是哪个号码发来的" in (expired.text or "")
     saved = await conversation(settings, alice)
     assert (saved.flow_id, saved.state) == ("sms", "sender")

@@ -180,7 +180,7 @@ async def test_bad_input_on_wechat_gets_clear_replies_and_corrupts_nothing(tmp_p
 async def test_a_click_on_a_menu_moved_past_is_answered_expired(tmp_path: Path) -> None:
     bot = await started_bot(tmp_path)
     try:
-        for lang, expired in (("zh", "按钮已经过期"), ("en", "expired")):
+        for lang, expired in (("zh", "选项已经过期"), ("en", "expired")):
             alice = bot.customer(f"wmStale{lang}")
             await bot.say(alice, "/start")
             if lang == "en":

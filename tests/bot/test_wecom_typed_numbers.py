@@ -24,7 +24,7 @@ from bot.messengers.wecom.unseen import BEFORE
 from flows.model import ConversationKey
 
 UNSEEN = {"zh": "是在上面最新的一组选项发出之前写的", "en": "was written before my latest list"}
-EXPIRED = {"zh": "这个按钮已经过期了", "en": "That button has expired"}
+EXPIRED = {"zh": "这个选项已经过期了", "en": "That option has expired"}
 FOLLOW_UP = "答复你了吗"
 
 

@@ -69,7 +69,7 @@ async def test_a_stale_button_expires_and_shows_the_current_step(engine: Engine)
     await bot.press("垃圾")
     bot.replies = old
     await bot.press("诈骗")  # pressed on the old question, after it was answered
-    assert "这个按钮已经过期了" in bot.text
+    assert "这个选项已经过期了" in bot.text
     assert "（2/11）" in bot.text
     conv = await engine.store.load_conversation(ALICE)
     assert conv is not None and conv.answers["problem"] == "spam"
@@ -84,10 +84,10 @@ async def test_an_expired_menu_press_leaves_the_menu_just_sent_working(engine: E
     second = await bot.send("/start")
     bot.replies = first
     await bot.press("短信")
-    assert "这个按钮已经过期了" in bot.text and "遇到了什么问题" in bot.text
+    assert "这个选项已经过期了" in bot.text and "遇到了什么问题" in bot.text
     bot.replies = second
     await bot.press("短信")
-    assert "这个按钮已经过期了" not in bot.text
+    assert "这个选项已经过期了" not in bot.text
     assert "（1/11）" in bot.text
     conv = await engine.store.load_conversation(ALICE)
     assert conv is not None and conv.flow_id == "sms"
@@ -98,7 +98,7 @@ async def test_unknown_button_data_is_answered_politely(engine: Engine, data: st
     bot = Person(engine)
     await bot.send("/start")
     await bot.send(button=data)
-    assert "这个按钮已经过期了" in bot.text
+    assert "这个选项已经过期了" in bot.text
     assert "遇到了什么问题" in bot.text
 
 

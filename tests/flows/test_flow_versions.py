@@ -57,7 +57,7 @@ async def test_a_conversation_started_on_v1_finishes_on_v1_after_v2_is_deployed(
     engine, store = await open_engine(tmp_path, flows)
     alice = Person(engine, "alice")
     await alice.send(button=menu_button.data)  # stale: answered before the new version came
-    assert "这个按钮已经过期了" in alice.text and V1_ASK in alice.text
+    assert "这个选项已经过期了" in alice.text and V1_ASK in alice.text
     await alice.send("昨天")
     await alice.press("每天")
     await alice.send("退订也没用的广告")

@@ -128,14 +128,14 @@ async def test_a_stale_or_declined_confirmation_deletes_nothing(tmp_path: Path) 
     assert "好的，什么都没删。" in alice.text
     assert "短信截图" in alice.text  # back at the question they were on
     await alice.send(button=first.data)  # "yes" under the question already answered "no"
-    assert "这个按钮已经过期了" in alice.text and "短信截图" in alice.text
+    assert "这个选项已经过期了" in alice.text and "短信截图" in alice.text
 
     await alice.send("/forget")
     second = alice.button("全部删除")
     await alice.send(attachments=(attachment(png(7)),))  # they went on answering instead
     assert "已收到 1 份" in alice.text
     await alice.send(button=second.data)
-    assert "这个按钮已经过期了" in alice.text
+    assert "这个选项已经过期了" in alice.text
     conv = await alice.conversation()
     assert conv is not None and conv.state == "evidence"
     assert conv.answers["problem"] == "spam" and len(conv.answers["evidence"]) == 1

@@ -25,7 +25,7 @@ def test_a_turn_of_non_ascii_digits_is_not_a_button_of_ours(data: str) -> None:
 async def test_a_non_ascii_digit_turn_is_an_expired_button_not_an_error(alice: Person) -> None:
     await alice.send("/start")
     await alice.send(button="²:cat:sms")
-    assert "这个按钮已经过期了" in alice.text and "遇到了什么问题" in alice.text
+    assert "这个选项已经过期了" in alice.text and "遇到了什么问题" in alice.text
 
 
 @pytest.mark.parametrize("text", ["\u200b", "\u200b\u200c\u200d\ufeff", "\u2060", "\u200f \u200e"])

@@ -158,7 +158,7 @@ async def test_the_kind_is_asked_answered_and_shown(tmp_path: Path, rated: FlowS
         assert "客服打几分？" in person.text
         assert [b.label for b in person.replies[-1].buttons[0]] == ["1", "2", "3", "4"]
         await person.send("5")  # above its scale
-        assert "请点下面的按钮选择。" in person.text, person.text
+        assert "请从下面的选项中选一个。" in person.text, person.text
         assert "客服打几分？" in person.text
         await person.press("3")
         assert "要什么？" in person.text
@@ -183,7 +183,7 @@ async def test_typing_the_score_answers_it(tmp_path: Path, rated: FlowSet) -> No
         await person.press("演示")
         await person.press("垃圾")
         await person.send("４")  # full-width is not a score this kind takes
-        assert "请点下面的按钮选择。" in person.text and "客服打几分？" in person.text
+        assert "请从下面的选项中选一个。" in person.text and "客服打几分？" in person.text
         await person.send("4")
         assert "要什么？" in person.text
         conv = await person.conversation()
@@ -305,14 +305,14 @@ def test_a_press_means_what_its_kind_says(
             ),
         ),
         ("problem", "2", now(), ("answer", "fraud", "")),  # its number in the list
-        ("problem", "hello", now(), ("refuse", "Please choose with the buttons below.", False)),
+        ("problem", "hello", now(), ("refuse", "Please choose one of the options below.", False)),
         (
             "remedies",
             "hello",
             now(),
             (
                 "refuse",
-                "Please choose with the buttons below; to write your own, press Other… first, then type it.",
+                "Please choose one of the options below; to write your own, choose Other… first, then type it.",
                 False,
             ),
         ),

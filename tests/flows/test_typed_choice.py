@@ -63,7 +63,7 @@ async def test_an_ambiguous_start_asks_again(alice: Person) -> None:
     await alice.send("/lang en")
     await alice.press("Texts")
     await alice.send("s")
-    assert "Please choose with the buttons below." in alice.text
+    assert "Please choose one of the options below." in alice.text
     assert "(1/11) What exactly is happening?" in alice.text
     await alice.send("sp")
     conv = await alice.conversation()
@@ -75,7 +75,7 @@ async def test_long_text_at_a_choice_is_asked_again_not_checked(checking: Engine
     await alice.send("/start")
     await alice.press("短信")
     await alice.send(SCAM)  # typed (pasted), not forwarded
-    assert "请点下面的按钮选择。" in alice.text and "（1/11）" in alice.text
+    assert "请从下面的选项中选一个。" in alice.text and "（1/11）" in alice.text
     assert "投诉这条消息" not in alice.text and "正在填写一份投诉" not in alice.text
     conv = await alice.conversation()
     assert conv is not None and conv.state == "problem" and conv.answers == {}
@@ -119,7 +119,7 @@ async def test_a_cancel_confirmation_left_behind_cancels_nothing(alice: Person) 
     stale = alice.button("取消并删除")
     await alice.send("等一下")  # anything else withdraws the question
     await alice.send(button=stale.data)
-    assert "这个按钮已经过期了" in alice.text and "请核对你的投诉" in alice.text
+    assert "这个选项已经过期了" in alice.text and "请核对你的投诉" in alice.text
     conv = await alice.conversation()
     assert conv is not None and conv.state == "summary" and conv.answers["remedies"]
     await alice.press("❌")
