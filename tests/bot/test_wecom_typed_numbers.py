@@ -25,7 +25,8 @@ from flows.model import ConversationKey
 
 UNSEEN = {"zh": "是在上面最新的一组选项发出之前写的", "en": "was written before my latest list"}
 EXPIRED = {"zh": "这个选项已经过期了", "en": "That option has expired"}
-FOLLOW_UP = "答复你了吗"
+FOLLOW_UP = {"zh": "答复你了吗", "en": "answered you?"}
+SPAM = {"zh": "垃圾 / 骚扰短信", "en": "Spam or harassing texts"}
 
 
 async def filed(session: WecomSession) -> None:
@@ -81,7 +82,7 @@ async def test_a_number_answered_with_a_held_reminder_answers_the_question_they_
         # Their "2" (诈骗短信) comes; the follow-up goes out first in that turn, and its item 2
         # is "😐 答复了，但我不满意", about the first complaint. The "2" meant the question.
         output = await session.send("2")
-        assert FOLLOW_UP in output, output
+        assert FOLLOW_UP["zh"] in output, output
         assert await problem(bot, session) == "fraud", output
         assert "12321" in output  # the advice for scam texts
         assert await case_state(session) == "follow_up"  # asked, not answered "unsatisfied"
@@ -109,18 +110,23 @@ async def test_a_second_number_pulled_with_the_first_presses_the_list_it_was_wri
         assert await problem(bot, session) is None  # "1" answered nothing
 
 
-@pytest.mark.parametrize("known", [True, False], ids=["list-before-kept", "list-before-unknown"])
+@pytest.mark.parametrize(
+    ("known", "language"),
+    [(True, "zh"), (False, "zh"), (False, "en")],
+    ids=["list-before-kept", "list-before-unknown", "list-before-unknown-en"],
+)
 async def test_a_number_written_before_a_reminder_went_out_does_not_answer_it(
-    known: bool, tmp_path: Path
+    known: bool, language: str, tmp_path: Path
 ) -> None:
     async with wecom_bot(tmp_path) as bot:
         session = WecomSession(bot)
         await filed(session)
+        await session.send(f"/lang {language}")
         due = await due_follow_up(bot)
         bot.clock.set(due - timedelta(minutes=1))  # their window is open when it falls due
         await session.send("/new")
         asked = await session.send("2")
-        assert "1. 垃圾 / 骚扰短信" in asked, asked
+        assert f"1. {SPAM[language]}" in asked, asked
         # They write "1" (垃圾短信) to that question; WeCom tells the bot only after the
         # follow-up, due meanwhile, went out with "1. ✅ 已解决".
         bot.clock.set(due)
@@ -129,7 +135,7 @@ async def test_a_number_written_before_a_reminder_went_out_does_not_answer_it(
         bot.clock.set(due + timedelta(seconds=5))
         assert bot.services is not None and bot.messenger is not None
         await bot.services.scheduler.settle()
-        assert FOLLOW_UP in "\n".join(m.shown for m in person.new())
+        assert FOLLOW_UP[language] in "\n".join(m.shown for m in person.new())
         if not known:  # a screen saved before the list before it was kept
             state = await bot.messenger.state.person(person.id)
             menu = {k: v for k, v in state.menu.items() if k != BEFORE}
@@ -142,7 +148,7 @@ async def test_a_number_written_before_a_reminder_went_out_does_not_answer_it(
         if known:
             assert await problem(bot, session) == "spam", output
         else:  # not taken at all: they answer again
-            assert UNSEEN["zh"] in output, output
+            assert UNSEEN[language] in output, output
             assert await problem(bot, session) is None
         assert bot.fake.refusals == []
 
