@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_telegram import make_png
 from test_wecom_resend import LETTER, MORE, restart, up_to
 from test_wecom_transcripts import WecomSession
 from wecom_chat import WecomBot, quick_bot
 
+import bot.messengers.wecom.messenger as wecom_messenger
 from bot.messengers.base import Host
 from bot.messengers.wecom.api import WecomError
 from bot.messengers.wecom.messenger import UNREACHABLE
@@ -100,6 +102,52 @@ async def test_a_message_handed_out_again_gives_no_fresh_five_and_takes_nothing_
     rest = await read_the_rest(bot, session)
     assert REMINDER in rest  # it went out on their next message
     assert "发短信举报" in rest  # and what waited for 继续 still waited (the SMS report)
+    assert refused(bot) == []
+
+
+@pytest.mark.parametrize("bot", ["sqlite", "postgres"], indirect=True)
+async def test_a_message_answered_with_an_apology_and_handed_out_again_is_not_answered_twice(
+    bot: WecomBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A message that failed into an apology is not recorded as handled, so its msgid handed out
+    # again is new to the bot; WeChat counts the apology in that message's window all the same.
+    session = await up_to(bot, LETTER)
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug in the messenger")
+
+    monkeypatch.setattr(wecom_messenger, "to_incoming", broken)
+    assert (await bot.say(session.person, LETTER)).startswith("抱歉，出了点问题")  # 1 of 5
+    monkeypatch.undo()
+    kfid = bot.fake.open_kfids[0]
+    bot.fake.redeliver(kfid, [last_written(bot, session)])
+    assert bot.callbacks is not None
+    await bot.callbacks.notify(kfid)
+    await bot.settle()
+    assert session.person.new() == []  # asked to send it again: the copy is not answered too
+    assert refused(bot) == []
+    letter = await bot.say(session.person, LETTER)  # as they were asked
+    assert MORE in letter, letter
+    assert "发短信举报" in await read_the_rest(bot, session)
+    assert refused(bot) == []
+
+
+async def test_a_file_wecom_could_not_give_and_handed_out_again_is_not_answered_twice(
+    bot: WecomBot,
+) -> None:
+    person = bot.customer("wmFiles")
+    await bot.say(person, "/start")
+    bot.fake.fail_next("media/get", 500)
+    await person.send_image(make_png())
+    await bot.settle()
+    assert "没能取到" in "\n".join(m.shown for m in person.new())
+    kfid = bot.fake.open_kfids[0]
+    images = [m["msgid"] for m in bot.fake.messages[kfid] if m.get("msgtype") == "image"]
+    bot.fake.redeliver(kfid, images)
+    assert bot.callbacks is not None
+    await bot.callbacks.notify(kfid)
+    await bot.settle()
+    assert person.new() == []  # told once: the copy opens no window and gets no answer
     assert refused(bot) == []
 
 
@@ -240,6 +288,11 @@ async def test_a_reminder_due_at_a_start_waits_for_what_was_written_while_the_bo
 
     async def pull_again_once_the_reminder_is_on_its_way() -> None:
         await delivering.wait()
+        assert bot.messenger is not None
+        loop = bot.messenger.loops[bot.fake.open_kfids[0]]
+        # The retry is timed from the failure: wait for it (a counter, polled in this test).
+        while loop.failed == 0:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
         bot.clock.advance(timedelta(seconds=3))
 
     moving = asyncio.create_task(pull_again_once_the_reminder_is_on_its_way())

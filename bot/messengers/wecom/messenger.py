@@ -303,6 +303,7 @@ class WecomMessenger:
                 )
             except MediaUnavailable:
                 unfetched += 1
+                await self._mark_handled([pulled.msgid])  # answered below, with a notice
                 continue
             if incoming is not None:
                 incomings.append(incoming)
@@ -369,6 +370,16 @@ class WecomMessenger:
         self._add(turn, [Reply(text)])
         pages = [Out.from_json(p) for p in state.pages]
         await self._send_turn(open_kfid, key, state, turn, pages, msgids)
+        # Answered, if only by the apology: handed out again, they open no new window (WeChat
+        # counted the apology in theirs) and are not answered twice.
+        await self._mark_handled(msgids)
+
+    async def _mark_handled(self, msgids: list[str]) -> None:
+        """Record messages answered without a step (a notice, an apology) as handled."""
+        for msgid in msgids:
+            with contextlib.suppress(AlreadyHandled):
+                found = Deliveries(MESSENGER, (delivery_id(self.api.corp_id, msgid),))
+                await self.store.mark_handled(found)
 
     async def send_replies(
         self, key: ConversationKey, chat_id: str, replies: Sequence[Reply]

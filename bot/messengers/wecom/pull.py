@@ -46,6 +46,11 @@ class PullLoop:
         self._done = asyncio.Condition()
         self._retry: timedelta | None = None  # set while pulls fail
 
+    @property
+    def failed(self) -> int:
+        """How many pulls failed since the start."""
+        return self._failed
+
     def wake(self, token: str | None) -> None:
         """Ask for a pull soon (a callback's token lets it skip the strict rate limit)."""
         if token:
