@@ -12,14 +12,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from crash_checks import FILED
-from test_wecom_resend import FILING, restart, up_to
+from test_wecom_resend import died_with_the_filing_kept, restart
 from wecom_chat import WecomBot, quick_bot
-
-from flows.errors import StorageError
 
 
 @pytest.fixture
@@ -34,24 +31,11 @@ def refuse_untokened_pulls(bot: WecomBot) -> None:
     bot.fake.untokened = [bot.clock.now()] * 10
 
 
-async def died_with_the_filing_kept(bot: WecomBot) -> Any:
-    """File a complaint whose answer is kept and never sent (the bot dies); return the person."""
-    session = await up_to(bot, FILING)
-    assert bot.messenger is not None
-
-    async def killed(*args: Any, **kwargs: Any) -> int:
-        raise StorageError("the process died here")
-
-    bot.messenger._send_kept = killed  # type: ignore[method-assign]
-    assert await bot.say(session.person, FILING) == ""  # kept, not sent
-    return session.person
-
-
 @pytest.mark.parametrize("bot", ["sqlite", "postgres"], indirect=True)
 async def test_a_turn_kept_before_a_restart_goes_out_though_untokened_pulls_are_refused(
     bot: WecomBot,
 ) -> None:
-    person = await died_with_the_filing_kept(bot)
+    person = (await died_with_the_filing_kept(bot)).person
     called_back = bot.clock.now()
     bot.clock.advance(timedelta(minutes=8))  # the person's last callback token is 8 min old
     refuse_untokened_pulls(bot)
@@ -68,7 +52,7 @@ async def test_a_turn_kept_before_a_restart_goes_out_though_untokened_pulls_are_
 
 
 async def test_a_token_older_than_its_life_is_not_used(bot: WecomBot) -> None:
-    person = await died_with_the_filing_kept(bot)
+    person = (await died_with_the_filing_kept(bot)).person
     bot.clock.advance(timedelta(minutes=9, seconds=30))  # WeCom takes it for 30 s more
     refuse_untokened_pulls(bot)
     await restart(bot)
@@ -83,7 +67,7 @@ async def test_a_token_older_than_its_life_is_not_used(bot: WecomBot) -> None:
 async def test_a_kept_token_wecom_refuses_is_dropped_for_a_pull_without_one(
     bot: WecomBot,
 ) -> None:
-    person = await died_with_the_filing_kept(bot)
+    person = (await died_with_the_filing_kept(bot)).person
     bot.fake.callback_tokens.clear()  # WeCom no longer takes the token kept (95007)
     await restart(bot)
     read = [m.shown for m in person.new()]

@@ -64,7 +64,8 @@ def filed_numbers(session: WecomSession) -> set[str]:
     return {m[1] for d in session.person.inbox if (m := FILED.search(d.text))}
 
 
-async def test_a_turn_kept_and_never_sent_goes_out_after_a_restart(bot: WecomBot) -> None:
+async def died_with_the_filing_kept(bot: WecomBot) -> WecomSession:
+    """File a complaint whose answer is kept and never sent (the bot dies); return the session."""
     session = await up_to(bot, FILING)
     assert bot.messenger is not None
 
@@ -73,6 +74,11 @@ async def test_a_turn_kept_and_never_sent_goes_out_after_a_restart(bot: WecomBot
 
     bot.messenger._send_kept = killed  # type: ignore[method-assign]
     assert await bot.say(session.person, FILING) == ""  # kept, not sent
+    return session
+
+
+async def test_a_turn_kept_and_never_sent_goes_out_after_a_restart(bot: WecomBot) -> None:
+    session = await died_with_the_filing_kept(bot)
     await restart(bot)
     read = [m.shown for m in session.person.new()]
     assert read and FILED.search(read[0]), read
