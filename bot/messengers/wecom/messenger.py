@@ -218,8 +218,7 @@ class WecomMessenger:
         """
         if pulled.sent_at is None:
             return pulled
-        found = Deliveries(MESSENGER, (delivery_id(self.api.corp_id, pulled.msgid),))
-        if await self.store.handled(found):
+        if await self.store.handled(self._deliveries([pulled.msgid])):
             return replace(pulled, sent_at=None)
         return pulled
 
@@ -363,8 +362,7 @@ class WecomMessenger:
         key = ConversationKey(MESSENGER, person)
         state = await self.state.person(person)
         language = await self.host.language(key)
-        ids = tuple(delivery_id(self.api.corp_id, m) for m in msgids)
-        saved = bool(ids) and await self.store.handled(Deliveries(MESSENGER, ids))
+        saved = bool(msgids) and await self.store.handled(self._deliveries(msgids))
         text = self.host.text("internal_error_stuck" if saved else "internal_error", language)
         turn = Turn(menus.screen_of(state.menu))
         self._add(turn, [Reply(text)])
@@ -376,10 +374,13 @@ class WecomMessenger:
 
     async def _mark_handled(self, msgids: list[str]) -> None:
         """Record messages answered without a step (a notice, an apology) as handled."""
-        for msgid in msgids:
+        for msgid in msgids:  # one by one: some may be recorded already
             with contextlib.suppress(AlreadyHandled):
-                found = Deliveries(MESSENGER, (delivery_id(self.api.corp_id, msgid),))
-                await self.store.mark_handled(found)
+                await self.store.mark_handled(self._deliveries([msgid]))
+
+    def _deliveries(self, msgids: Sequence[str]) -> Deliveries:
+        """Return the deliveries of pulled messages, as the engine records them."""
+        return Deliveries(MESSENGER, tuple(delivery_id(self.api.corp_id, m) for m in msgids))
 
     async def send_replies(
         self, key: ConversationKey, chat_id: str, replies: Sequence[Reply]
