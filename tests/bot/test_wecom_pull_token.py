@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from crash_checks import FILED
-from test_wecom_resend import died_with_the_filing_kept, restart
+from test_wecom_resend import died_with_the_turn_kept, restart
 from wecom_chat import WecomBot, quick_bot
 
 
@@ -35,7 +35,7 @@ def refuse_untokened_pulls(bot: WecomBot) -> None:
 async def test_a_turn_kept_before_a_restart_goes_out_though_untokened_pulls_are_refused(
     bot: WecomBot,
 ) -> None:
-    person = (await died_with_the_filing_kept(bot)).person
+    person = (await died_with_the_turn_kept(bot)).person
     called_back = bot.clock.now()
     bot.clock.advance(timedelta(minutes=8))  # the person's last callback token is 8 min old
     refuse_untokened_pulls(bot)
@@ -52,7 +52,7 @@ async def test_a_turn_kept_before_a_restart_goes_out_though_untokened_pulls_are_
 
 
 async def test_a_token_older_than_its_life_is_not_used(bot: WecomBot) -> None:
-    person = (await died_with_the_filing_kept(bot)).person
+    person = (await died_with_the_turn_kept(bot)).person
     bot.clock.advance(timedelta(minutes=9, seconds=30))  # WeCom takes it for 30 s more
     refuse_untokened_pulls(bot)
     await restart(bot)
@@ -67,7 +67,7 @@ async def test_a_token_older_than_its_life_is_not_used(bot: WecomBot) -> None:
 async def test_a_kept_token_wecom_refuses_is_dropped_for_a_pull_without_one(
     bot: WecomBot,
 ) -> None:
-    person = (await died_with_the_filing_kept(bot)).person
+    person = (await died_with_the_turn_kept(bot)).person
     bot.fake.callback_tokens.clear()  # WeCom no longer takes the token kept (95007)
     await restart(bot)
     read = [m.shown for m in person.new()]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from fake_telegram import make_png
-from test_wecom_resend import LETTER, MORE, restart, up_to
+from test_wecom_resend import LETTER, MORE, died_with_the_turn_kept, restart, up_to
 from test_wecom_transcripts import WecomSession
 from wecom_chat import WecomBot, quick_bot
 
@@ -26,7 +26,6 @@ import bot.messengers.wecom.messenger as wecom_messenger
 from bot.messengers.base import Host
 from bot.messengers.wecom.api import WecomError
 from bot.messengers.wecom.messenger import UNREACHABLE
-from flows.errors import StorageError
 from flows.model import ConversationKey, Incoming, Reply
 from flows.records import Reminder
 
@@ -63,6 +62,13 @@ async def read_the_rest(bot: WecomBot, session: WecomSession) -> str:
         read = await bot.say(session.person, "继续")
         everything += "\n" + read
     return everything
+
+
+async def read_to_the_letter(bot: WecomBot, session: WecomSession) -> None:
+    """Say 继续 until nothing waits, and check that the letter's file came."""
+    rest = await read_the_rest(bot, session)
+    files = [m.file_name for m in session.person.inbox if m.file_name]
+    assert any(name and name.endswith(".txt") for name in files), (files, rest)
 
 
 class HostDuring:
@@ -178,14 +184,7 @@ async def test_a_continue_handed_out_again_is_not_answered(bot: WecomBot) -> Non
 async def test_a_kept_turn_sent_after_a_restart_counts_in_the_window_of_a_message_written_meanwhile(
     bot: WecomBot,
 ) -> None:
-    session = await up_to(bot, LETTER)
-    assert bot.messenger is not None
-
-    async def killed(*args: Any, **kwargs: Any) -> int:
-        raise StorageError("the process died here")
-
-    bot.messenger._send_kept = killed  # type: ignore[method-assign]
-    assert await bot.say(session.person, LETTER) == ""  # kept, not sent
+    session = await died_with_the_turn_kept(bot, LETTER)
     await bot.stop()
     # While the bot is down the person writes again: WeChat's count starts over here, and what
     # was kept goes out after it.
@@ -195,9 +194,7 @@ async def test_a_kept_turn_sent_after_a_restart_counts_in_the_window_of_a_messag
     assert refused(bot) == []
     read = [m.shown for m in session.person.new()]
     assert read and "投诉信" in read[0], read
-    rest = await read_the_rest(bot, session)
-    files = [m.file_name for m in session.person.inbox if m.file_name]
-    assert any(name and name.endswith(".txt") for name in files), (files, rest)  # the letter
+    await read_to_the_letter(bot, session)
     assert refused(bot) == []
 
 
@@ -267,9 +264,7 @@ async def test_a_message_written_while_a_reminder_is_being_sent_is_answered_afte
     read = "\n".join(m.shown for m in session.person.new())
     assert refused(bot) == []
     assert REMINDER in read and "投诉信" in read, read
-    rest = await read_the_rest(bot, session)
-    files = [m.file_name for m in session.person.inbox if m.file_name]
-    assert any(name and name.endswith(".txt") for name in files), (files, rest)  # the letter
+    await read_to_the_letter(bot, session)
     assert refused(bot) == []
 
 

@@ -64,21 +64,22 @@ def filed_numbers(session: WecomSession) -> set[str]:
     return {m[1] for d in session.person.inbox if (m := FILED.search(d.text))}
 
 
-async def died_with_the_filing_kept(bot: WecomBot) -> WecomSession:
-    """File a complaint whose answer is kept and never sent (the bot dies); return the session."""
-    session = await up_to(bot, FILING)
+async def died_with_the_turn_kept(bot: WecomBot, answer: str = FILING) -> WecomSession:
+    """Go up to `answer` and send it; the bot keeps its turn and dies before sending any of it.
+    Return the session."""
+    session = await up_to(bot, answer)
     assert bot.messenger is not None
 
     async def killed(*args: Any, **kwargs: Any) -> int:
         raise StorageError("the process died here")
 
     bot.messenger._send_kept = killed  # type: ignore[method-assign]
-    assert await bot.say(session.person, FILING) == ""  # kept, not sent
+    assert await bot.say(session.person, answer) == ""  # kept, not sent
     return session
 
 
 async def test_a_turn_kept_and_never_sent_goes_out_after_a_restart(bot: WecomBot) -> None:
-    session = await died_with_the_filing_kept(bot)
+    session = await died_with_the_turn_kept(bot)
     await restart(bot)
     read = [m.shown for m in session.person.new()]
     assert read and FILED.search(read[0]), read
