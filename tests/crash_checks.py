@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from storage import case_numbers
 
@@ -275,6 +275,65 @@ def check_answers(person: Script, where: str, answers: JSON, round_: Round) -> N
         )
 
 
+class Database(Protocol):
+    """A connection that runs `?`-style SQL (sqlite3, or the PostgreSQL Connection wrapper)."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any:
+        """Run one statement; return a cursor with fetchone/fetchall."""
+        ...
+
+
+def check_person(
+    conn: Database, person: Script, external_id: str, told: set[str], photos: int
+) -> int:
+    """Check one person's CASES (each announced one there, each round filed once), EVIDENCE
+    (each case has exactly one round's screenshots) and ANSWERS (each confirmed answer kept by
+    its round's case, or by the draft in progress); return how many cases they have. Rows
+    are read by column name (sqlite3 with `sqlite3.Row`, or the PostgreSQL wrapper's)."""
+    found = conn.execute(
+        "SELECT c.id, c.number, c.answers FROM cases c JOIN users u ON u.id = c.user_id"
+        " WHERE u.external_id = ?",
+        (external_id,),
+    ).fetchall()
+    numbers = {row["number"] for row in found}
+    assert told <= numbers, f"CASES: announced but not in the database: {told - numbers}"
+    filed: dict[int, JSON] = {}  # round -> the answers of the case filed from it
+    for row in found:
+        shas = sorted(
+            r["sha256"]
+            for r in conn.execute(
+                "SELECT sha256 FROM evidence WHERE case_id = ?", (row["id"],)
+            ).fetchall()
+        )
+        # Exactly the screenshots of one round, each once.
+        matching = [r for r in range(1, person.round + 1) if shas == person.photo_hashes(r)]
+        assert len(matching) == 1, (
+            f"EVIDENCE: case {row['number']} of user {person.index} has {len(shas)}"
+            f" files, not the {photos} screenshots of one round: {shas}"
+        )
+        assert matching[0] not in filed, f"CASES: round {matching[0]} filed twice"
+        filed[matching[0]] = json.loads(row["answers"])
+    draft = conn.execute(
+        "SELECT v.answers FROM conversations v JOIN users u ON u.id = v.user_id"
+        " WHERE u.external_id = ? AND v.flow_id IS NOT NULL",
+        (external_id,),
+    ).fetchone()
+    for round_ in person.rounds:
+        if round_.furthest == 0:  # the bot never showed its first question
+            continue
+        if round_.number in filed:
+            check_answers(person, "case", filed[round_.number], round_)
+        elif draft is not None and round_ is person.current:
+            check_answers(person, "draft", json.loads(draft["answers"]), round_)
+        else:
+            raise AssertionError(
+                f"ANSWERS: user {person.index} round {round_.number}: the bot had asked"
+                f" question {round_.furthest} ({len(round_.confirmed())} answers"
+                " confirmed), yet no case and no draft keeps them"
+            )
+    return len(found)
+
+
 def check_database(folder: Path, people: Sequence[PersonView], photos: int) -> dict[str, int]:
     """Check cases, answers, evidence files and reminders in `folder`'s database at rest."""
     conn = sqlite3.connect(folder / "bot.sqlite3")
@@ -293,51 +352,8 @@ def check_database(folder: Path, people: Sequence[PersonView], photos: int) -> d
             assert digest == row["sha256"], f"EVIDENCE: file changed: {row['path']}"
         cases = announced = 0
         for view in people:
-            person = view.script
-            found = conn.execute(
-                "SELECT c.id, c.number, c.answers FROM cases c JOIN users u ON u.id = c.user_id"
-                " WHERE u.external_id = ?",
-                (view.external_id,),
-            ).fetchall()
-            numbers = {row["number"] for row in found}
-            told = view.told
-            assert told <= numbers, f"CASES: announced but not in the database: {told - numbers}"
-            announced += len(told)
-            filed: dict[int, JSON] = {}  # round -> the answers of the case filed from it
-            for row in found:
-                shas = sorted(
-                    r["sha256"]
-                    for r in conn.execute(
-                        "SELECT sha256 FROM evidence WHERE case_id = ?", (row["id"],)
-                    )
-                )
-                # Exactly the screenshots of one round, each once.
-                matching = [r for r in range(1, person.round + 1) if shas == person.photo_hashes(r)]
-                assert len(matching) == 1, (
-                    f"EVIDENCE: case {row['number']} of user {person.index} has {len(shas)}"
-                    f" files, not the {photos} screenshots of one round: {shas}"
-                )
-                assert matching[0] not in filed, f"CASES: round {matching[0]} filed twice"
-                filed[matching[0]] = json.loads(row["answers"])
-            draft = conn.execute(
-                "SELECT v.answers FROM conversations v JOIN users u ON u.id = v.user_id"
-                " WHERE u.external_id = ? AND v.flow_id IS NOT NULL",
-                (view.external_id,),
-            ).fetchone()
-            for round_ in person.rounds:
-                if round_.furthest == 0:  # the bot never showed its first question
-                    continue
-                if round_.number in filed:
-                    check_answers(person, "case", filed[round_.number], round_)
-                elif draft is not None and round_ is person.current:
-                    check_answers(person, "draft", json.loads(draft["answers"]), round_)
-                else:
-                    raise AssertionError(
-                        f"ANSWERS: user {person.index} round {round_.number}: the bot had asked"
-                        f" question {round_.furthest} ({len(round_.confirmed())} answers"
-                        " confirmed), yet no case and no draft keeps them"
-                    )
-            cases += len(found)
+            cases += check_person(conn, view.script, view.external_id, view.told, photos)
+            announced += len(view.told)
         files = [p for p in (data / "evidence").rglob("*") if p.is_file()]
         referenced = {row["path"] for row in rows}
         unreferenced = [p for p in files if str(p.relative_to(data)) not in referenced]

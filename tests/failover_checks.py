@@ -12,21 +12,11 @@ Each failure message starts with the name of the invariant it breaks.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from crash_checks import check_answers
-from crash_people import FILED, JSON, PHOTOS, Person
-
-
-class Database(Protocol):
-    """A connection that runs `?`-style SQL (sqlite3, or the PostgreSQL Connection wrapper)."""
-
-    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any:
-        """Run one statement; return a cursor with fetchone/fetchall."""
-        ...
+from crash_checks import Database, check_person
+from crash_people import FILED, PHOTOS, Person
 
 
 @dataclass
@@ -43,50 +33,9 @@ def check_people(conn: Database, people: list[Person]) -> Checked:
     rows = conn.execute("SELECT case_id, sha256, path FROM evidence").fetchall()
     cases = announced = 0
     for person in people:
-        found = conn.execute(
-            "SELECT c.id, c.number, c.answers FROM cases c JOIN users u ON u.id = c.user_id"
-            " WHERE u.external_id = ?",
-            (str(person.user.id),),
-        ).fetchall()
-        numbers = {row["number"] for row in found}
         told = {m[1] for t in person.fake.texts(person.user.id) if t and (m := FILED.search(t))}
-        assert told <= numbers, f"CASES: announced but not in the database: {told - numbers}"
+        cases += check_person(conn, person.script, str(person.user.id), told, PHOTOS)
         announced += len(told)
-        filed: dict[int, JSON] = {}  # round -> the answers of the case filed from it
-        for row in found:
-            shas = sorted(
-                r["sha256"]
-                for r in conn.execute(
-                    "SELECT sha256 FROM evidence WHERE case_id = ?", (row["id"],)
-                ).fetchall()
-            )
-            # Exactly the screenshots of one round, each once.
-            matching = [r for r in range(1, person.round + 1) if shas == person.photo_hashes(r)]
-            assert len(matching) == 1, (
-                f"EVIDENCE: case {row['number']} of user {person.index} has {len(shas)}"
-                f" files, not the {PHOTOS} screenshots of one round: {shas}"
-            )
-            assert matching[0] not in filed, f"CASES: round {matching[0]} filed twice"
-            filed[matching[0]] = json.loads(row["answers"])
-        draft = conn.execute(
-            "SELECT v.answers FROM conversations v JOIN users u ON u.id = v.user_id"
-            " WHERE u.external_id = ? AND v.flow_id IS NOT NULL",
-            (str(person.user.id),),
-        ).fetchone()
-        for round_ in person.rounds:
-            if round_.furthest == 0:  # the bot never showed its first question
-                continue
-            if round_.number in filed:
-                check_answers(person.script, "case", filed[round_.number], round_)
-            elif draft is not None and round_ is person.current:
-                check_answers(person.script, "draft", json.loads(draft["answers"]), round_)
-            else:
-                raise AssertionError(
-                    f"ANSWERS: user {person.index} round {round_.number}: the bot had asked"
-                    f" question {round_.furthest} ({len(round_.confirmed())} answers"
-                    " confirmed), yet no case and no draft keeps them"
-                )
-        cases += len(found)
     return Checked(cases, announced, rows)
 
 
