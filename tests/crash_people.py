@@ -13,7 +13,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from crash_checks import DONE, FILED, JSON, REMINDER, SMS, Round, Script
+from crash_checks import DONE, FILED, JSON, REMINDER, SMS, Script
 from fake_telegram import FakeBotAPI, FakeUser, SentMessage, make_png
 
 __all__ = [
@@ -25,7 +25,6 @@ __all__ = [
     "REMINDER",
     "SMS",
     "Person",
-    "Round",
     "play",
 ]
 
@@ -53,39 +52,8 @@ class Person:
     def __post_init__(self) -> None:
         self.script = Script(self.index, PHOTOS, self.photo)
 
-    @property
-    def round(self) -> int:
-        return self.script.round
-
-    @property
-    def rounds(self) -> list[Round]:
-        return self.script.rounds
-
-    @property
-    def current(self) -> Round:
-        return self.script.current
-
-    @property
-    def announced(self) -> list[tuple[str, int]]:
-        return self.script.announced
-
-    @property
-    def regressions(self) -> list[str]:
-        return self.script.regressions
-
-    @property
-    def steps_confirmed(self) -> int:
-        return self.script.steps_confirmed
-
-    @property
-    def nudges(self) -> int:
-        return self.script.nudges
-
     def photo(self, round_: int, number: int) -> bytes:
         return make_png(20 + self.index * PHOTOS + number, 10 + round_)
-
-    def photo_hashes(self, round_: int) -> list[str]:
-        return self.script.photo_hashes(round_)
 
     def messages(self) -> list[SentMessage]:
         """What the bot said in the conversation (reminders come on their own; they are counted)."""
@@ -116,7 +84,7 @@ class Person:
         elif action.kind == "say":
             self.updates.append(self.user.send_text(str(action.value)))
         elif action.kind == "photo":
-            photo = self.photo(self.round, int(action.value))
+            photo = self.photo(self.script.round, int(action.value))
             self.updates.append(self.user.send_photo(photo))
         else:  # an error, or something unexpected: start again from where the bot is
             self.nudge()
@@ -133,7 +101,7 @@ async def play(person: Person, bot: Reachable, keep_going: asyncio.Event) -> Non
         before = person.snapshot()
         if not person.act() and not keep_going.is_set():
             return
-        if person.current.furthest == DONE:  # filed: start the next one from the menu
+        if person.script.current.furthest == DONE:  # filed: start the next one from the menu
             person.updates.append(person.user.send_command("new"))
         waited = 0.0
         while person.snapshot() == before:

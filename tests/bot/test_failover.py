@@ -153,8 +153,10 @@ async def test_the_standby_takes_over_from_a_sigkilled_leader_losing_nothing(
             assert exits and set(exits) == {0}, f"TAKEOVER: SIGTERM ended them with {exits}"
             figures = check_database(pg_url, people)
             for person in people:
-                assert person.regressions == [], f"QUESTIONS: {person.regressions}"
-                assert person.announced, f"CASES: user {person.index} never filed a complaint"
+                assert person.script.regressions == [], f"QUESTIONS: {person.script.regressions}"
+                assert person.script.announced, (
+                    f"CASES: user {person.index} never filed a complaint"
+                )
             kills = cluster.kills()
             conflicts = sum(
                 1 for call in fake.calls("getUpdates") if call.status == 409
@@ -169,8 +171,8 @@ async def test_the_standby_takes_over_from_a_sigkilled_leader_losing_nothing(
                 "conflicts": conflicts,
                 "reminders_sent": sum(sends.values()),
                 "reminder_repeats": repeats,
-                "steps_confirmed": sum(p.steps_confirmed for p in people),
-                "nudges": sum(p.nudges for p in people),
+                "steps_confirmed": sum(p.script.steps_confirmed for p in people),
+                "nudges": sum(p.script.nudges for p in people),
                 "lost_lock": sum(Cluster.said(b, "lost the lock") for b in cluster.bots),
                 "takeover_median_s": round(takeovers[len(takeovers) // 2], 2),
                 "takeover_max_s": round(takeovers[-1], 2),
@@ -184,7 +186,7 @@ async def test_the_standby_takes_over_from_a_sigkilled_leader_losing_nothing(
                 print(f"--- {bot.folder.name}")
                 print(bot.log.read_text(errors="replace")[-3000:] if bot.log.exists() else "")
             for person in people:
-                print(f"--- user {person.index}: {person.rounds}")
+                print(f"--- user {person.index}: {person.script.rounds}")
                 print("\n".join(line[:160] for line in fake.transcript(person.user.id)[-25:]))
             raise
         finally:

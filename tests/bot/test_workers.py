@@ -74,8 +74,10 @@ async def test_a_sigkilled_worker_s_people_are_taken_over_losing_nothing(
                 await worker.kill()
                 # Each person answered a few more times: whoever the dead worker held was
                 # taken over. (Then they stop where they are: drafts are checked too.)
-                before = [p.steps_confirmed for p in people]
-                while any(p.steps_confirmed < b + 3 for p, b in zip(people, before, strict=True)):
+                before = [p.script.steps_confirmed for p in people]
+                while any(
+                    p.script.steps_confirmed < b + 3 for p, b in zip(people, before, strict=True)
+                ):
                     assert loop.time() < deadline + WAIT, "people were not answered after the kill"
                     await asyncio.sleep(0.05)
             finally:
@@ -95,8 +97,8 @@ async def test_a_sigkilled_worker_s_people_are_taken_over_losing_nothing(
             with psycopg.connect(pg_url, row_factory=row_factory) as raw:
                 checked = check_people(Connection(raw), people)
             assert len(checked.evidence) == 2 * checked.cases, "EVIDENCE: rows per case"
-            nudges = sum(p.nudges for p in people)
-            steps = sum(p.steps_confirmed for p in people)
+            nudges = sum(p.script.nudges for p in people)
+            steps = sum(p.script.steps_confirmed for p in people)
             print(f"workers test: {checked.cases} cases, {steps} steps, {nudges} nudges")
         except BaseException:
             for bot in cluster.bots:
