@@ -42,17 +42,18 @@ from pathlib import Path
 from typing import Any
 
 import crash_checks
+import crash_people
 import pytest
 from bot_process import RUN, BotProcess
 from crash_checks import DONE, FILED, REMINDER, PersonView, Script
-from fake_telegram import FakeBotAPI, FakeBotAPIServer, FakeUser, SentMessage, make_png
+from fake_telegram import FakeBotAPI, FakeBotAPIServer
 
 JSON = dict[str, Any]
 
 KILLS = int(os.environ.get("CRASH_KILLS", "30"))
 SEED = int(os.environ.get("CRASH_SEED") or random.SystemRandom().randrange(2**32))
 PEOPLE = 3
-PHOTOS = 2  # screenshots per complaint
+PHOTOS = crash_people.PHOTOS  # screenshots per complaint
 # Seconds a person waits for an answer from a running bot before nudging it: far longer than a
 # step takes even on a loaded machine, so that a nudge means the message was lost, not slow.
 PATIENCE = 10.0
@@ -61,64 +62,14 @@ MUTANTS = Path(__file__).with_name("crash_mutants.py")
 
 
 @dataclass
-class Person:
-    """A Telegram user playing the SMS complaint script (crash_checks.Script)."""
+class Person(crash_people.Person):
+    """A Telegram user playing the SMS complaint script, counting what went unanswered."""
 
-    index: int
-    user: FakeUser
-    fake: FakeBotAPI
-    script: Script = field(init=False)
-    updates: list[JSON] = field(default_factory=list)  # every update this person sent
     unanswered: int = 0  # messages the running bot never answered (the person nudged)
-
-    def __post_init__(self) -> None:
-        self.script = Script(self.index, PHOTOS, self.photo)
-
-    def photo(self, round_: int, number: int) -> bytes:
-        return make_png(20 + self.index * PHOTOS + number, 10 + round_)
-
-    def messages(self) -> list[SentMessage]:
-        """What the bot said in the conversation (reminders come on their own; they are counted)."""
-        return [m for m in self.fake.sent_to(self.user.id) if not REMINDER.search(m.text or "")]
-
-    def snapshot(self) -> tuple[int, int]:
-        sent = self.messages()
-        return len(sent), len(sent[-1].history) if sent else 0
 
     def view(self) -> PersonView:
         told = {m[1] for t in self.fake.texts(self.user.id) if t and (m := FILED.search(t))}
         return PersonView(str(self.user.id), self.script, told)
-
-    def press(self, message: SentMessage, label: str) -> None:
-        exact = next((shown for shown in message.button_labels if label in shown), None)
-        if exact is None:  # not the message it looked like: ask the bot where we are
-            self.nudge()
-        else:
-            self.updates.append(self.user.press(message, label=exact))
-
-    def act(self) -> bool:
-        """Answer the bot's last message; return False once a complaint was filed."""
-        sent = self.messages()
-        if not sent:
-            self.updates.append(self.user.send_command("start"))
-            return True
-        action = self.script.next([(m.text or "", m.button_labels) for m in sent])
-        if action.kind == "filed":
-            return False
-        if action.kind == "press":
-            self.press(sent[action.index], str(action.value))
-        elif action.kind == "say":
-            self.updates.append(self.user.send_text(str(action.value)))
-        elif action.kind == "photo":
-            photo = self.photo(self.script.round, int(action.value))
-            self.updates.append(self.user.send_photo(photo))
-        else:
-            self.nudge()
-        return True
-
-    def nudge(self) -> None:
-        self.script.nudges += 1
-        self.updates.append(self.user.send_command("start"))
 
 
 @dataclass
