@@ -2,8 +2,9 @@
 
 Not of a newer list they had not seen: a reminder held for their message and sent first in
 the same turn, the answer to a first message pulled with it, or a reminder that went out while
-their message was on its way. Where the list they saw is not known, the number is not taken
-and they are asked to answer again. A number written after the list is taken as always, also
+their message was on its way. Where the list they saw is not known (written within seconds of
+a reminder that came on its own, or the list before is lost), the number is not taken and they
+are asked to answer again. A number written after the list is taken as always, also
 when the server's clock is off from WeCom's.
 """
 
@@ -23,7 +24,10 @@ from bot.clock import ManualClock
 from bot.messengers.wecom.unseen import BEFORE
 from flows.model import ConversationKey
 
-UNSEEN = {"zh": "是在上面最新的一组选项发出之前写的", "en": "was written before my latest list"}
+UNSEEN = {
+    "zh": "可能是在上面最新的一组选项到达之前写的",
+    "en": "may have been written before my latest list",
+}
 EXPIRED = {"zh": "这个选项已经过期了", "en": "That option has expired"}
 FOLLOW_UP = {"zh": "答复你了吗", "en": "answered you?"}
 SPAM = {"zh": "垃圾 / 骚扰短信", "en": "Spam or harassing texts"}
@@ -150,6 +154,47 @@ async def test_a_number_written_before_a_reminder_went_out_does_not_answer_it(
         else:  # not taken at all: they answer again
             assert UNSEEN[language] in output, output
             assert await problem(bot, session) is None
+        assert bot.fake.refusals == []
+
+
+@pytest.mark.parametrize(
+    ("after", "language"),
+    [(0, "zh"), (2, "en"), (4, "zh"), (4, "en")],
+    ids=["same-second", "2s-en", "4s-answers-it", "4s-answers-it-en"],
+)
+async def test_a_number_written_as_a_reminder_comes_on_its_own_is_not_taken_for_either_list(
+    after: int, language: str, tmp_path: Path
+) -> None:
+    async with wecom_bot(tmp_path) as bot:
+        session = WecomSession(bot)
+        await filed(session)
+        await session.send(f"/lang {language}")
+        due = await due_follow_up(bot)
+        bot.clock.set(due - timedelta(minutes=1))  # their window is open when it falls due
+        await session.send("/new")
+        asked = await session.send("2")
+        assert f"1. {SPAM[language]}" in asked, asked
+        # The follow-up, "1. ✅ 已解决" first, goes out on its own while they read that question.
+        bot.clock.set(due)
+        assert bot.services is not None
+        await bot.services.scheduler.settle()
+        person = session.person
+        assert FOLLOW_UP[language] in "\n".join(m.shown for m in person.new())
+        # Their "1" comes `after` seconds later: too soon to have read the follow-up, it may be
+        # the question's 垃圾短信 or the follow-up's 已解决. Neither is taken; they are asked.
+        bot.clock.set(due + timedelta(seconds=after))
+        bot.fake.customer_wrote(person.open_kfid, person.id, text("1"))
+        assert bot.callbacks is not None
+        await bot.callbacks.notify(person.open_kfid)
+        await bot.settle()
+        output = "\n".join(m.shown for m in person.new())
+        assert await problem(bot, session) is None, output  # the question not answered
+        if after < 3:
+            assert await case_state(session) == "follow_up", output  # nor the follow-up
+            assert UNSEEN[language] in output, output
+        else:  # long enough to have read it: the follow-up's item 1
+            assert await case_state(session) == "resolved", output
+            assert UNSEEN[language] not in output, output
         assert bot.fake.refusals == []
 
 

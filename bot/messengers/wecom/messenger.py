@@ -651,7 +651,7 @@ class WecomMessenger:
         sent = await self._send_counted(open_kfid, person, rendered.outs)
         if sent == 0:
             return Delivery.RETRY
-        screen = unseen.saved(rendered.screen, state.menu, self.clock.now())
+        screen = unseen.saved(rendered.screen, state.menu, self.clock.now(), pushed=True)
         await self.state.save_screen(person, open_kfid, screen, state.pages)
         return Delivery.SENT
 

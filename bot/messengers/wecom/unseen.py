@@ -19,7 +19,12 @@ Which list they saw:
   which the saved screen keeps (`saved`). The clocks are compared through `ClockOffset`, so a
   server clock that is off does not make every message look early. Where the list before is
   not known (a screen saved by an older version), a typed number is not taken at all: the
-  person is asked to answer again.
+  person is asked to answer again;
+- a list that came on its own (a reminder sent by the scheduler, `PUSHED`), not in answer to
+  them, is one they were not waiting for: a number written less than a few seconds after it
+  went out (`_READING`) may have been meant for the list they were reading before. Either
+  reading may be wrong, and one of them marks a case resolved or closed, so the number is not
+  taken: they are asked to answer again.
 """
 
 from __future__ import annotations
@@ -33,8 +38,11 @@ from bot.messengers.numbered import OnScreen
 
 SHOWN_AT = "shown_at"  # key of a saved screen: when its question was first kept to send
 BEFORE = "before"  # key of a saved screen: the screen its question replaced
+PUSHED = "pushed"  # key of a saved screen: its list came on its own (a reminder)
 # send_time is truncated to the second, so a message is "earlier" only with a second to spare.
 _MARGIN = timedelta(seconds=1)
+# Noticing a message one was not waiting for, reading it and typing an answer takes longer.
+_READING = timedelta(seconds=3)
 _SAMPLES = 64
 
 
@@ -72,17 +80,22 @@ def _same_list(a: OnScreen, b: OnScreen) -> bool:
     return (a.question, a.numbered) == (b.question, b.numbered)
 
 
-def saved(screen: OnScreen, before: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
-    """Return the screen to save: with when its list was first kept to send, and the one before."""
+def saved(
+    screen: OnScreen, before: dict[str, Any] | None, now: datetime, *, pushed: bool = False
+) -> dict[str, Any]:
+    """Return the screen to save: with when its list was first kept to send, the one before,
+    and whether it came on its own (`pushed`: a reminder, not an answer to the person)."""
     data = screen.to_json()
     old = OnScreen.from_json(before)
     if before and _same_list(old, screen):  # the same list again: it was there since then
-        for key in (SHOWN_AT, BEFORE):
+        for key in (SHOWN_AT, BEFORE, PUSHED):
             if key in before:
                 data[key] = before[key]
     elif screen.question:
         data[SHOWN_AT] = now.isoformat()
         data[BEFORE] = old.to_json()  # one list back is enough: replies come within seconds
+        if pushed:
+            data[PUSHED] = True
     return data
 
 
@@ -103,6 +116,7 @@ class Seen:
     screen: OnScreen
     since: datetime | None = None
     earlier: OnScreen | None = None
+    pushed: bool = False
 
     @classmethod
     def of(cls, data: dict[str, Any] | None, screen: OnScreen) -> Seen:
@@ -116,13 +130,18 @@ class Seen:
                 since = None
         before = data.get(BEFORE)
         earlier = OnScreen.from_json(before) if isinstance(before, dict) else None
-        return cls(screen, since, earlier)
+        return cls(screen, since, earlier, data.get(PUSHED) is True)
 
     def saw(self, ours: datetime | None) -> OnScreen | None:
         """Return the screen a message written at `ours` (bot's clock) was written facing.
 
-        None when it was written before the turn's screen and the one before is not known.
+        None when that is not known: it was written before the turn's screen and the one before
+        is not known, or within seconds of a list that came on its own.
         """
-        if ours is None or self.since is None or ours + _MARGIN > self.since:
+        if ours is None or self.since is None:
             return self.screen
-        return self.earlier
+        if ours + _MARGIN <= self.since:
+            return self.earlier
+        if self.pushed and ours < self.since + _READING:
+            return None
+        return self.screen
