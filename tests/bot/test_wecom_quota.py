@@ -360,3 +360,26 @@ async def test_a_held_reminder_kept_with_a_turn_wecom_did_not_take_goes_out_once
     reminders = [m.text for m in session.person.inbox if REMINDER in m.text]
     assert len(reminders) == 1, reminders
     assert refused(bot) == []
+
+
+@pytest.mark.parametrize("bot", ["sqlite", "postgres"], indirect=True)
+async def test_a_held_reminder_never_waits_behind_continue_where_a_new_answer_drops_it(
+    bot: WecomBot,
+) -> None:
+    session = await up_to(bot, LETTER)
+    assert MORE in await bot.say(session.person, LETTER)  # the 5 are used
+    await bot.jump(timedelta(seconds=2))  # the follow-up falls due: held for their next message
+    kfid = bot.fake.open_kfids[0]
+    # Their last message handed out again: a turn with no room, which must not take the
+    # follow-up into what waits for 继续 (ended as sent there, and never shown).
+    bot.fake.redeliver(kfid, [last_written(bot, session)])
+    assert bot.callbacks is not None
+    await bot.callbacks.notify(kfid)
+    await bot.settle()
+    assert session.person.new() == []
+    # They ask something else instead of 继续: its answer replaces what waited.
+    output = await bot.say(session.person, "/help")
+    assert REMINDER in output, output
+    reminders = [m.text for m in session.person.inbox if REMINDER in m.text]
+    assert len(reminders) == 1, reminders
+    assert refused(bot) == []

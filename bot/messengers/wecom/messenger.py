@@ -1,11 +1,13 @@
 """The WeChat messenger: pulled messages in, budgeted replies out, reminders across the window.
 
-Per person and pull: their deferred reminders go first, then the answers to what they wrote,
-all within the 5 messages WeChat allows per message of theirs; what does not fit waits for
-"继续". A reminder due while their 48-hour window is closed is deferred (not failed) until they
-write again. Every pulled message is in the inbox before its cursor moves; its msgid is its
-delivery id, so a message pulled twice has its effect once. Someone who opens the chat without
-writing is greeted once with the event's `welcome_code` (one message, within 20 s).
+Per person and pull: their deferred reminders go first (those that go out now, with a message
+to spare: one left waiting for "继续" would end as sent, and a new answer replaces what waits),
+then the answers to what they wrote, all within the 5 messages WeChat allows per message of
+theirs; what does not fit waits for "继续". A reminder due while their 48-hour window is
+closed is deferred (not failed) until they write again. Every pulled message is in the inbox
+before its cursor moves; its msgid is its delivery id, so a message pulled twice has its effect
+once. Someone who opens the chat without writing is greeted once with the event's
+`welcome_code` (one message, within 20 s).
 
 Nothing said is lost to a crash: a turn's messages are kept (the outbox) in the transaction
 that counts them against the person's 5 and takes what they answer out of the inbox, then
@@ -283,13 +285,7 @@ class WecomMessenger:
             for p in items
             if (at := unseen.written_at(p.body)) is not None
         }
-        for reminder in await self.state.deferred(person):
-            reply = await self.host.reminder_prompt(reminder)
-            if reply is None:
-                await self.store.finish_reminder(reminder.id, "cancelled")
-                continue
-            self._add(turn, [reply])
-            turn.reminders.append(reminder)
+        await self._hold_reminders(turn, person, self._room(state) - 1)
         incomings: list[Incoming] = []
         unfetched = 0
         for pulled in items:
@@ -338,6 +334,22 @@ class WecomMessenger:
             language = await self.host.language(key)
             self._add(turn, [Reply(self.host.text("file_unfetched", language))])
         await self._send_turn(open_kfid, key, state, turn, pages, msgids)
+
+    async def _hold_reminders(self, turn: Turn, person: str, slots: int) -> None:
+        """Put the person's deferred reminders first in the turn, as many as fit in `slots`
+        messages (the room, less one for the answer). One that would wait for "继续" stays
+        deferred: it ends as sent with the turn, and a new answer replaces what waits."""
+        for reminder in await self.state.deferred(person):
+            reply = await self.host.reminder_prompt(reminder)
+            if reply is None:
+                await self.store.finish_reminder(reminder.id, "cancelled")
+                continue
+            rendered = self._render([reply], turn.screen)
+            if len(turn.outs) + len(rendered.outs) > slots:
+                continue  # for their next message
+            turn.outs += rendered.outs
+            turn.screen = rendered.screen
+            turn.reminders.append(reminder)
 
     async def _answer(self, incoming: Incoming, recovered: dict[str, datetime]) -> list[Reply]:
         """Ask the host for the replies, resuming instead where a crash may have lost them."""
@@ -393,13 +405,17 @@ class WecomMessenger:
             self._add(turn, replies)
             await self._send_turn(open_kfid, key, state, turn, [], [])
 
-    def _add(self, turn: Turn, replies: Sequence[Reply]) -> None:
-        rendered = outbox.render(
+    def _render(self, replies: Sequence[Reply], screen: OnScreen) -> outbox.Rendered:
+        """Return replies as WeChat messages after `screen`, before any budget."""
+        return outbox.render(
             replies,
-            turn.screen,
+            screen,
             use_menus=self.options.use_menus,
             formats=self.options.document_formats,
         )
+
+    def _add(self, turn: Turn, replies: Sequence[Reply]) -> None:
+        rendered = self._render(replies, turn.screen)
         turn.outs += rendered.outs
         turn.screen = rendered.screen
 
@@ -450,12 +466,7 @@ class WecomMessenger:
         if incoming is None:
             return
         replies = await self.host.handle(incoming)
-        rendered = outbox.render(
-            replies,
-            menus.screen_of(state.menu),
-            use_menus=self.options.use_menus,
-            formats=self.options.document_formats,
-        )
+        rendered = self._render(replies, menus.screen_of(state.menu))
         greeting = _greeting(rendered.outs)
         if greeting is None:
             return
@@ -639,12 +650,7 @@ class WecomMessenger:
         self, open_kfid: str, person: str, reply: Reply, reminder: Reminder
     ) -> Delivery:
         state = await self.state.person(person)
-        rendered = outbox.render(
-            [reply],
-            menus.screen_of(state.menu),
-            use_menus=self.options.use_menus,
-            formats=self.options.document_formats,
-        )
+        rendered = self._render([reply], menus.screen_of(state.menu))
         if not rendered.outs or len(rendered.outs) > self._room(state):
             await self.state.defer(reminder.id, self.clock.now())
             return Delivery.DEFERRED
