@@ -63,6 +63,20 @@ async def due_follow_up(bot: WecomBot) -> datetime:
     return due
 
 
+async def asked_a_second_complaint(bot: WecomBot, session: WecomSession, language: str) -> datetime:
+    """File one complaint, then start one about texts up to its first question ("1. 垃圾 /
+    骚扰短信"), a minute before the first one's follow-up falls due (their window open then).
+    Return when it falls due."""
+    await filed(session)
+    await session.send(f"/lang {language}")
+    due = await due_follow_up(bot)
+    bot.clock.set(due - timedelta(minutes=1))
+    await session.send("/new")
+    asked = await session.send("2")
+    assert f"1. {SPAM[language]}" in asked, asked
+    return due
+
+
 def text(content: str) -> dict[str, Any]:
     """Return a text message as the person writes it."""
     return {"msgtype": "text", "text": {"content": content}}
@@ -124,13 +138,7 @@ async def test_a_number_written_before_a_reminder_went_out_does_not_answer_it(
 ) -> None:
     async with wecom_bot(tmp_path) as bot:
         session = WecomSession(bot)
-        await filed(session)
-        await session.send(f"/lang {language}")
-        due = await due_follow_up(bot)
-        bot.clock.set(due - timedelta(minutes=1))  # their window is open when it falls due
-        await session.send("/new")
-        asked = await session.send("2")
-        assert f"1. {SPAM[language]}" in asked, asked
+        due = await asked_a_second_complaint(bot, session, language)
         # They write "1" (垃圾短信) to that question; WeCom tells the bot only after the
         # follow-up, due meanwhile, went out with "1. ✅ 已解决".
         bot.clock.set(due)
@@ -167,13 +175,7 @@ async def test_a_number_written_as_a_reminder_comes_on_its_own_is_not_taken_for_
 ) -> None:
     async with wecom_bot(tmp_path) as bot:
         session = WecomSession(bot)
-        await filed(session)
-        await session.send(f"/lang {language}")
-        due = await due_follow_up(bot)
-        bot.clock.set(due - timedelta(minutes=1))  # their window is open when it falls due
-        await session.send("/new")
-        asked = await session.send("2")
-        assert f"1. {SPAM[language]}" in asked, asked
+        due = await asked_a_second_complaint(bot, session, language)
         # The follow-up, "1. ✅ 已解决" first, goes out on its own while they read that question.
         bot.clock.set(due)
         assert bot.services is not None
