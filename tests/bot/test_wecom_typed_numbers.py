@@ -194,6 +194,10 @@ async def test_a_number_written_as_a_reminder_comes_on_its_own_is_not_taken_for_
         if after < 3:
             assert await case_state(session) == "follow_up", output  # nor the follow-up
             assert UNSEEN[language] in output, output
+            # As told, they send the words of the option they meant: the question's.
+            output = await session.send(SPAM[language])
+            assert await problem(bot, session) == "spam", output
+            assert await case_state(session) == "follow_up", output
         else:  # long enough to have read it: the follow-up's item 1
             assert await case_state(session) == "resolved", output
             assert UNSEEN[language] not in output, output
