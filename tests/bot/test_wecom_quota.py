@@ -71,6 +71,15 @@ async def read_to_the_letter(bot: WecomBot, session: WecomSession) -> None:
     assert any(name and name.endswith(".txt") for name in files), (files, rest)
 
 
+async def with_a_follow_up_held(bot: WecomBot) -> WecomSession:
+    """Walk to the letter, which uses the 5; the follow-up then falls due and is held."""
+    session = await up_to(bot, LETTER)
+    assert MORE in await bot.say(session.person, LETTER)  # the 5 are used
+    await bot.jump(timedelta(seconds=2))  # the follow-up falls due: held for their next message
+    assert session.person.new() == []
+    return session
+
+
 class HostDuring:
     """The app, doing `during()` after it answered a message and before the turn is sent."""
 
@@ -344,10 +353,7 @@ def _text(content: str) -> dict[str, Any]:
 async def test_a_held_reminder_kept_with_a_turn_wecom_did_not_take_goes_out_once(
     bot: WecomBot,
 ) -> None:
-    session = await up_to(bot, LETTER)
-    assert MORE in await bot.say(session.person, LETTER)  # the 5 are used
-    await bot.jump(timedelta(seconds=2))  # the follow-up falls due: held for their next message
-    assert session.person.new() == []
+    session = await with_a_follow_up_held(bot)
     # Their 继续 is answered with the follow-up first; WeCom fails that send, so the turn stays
     # kept and goes out at the next pull. The follow-up is in it: it is not held again.
     bot.fake.fail_next("kf/send_msg", 500)
@@ -366,9 +372,7 @@ async def test_a_held_reminder_kept_with_a_turn_wecom_did_not_take_goes_out_once
 async def test_a_held_reminder_never_waits_behind_continue_where_a_new_answer_drops_it(
     bot: WecomBot,
 ) -> None:
-    session = await up_to(bot, LETTER)
-    assert MORE in await bot.say(session.person, LETTER)  # the 5 are used
-    await bot.jump(timedelta(seconds=2))  # the follow-up falls due: held for their next message
+    session = await with_a_follow_up_held(bot)
     kfid = bot.fake.open_kfids[0]
     # Their last message handed out again: a turn with no room, which must not take the
     # follow-up into what waits for 继续 (ended as sent there, and never shown).
