@@ -607,6 +607,7 @@ async def chat(settings: Settings, user: str) -> int:
     services = await Services.open(settings)
     key = ConversationKey(MESSENGER, user)
     console = Console(services, user_id=user, documents=services.store.documents_dir(key))
+    await console.start(services)
     services.start_reminders([console], audience=key)  # reminders print into the chat
     try:
         await console.run()

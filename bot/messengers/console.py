@@ -4,6 +4,11 @@ Buttons print as a numbered list; typing the number or the label presses one. Wh
 answer is expected, buttons are listed without numbers (so "100" is an amount, not button 100)
 and pressed by their label. `/file PATH [PATH...]` attaches local files as evidence,
 `/forward TEXT` pretends TEXT was forwarded from another chat, `/quit` (or end of input) leaves.
+
+A reminder prints on its own, maybe while the person is typing a number for the question above
+it. In a terminal, a number typed less than `READING` after a reminder printed is not taken for
+either list (one reading could file a complaint, the other mark a case resolved): the person
+is asked to answer again, as on WeChat. Piped input is read as written, with no such race.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import asyncio
 import mimetypes
 import shlex
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -19,7 +25,7 @@ from typing import TextIO
 
 from bot.messengers.base import ButtonStyle, Delivery, Host, Limits, Measure, Receiver
 from bot.messengers.fitting import fit
-from bot.messengers.numbered import OnScreen, lines
+from bot.messengers.numbered import READING, OnScreen, lines
 from flows.model import Attachment, ConversationKey, Document, Forward, Incoming, Reply
 from flows.records import Reminder
 
@@ -46,14 +52,18 @@ class Console:
         stdin: TextIO = sys.stdin,
         stdout: TextIO = sys.stdout,
         documents: Path | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
+        self.host: Host | None = None  # for the words it says on its own (set by `start`)
         self.key = ConversationKey(MESSENGER, user_id)
         self.stdin = stdin
         self.stdout = stdout
         self.documents = documents  # where letters and exports are saved (None: not saved)
         self.screen = OnScreen()  # the buttons a typed number or label presses
         self.interactive = stdin.isatty()
+        self.monotonic = monotonic
+        self.reminded_at: float | None = None  # when a reminder's list last printed
 
     def write(self, text: str) -> None:
         self.stdout.write(text + "\n")
@@ -62,6 +72,7 @@ class Console:
     async def start(self, host: Host) -> None:
         """Answer with `host` from now on (the console reads its input in `run`)."""
         self.engine = host
+        self.host = host
 
     async def stop(self) -> None:
         """Nothing to stop: `run` returns at the end of input."""
@@ -86,6 +97,11 @@ class Console:
 
     async def send(self, line: str) -> None:
         """Turn one typed line into an Incoming, hand it to the engine, print the replies."""
+        if self.host is not None and self.typed_as_reminded(line):
+            language = await self.host.language(self.key)
+            number = line.strip()
+            self.write(self.host.text("number_unseen", language).format(number=number) + "\n")
+            return
         incoming = self.incoming(line)
         if incoming is None:
             return
@@ -103,6 +119,8 @@ class Console:
     async def deliver_reminder(self, reminder: Reminder, reply: Reply) -> Delivery:
         """Print a due reminder into the session; its buttons become the ones to press."""
         self.write("")
+        if reply.buttons:
+            self.reminded_at = self.monotonic()
         for message in fit([reply], LIMITS):
             self.screen = self.screen.asking(message)
             buttons = [b for row in message.buttons for b in row]
@@ -111,6 +129,12 @@ class Console:
             self.stdout.write("> ")
             self.stdout.flush()
         return Delivery.SENT
+
+    def typed_as_reminded(self, line: str) -> bool:
+        """Return True for a number typed at a terminal within seconds of a reminder's list."""
+        if not self.interactive or self.reminded_at is None or self.screen.number(line) is None:
+            return False
+        return self.monotonic() - self.reminded_at < READING.total_seconds()
 
     def incoming(self, line: str) -> Incoming | None:
         key, chat = self.key, self.key.user_id

@@ -14,12 +14,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from flows.model import Button, Reply
 
 _NOT_WORD = re.compile(r"[^\w]+")
 NUMBERED = "  {number}. {label}"
+# Noticing a list one was not waiting for (a reminder), reading it and typing an answer takes
+# at least this long: a number typed sooner may be meant for the list before it.
+READING = timedelta(seconds=3)
 UNNUMBERED = "  · {label}"
 
 
@@ -91,6 +95,13 @@ class OnScreen:
         if not wanted:
             return None
         return next((b for b in on_screen if normalise(b.label) == wanted), None)
+
+    def number(self, text: str) -> int | None:
+        """Return the item number `text` presses, None when it is not one of this list's."""
+        text = text.strip()
+        if not (self.numbered and text.isascii() and text.isdigit()):
+            return None
+        return int(text) if 1 <= int(text) <= len(self.question) else None
 
     def to_json(self) -> dict[str, Any]:
         """Return this screen as JSON data, to be saved with the conversation."""

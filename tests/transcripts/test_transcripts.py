@@ -28,11 +28,12 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -54,10 +55,12 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 class Session:
     """A console session whose output can be read back after each line."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, stdin: TextIO = sys.stdin) -> None:
         self.settings = Settings.defaults().replace(
             storage_db_path=str(tmp / "bot.sqlite3"), storage_data_dir=str(tmp / "data")
         )
+        self.stdin = stdin  # a terminal's (isatty) or piped input's: the console tells them apart
+        self.seconds = 0.0  # the console's monotonic clock, for how soon a person typed
         self.out = io.StringIO()
         self.documents = Path(self.settings.storage_data_dir)  # the person's folder, at start
         self.clock = ManualClock(NOW)
@@ -68,8 +71,14 @@ class Session:
         self.services = await Services.open(self.settings, clock=self.clock)
         self.documents = self.services.store.documents_dir(ConversationKey(MESSENGER, "tester"))
         self.console = Console(
-            self.services.engine, user_id="tester", stdout=self.out, documents=self.documents
+            self.services,
+            user_id="tester",
+            stdin=self.stdin,
+            stdout=self.out,
+            documents=self.documents,
+            monotonic=lambda: self.seconds,
         )
+        await self.console.start(self.services)  # as `complaint-bot chat` does
         self.services.scheduler.start(self.console.deliver_reminder, self.console.key)
 
     async def stop(self) -> None:

@@ -22,7 +22,7 @@ Which list they saw:
   person is asked to answer again;
 - a list that came on its own (a reminder sent by the scheduler, `PUSHED`), not in answer to
   them, is one they were not waiting for: a number written less than a few seconds after it
-  went out (`_READING`) may have been meant for the list they were reading before. Either
+  went out (`READING`) may have been meant for the list they were reading before. Either
   reading may be wrong, and one of them marks a case resolved or closed, so the number is not
   taken: they are asked to answer again.
 """
@@ -34,15 +34,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.messengers.numbered import OnScreen
+from bot.messengers.numbered import READING, OnScreen
 
 SHOWN_AT = "shown_at"  # key of a saved screen: when its question was first kept to send
 BEFORE = "before"  # key of a saved screen: the screen its question replaced
 PUSHED = "pushed"  # key of a saved screen: its list came on its own (a reminder)
 # send_time is truncated to the second, so a message is "earlier" only with a second to spare.
 _MARGIN = timedelta(seconds=1)
-# Noticing a message one was not waiting for, reading it and typing an answer takes longer.
-_READING = timedelta(seconds=3)
 _SAMPLES = 64
 
 
@@ -101,12 +99,7 @@ def saved(
 
 def number(screen: OnScreen, text: str | None) -> int | None:
     """Return the item number `text` would press on `screen`, None when it is not one."""
-    if text is None:
-        return None
-    text = text.strip()
-    if not (screen.numbered and text.isascii() and text.isdigit()):
-        return None
-    return int(text) if 1 <= int(text) <= len(screen.question) else None
+    return None if text is None else screen.number(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +135,6 @@ class Seen:
             return self.screen
         if ours + _MARGIN <= self.since:
             return self.earlier
-        if self.pushed and ours < self.since + _READING:
+        if self.pushed and ours < self.since + READING:
             return None
         return self.screen
