@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 from fake_telegram import make_png
-from test_wecom_resend import LETTER, MORE, died_with_the_turn_kept, restart, up_to
+from test_wecom_end_to_end import messages_of
+from test_wecom_resend import FILING, LETTER, MORE, died_with_the_turn_kept, restart, up_to
 from test_wecom_transcripts import WecomSession
 from wecom_chat import WecomBot, quick_bot
 
@@ -30,6 +31,8 @@ from flows.model import ConversationKey, Incoming, Reply
 from flows.records import Reminder
 
 REMINDER = "⏰"
+FILED_ZH = "投诉已提交，编号"
+FOLLOW_UP = "⏰ 投诉"  # a follow-up's first words
 
 
 @pytest.fixture
@@ -386,4 +389,33 @@ async def test_a_held_reminder_never_waits_behind_continue_where_a_new_answer_dr
     assert REMINDER in output, output
     reminders = [m.text for m in session.person.inbox if REMINDER in m.text]
     assert len(reminders) == 1, reminders
+    assert refused(bot) == []
+
+
+async def test_held_reminders_leave_room_for_the_start_of_the_answer(bot: WecomBot) -> None:
+    session = WecomSession(bot)
+    for round_ in range(4):  # four complaints, each with a follow-up due in a second
+        sent = messages_of("sms_spam") + (["不写姓名", "不留电话"] if round_ == 0 else [])
+        for text in sent:
+            await session.send(text)
+    assert len(await session.cases()) == 4
+    fifth = messages_of("sms_spam")
+    for text in fifth[: fifth.index(FILING)]:  # a fifth, left at its summary
+        await session.send(text)
+    session.person.new()
+    # Two days away: every follow-up fell due with their window closed, and is held.
+    await bot.jump(timedelta(hours=49))
+    assert session.person.new() == []
+    # They come back and file the fifth (typing the option's words): four follow-ups and the
+    # filing's answer (more than one message) are more than WeChat's 5. The filing's first
+    # message goes now, with the follow-ups that fit; the rest of the answer waits for 继续,
+    # and the fourth follow-up for their next message (继续 is one).
+    output = await bot.say(session.person, FILING)
+    assert FILED_ZH in output, output
+    assert MORE in output, output
+    assert output.count(FOLLOW_UP) == 3, output
+    assert len(await session.cases()) == 5
+    await read_to_the_letter(bot, session)
+    follow_ups = [m.text for m in session.person.inbox if m.text.startswith(FOLLOW_UP)]
+    assert len(follow_ups) == 4, follow_ups
     assert refused(bot) == []

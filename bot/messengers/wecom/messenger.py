@@ -1,10 +1,10 @@
 """The WeChat messenger: pulled messages in, budgeted replies out, reminders across the window.
 
-Per person and pull: their deferred reminders go first (those that go out now, with a message
-to spare: one left waiting for "继续" would end as sent, and a new answer replaces what waits),
-then the answers to what they wrote, all within the 5 messages WeChat allows per message of
-theirs; what does not fit waits for "继续". A reminder due while their 48-hour window is
-closed is deferred (not failed) until they write again. Every pulled message is in the inbox
+Per person and pull: their deferred reminders go first (those that go out now, leaving room for
+the start of the answer: one left waiting for "继续" would end as sent, and a new answer replaces
+what waits), then the answers to what they wrote, all within the 5 messages WeChat allows per
+message of theirs; what does not fit waits for "继续". A reminder due while their 48-hour window
+is closed is deferred (not failed) until they write again. Every pulled message is in the inbox
 before its cursor moves; its msgid is its delivery id, so a message pulled twice has its effect
 once. Someone who opens the chat without writing is greeted once with the event's
 `welcome_code` (one message, within 20 s).
@@ -285,7 +285,7 @@ class WecomMessenger:
             for p in items
             if (at := unseen.written_at(p.body)) is not None
         }
-        await self._hold_reminders(turn, person, self._room(state) - 1)
+        await self._hold_reminders(turn, person, self._room(state) - 2)
         incomings: list[Incoming] = []
         unfetched = 0
         for pulled in items:
@@ -337,8 +337,9 @@ class WecomMessenger:
 
     async def _hold_reminders(self, turn: Turn, person: str, slots: int) -> None:
         """Put the person's deferred reminders first in the turn, as many as fit in `slots`
-        messages (the room, less one for the answer). One that would wait for "继续" stays
-        deferred: it ends as sent with the turn, and a new answer replaces what waits."""
+        messages (the room, less the answer's first message and 「还有 N 条」). One that would
+        wait for "继续" stays deferred: it ends as sent with the turn, and a new answer
+        replaces what waits; and what they asked is answered at once."""
         for reminder in await self.state.deferred(person):
             reply = await self.host.reminder_prompt(reminder)
             if reply is None:
@@ -728,12 +729,14 @@ def _enters(pulled: Pulled) -> bool:
 
 def _read(incoming: Incoming, saw: OnScreen | None, newest: OnScreen) -> Incoming:
     """Return a typed line as what it presses: a number, on the list the person saw when they
-    wrote it (see `unseen`); words, which say which button they mean, on the newest."""
+    wrote it (see `unseen`); words, which say which button they mean, on the newest, else on
+    the one they saw (a reminder held for this message went out first, with its own list)."""
     text = incoming.text
     if saw is None or saw == newest or incoming.forward is not None or text is None:
         return _pressed(incoming, newest)
     if not (text.strip().isascii() and text.strip().isdigit()):
-        return _pressed(incoming, newest)
+        pressed = _pressed(incoming, newest)
+        return pressed if pressed is not incoming else _pressed(incoming, saw)
     item = unseen.number(saw, text)
     if item is not None:
         return replace(incoming, text=None, button=saw.question[item - 1].data)
