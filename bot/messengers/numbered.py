@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from flows.definition.typed_text import typed_number
 from flows.model import Button, Reply
 
 _NOT_WORD = re.compile(r"[^\w]+")
@@ -85,8 +86,8 @@ class OnScreen:
     def press(self, text: str) -> Button | None:
         """Return the button a typed line presses: its number, its label or its label's words."""
         text = text.strip()
-        if self.numbered and text.isdigit() and 1 <= int(text) <= len(self.question):
-            return self.question[int(text) - 1]
+        if (number := self.number(text)) is not None:
+            return self.question[number - 1]
         on_screen = [*self.question, *self.labels]
         exact = next((b for b in on_screen if b.label.strip() == text), None)
         if exact is not None:  # labels of emoji only (the rating stars) normalise to nothing
@@ -98,10 +99,8 @@ class OnScreen:
 
     def number(self, text: str) -> int | None:
         """Return the item number `text` presses, None when it is not one of this list's."""
-        text = text.strip()
-        if not (self.numbered and text.isascii() and text.isdigit()):
-            return None
-        return int(text) if 1 <= int(text) <= len(self.question) else None
+        number = typed_number(text) if self.numbered else None
+        return number if number is not None and 1 <= number <= len(self.question) else None
 
     def to_json(self) -> dict[str, Any]:
         """Return this screen as JSON data, to be saved with the conversation."""

@@ -30,6 +30,16 @@ def normalised(text: str) -> str:
     return "".join(_digit(ch) if not ch.isascii() else ch for ch in plain)
 
 
+def typed_number(text: str) -> int | None:
+    """Return a line typed as a whole number (an option's number), its digits read as
+    `normalised` reads them ("１", "①", "٣"); None for anything else, or for more digits than a
+    list has options (int() refuses thousands of them)."""
+    plain = normalised(text).strip()
+    if not (plain.isascii() and plain.isdigit()) or len(plain) > 9:
+        return None
+    return int(plain)
+
+
 # Chinese numerals, ordinary and the 大写 forms of receipts and bank slips.
 _DIGITS = {
     "〇": 0, "零": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "两": 2, "三": 3, "叁": 3,

@@ -42,6 +42,9 @@ PROBLEM = FLOWS.get("sms").steps["problem"]  # type: ignore[union-attr]
         ("s", "en", None),  # "Spam…" and "SMS platform…": ambiguous
         ("垃圾", "en", None),  # a start counts in the person's language only
         ("6", "zh", None),  # five options
+        ("２", "zh", "fraud"),  # an input method's full-width digit
+        ("①", "zh", "spam"),  # a circled digit, as people type for "the first"
+        ("9" * 5000, "zh", None),  # more digits than int() converts: not a number, no error
         ("0", "zh", None),
         ("我收到的短信一直在推销贷款", "zh", None),
         ("", "zh", None),

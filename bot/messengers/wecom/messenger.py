@@ -56,6 +56,7 @@ from bot.messengers.wecom.updates import (
     split_chat_id,
     to_incoming,
 )
+from flows.definition.typed_text import typed_number
 from flows.errors import AlreadyHandled, StorageError
 from flows.model import ConversationKey, Incoming, Reply
 from flows.ports import Store
@@ -361,7 +362,8 @@ class WecomMessenger:
 
     async def _unknown_number(self, incoming: Incoming, screen: OnScreen) -> bool:
         """Return True for a typed number whose list the person saw is not known."""
-        if incoming.forward is not None or unseen.number(screen, incoming.text) is None:
+        text = incoming.text
+        if incoming.forward is not None or text is None or screen.number(text) is None:
             return False
         # Handled before (delivered again, or answered before a crash): the engine's to answer.
         return not await self.store.handled(Deliveries(MESSENGER, incoming.deliveries))
@@ -734,10 +736,10 @@ def _read(incoming: Incoming, saw: OnScreen | None, newest: OnScreen) -> Incomin
     text = incoming.text
     if saw is None or saw == newest or incoming.forward is not None or text is None:
         return _pressed(incoming, newest)
-    if not (text.strip().isascii() and text.strip().isdigit()):
+    if typed_number(text) is None:
         pressed = _pressed(incoming, newest)
         return pressed if pressed is not incoming else _pressed(incoming, saw)
-    item = unseen.number(saw, text)
+    item = saw.number(text)
     if item is not None:
         return replace(incoming, text=None, button=saw.question[item - 1].data)
     return incoming  # an answer typed to a question (an amount), or no item of theirs: as typed

@@ -97,11 +97,6 @@ def saved(
     return data
 
 
-def number(screen: OnScreen, text: str | None) -> int | None:
-    """Return the item number `text` would press on `screen`, None when it is not one."""
-    return None if text is None else screen.number(text)
-
-
 @dataclass(frozen=True, slots=True)
 class Seen:
     """The screen when a turn began, when its list was kept to send, and the one before it."""

@@ -9,6 +9,7 @@ from flows.definition.flow import REMEDIES, Option, Step
 from flows.definition.ladder import LETTER_KINDS
 from flows.definition.problems import ID_PATTERN, Problems
 from flows.definition.texts import Texts, pick
+from flows.definition.typed_text import typed_number
 from flows.definition.yamlfile import Mapping_
 
 
@@ -109,8 +110,7 @@ def typed_option(options: Sequence[Option], text: str, lang: str) -> str | None:
     for option in options:
         if wanted == option.id.casefold() or wanted in map(_plain, option.label.values()):
             return option.id
-    if wanted.isascii() and wanted.isdigit():
-        number = int(wanted)
+    if (number := typed_number(wanted)) is not None:
         return options[number - 1].id if 1 <= number <= len(options) else None
     starting = [o.id for o in options if _plain(pick(o.label, lang)).startswith(wanted)]
     return starting[0] if len(starting) == 1 else None

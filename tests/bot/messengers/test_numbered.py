@@ -21,6 +21,15 @@ def test_the_question_s_buttons_are_numbered_and_a_typed_number_presses_one() ->
     assert screen.press("3") is None
 
 
+def test_digits_of_any_keyboard_press_a_button_and_a_huge_number_presses_none() -> None:
+    _, screen = OnScreen().show(WELCOME)
+    assert screen.press("２") == CALLS  # full-width, from an input method
+    assert screen.press("①") == SMS  # circled: raised ValueError in int() before
+    assert screen.press("²") == CALLS
+    assert screen.press("9" * 5000) is None  # int() refuses 5,000 digits
+    assert screen.number("１") == 1 and screen.number("３") is None
+
+
 def test_a_label_presses_its_button_even_from_an_earlier_reply_of_the_answer() -> None:
     _, screen = OnScreen().show(WELCOME)
     assert screen.press("电话骚扰") == CALLS
