@@ -29,13 +29,18 @@ def encode(turn: int | str, verb: str, arg: str = "") -> str:
     return f"{turn}:{verb}:{arg}" if arg else f"{turn}:{verb}"
 
 
+def data_number(text: str) -> int | None:
+    """Return a whole number written in button data, None for anything else: isdigit() alone
+    accepts "²" or "٣", which int() then refuses, and a client can send any data."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def decode(data: str) -> Press | None:
     """Return the press, or None when the data is not ours (garbage or a very old format)."""
     parts = data.split(":", 2)
     if len(parts) < 2 or not parts[1]:
         return None
     turn = parts[0]
-    # isdigit() alone accepts "²" or "٣", which int() then refuses.
-    if turn != GLOBAL and not (turn.isascii() and turn.isdigit()):
+    if turn != GLOBAL and data_number(turn) is None:
         return None
     return Press(turn, parts[1], parts[2] if len(parts) == 3 else "")

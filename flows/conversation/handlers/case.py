@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.conversation.callbacks import GLOBAL, Press, encode
+from flows.conversation.callbacks import GLOBAL, Press, data_number, encode
 from flows.conversation.context import TurnContext
 from flows.conversation.followup import OUTCOMES, SNOOZE_DAYS
 from flows.conversation.handlers import paperwork
@@ -61,10 +61,8 @@ async def on_snooze(ctx: TurnContext, press: Press) -> None:
     followups = ctx.services.followups
     if not arg:
         ctx.replies.append(followups.snooze_question(number, ctx.lang))
-    elif arg.isdigit() and int(arg) in SNOOZE_DAYS:
-        ctx.replies += await followups.apply(
-            ctx.conv.key, number, "snooze", ctx.lang, days=int(arg)
-        )
+    elif (days := data_number(arg)) in SNOOZE_DAYS:
+        ctx.replies += await followups.apply(ctx.conv.key, number, "snooze", ctx.lang, days=days)
     else:
         await ctx.expired()
 
@@ -82,8 +80,8 @@ async def on_replied(ctx: TurnContext, press: Press) -> None:
 async def on_rate(ctx: TurnContext, press: Press) -> None:
     """Take a 1-5 rating of a resolved case."""
     number, _, arg = press.arg.partition(":")
-    if arg.isdigit() and 1 <= int(arg) <= 5:
-        await rate(ctx, number, int(arg))
+    if (rating := data_number(arg)) is not None and 1 <= rating <= 5:
+        await rate(ctx, number, rating)
     else:
         await ctx.expired()
 
